@@ -1,0 +1,80 @@
+# qscale: a Q-learning autoscaler for Kubernetes, as small C tools.
+include config.mk
+
+BUILD = build
+BINDIR = $(BUILD)/bin
+CMDS = $(patsubst cmd/%.c,%,$(wildcard cmd/qs-*.c))
+BINS = $(addprefix $(BINDIR)/,$(CMDS))
+SCRIPTS = $(wildcard scripts/qs-*)
+LIBSRC = $(wildcard common/*.c)
+LIBOBJ = $(patsubst common/%.c,$(BUILD)/common/%.o,$(LIBSRC))
+HDR = $(wildcard include/qs/*.h)
+LIB = $(BUILD)/libqs.a
+MANS = $(wildcard man/*.1 man/*.7)
+TESTS = $(wildcard tests/*.bats)
+
+all: $(BINS)
+
+$(BUILD)/common/%.o: common/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_PKG) -c -o $@ $<
+
+$(BUILD)/cmd/%.o: cmd/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_PKG) -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+$(BINDIR)/qs-sim: $(BUILD)/cmd/qs-sim.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS_QS) $(MHD_LIBS)
+
+$(BINDIR)/%: $(BUILD)/cmd/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS_QS)
+
+# Install the Debian packages the project needs, when they are missing.
+deps:
+	@scripts/install-deps
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	QS_BIN=$(CURDIR)/$(BINDIR) scripts/run-tests $(TESTS)
+
+# The same suites against binaries built with AddressSanitizer and UBSan.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" all
+	QS_BIN=$(CURDIR)/build-asan/bin ASAN_OPTIONS=detect_leaks=1 \
+	    scripts/run-tests $(TESTS)
+
+bench: deps all
+	QS_BIN=$(CURDIR)/$(BINDIR) bench/run
+
+demo: deps all
+	QS_BIN=$(CURDIR)/$(BINDIR) scripts/demo
+
+lint:
+	mandoc -Tlint -Wwarning $(MANS)
+	shellcheck scripts/* .ci/run tests/*.bash
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
+	cp -f $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MANS); do \
+		s=$${m##*.}; cp -f $$m $(DESTDIR)$(MANPREFIX)/man$$s/; \
+	done
+
+uninstall:
+	for b in $(CMDS) $(notdir $(SCRIPTS)); do rm -f $(DESTDIR)$(PREFIX)/bin/$$b; done
+	for m in $(notdir $(MANS)); do \
+		s=$${m##*.}; rm -f $(DESTDIR)$(MANPREFIX)/man$$s/$$m; \
+	done
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps check asan bench demo lint install uninstall clean

@@ -1,0 +1,134 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "qs/err.h"
+#include "qs/file.h"
+#include "qs/opt.h"
+#include "qs/table.h"
+
+#define USAGE "usage: qs-init-table [-f] [--latency-buckets n] [--latency-width ms]\n" \
+	"       [--max-replicas n] [--min-replicas n] [-o file]\n" \
+	"       [--request-buckets n] [--request-width n]\n"
+
+static void
+usage(void)
+{
+	fputs(USAGE, stderr);
+	exit(EX_USAGE);
+}
+
+static void
+help(void)
+{
+	fputs(USAGE "\n"
+	    "Write a fresh Q-table of zeros as CSV.\n\n"
+	    "  -f, --force             replace an existing output file\n"
+	    "      --latency-buckets n number of latency buckets (4)\n"
+	    "      --latency-width ms  width of a latency bucket in ms (500)\n"
+	    "      --max-replicas n    highest replica count (3)\n"
+	    "      --min-replicas n    lowest replica count (1)\n"
+	    "  -o, --output file       write to file, crash-safely, not stdout\n"
+	    "      --request-buckets n number of request buckets (3)\n"
+	    "      --request-width n   width of a request bucket (18)\n"
+	    "      --help              print this help\n"
+	    "      --version           print the version\n", stdout);
+	exit(qs_fshut_stdout());
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "latency-buckets", required_argument, NULL, 'L' },
+		{ "latency-width", required_argument, NULL, 'l' },
+		{ "max-replicas", required_argument, NULL, 'M' },
+		{ "min-replicas", required_argument, NULL, 'm' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "request-buckets", required_argument, NULL, 'R' },
+		{ "request-width", required_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qs_err err = { 0 };
+	struct qs_atomic a;
+	struct qs_table *t;
+	struct stat st;
+	const char *output = NULL;
+	long minr = 1, maxr = 3, latw = 500, latn = 4, reqw = 18, reqn = 3;
+	int c, force = 0;
+
+	qs_setprogname(argv[0]);
+	while ((c = getopt_long(argc, argv, "fo:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			help();
+			break;
+		case 'L':
+			latn = qs_opt_long("--latency-buckets", optarg, 1, 100000);
+			break;
+		case 'l':
+			latw = qs_opt_long("--latency-width", optarg, 1, 100000000);
+			break;
+		case 'M':
+			maxr = qs_opt_long("--max-replicas", optarg, 0, 100000);
+			break;
+		case 'm':
+			minr = qs_opt_long("--min-replicas", optarg, 0, 100000);
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'R':
+			reqn = qs_opt_long("--request-buckets", optarg, 1, 100000);
+			break;
+		case 'r':
+			reqw = qs_opt_long("--request-width", optarg, 1, 100000000);
+			break;
+		case 'V':
+			qs_print_version();
+			return qs_fshut_stdout();
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage();
+	if (maxr < minr)
+		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
+		    maxr, minr);
+	if (force && output == NULL)
+		qs_die(EX_USAGE, "--force needs --output");
+
+	if ((t = qs_table_new(minr, maxr, latw, latn, reqw, reqn, &err)) == NULL)
+		qs_die_err(&err);
+	if (output == NULL) {
+		if (qs_table_write(t, stdout) != 0)
+			qs_die(EX_IOERR, "cannot write standard output:");
+		qs_table_free(t);
+		return qs_fshut_stdout();
+	}
+	if (!force && lstat(output, &st) == 0)
+		qs_die(EX_CANTCREAT, "cannot create %s: File exists (use --force)",
+		    output);
+	if (qs_atomic_open(&a, output, &err) != 0)
+		qs_die_err(&err);
+	if (qs_table_write(t, a.fp) != 0) {
+		qs_atomic_abort(&a);
+		qs_die(EX_IOERR, "cannot write %s:", output);
+	}
+	if (qs_atomic_commit(&a, &err) != 0)
+		qs_die_err(&err);
+	qs_table_free(t);
+	return qs_fshut_stdout();
+}

@@ -1,0 +1,165 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qs/err.h"
+#include "qs/file.h"
+#include "qs/xalloc.h"
+
+static char *
+dir_of(const char *path)
+{
+	char *copy = xstrdup(path), *d;
+
+	d = xstrdup(dirname(copy));
+	free(copy);
+	return d;
+}
+
+int
+qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err)
+{
+	struct stat st;
+	char *dir, *base, *copy;
+	size_t n;
+	mode_t mask;
+	int fd;
+
+	memset(a, 0, sizeof(*a));
+	dir = dir_of(path);
+	copy = xstrdup(path);
+	base = basename(copy);
+	n = strlen(dir) + strlen(base) + 16;
+	a->tmp = xmalloc(n);
+	snprintf(a->tmp, n, "%s/.%s.XXXXXX", dir, base);
+	free(dir);
+	free(copy);
+	if ((fd = mkstemp(a->tmp)) < 0) {
+		qs_err_sys(err, EX_CANTCREAT, "cannot create a temporary file for %s", path);
+		free(a->tmp);
+		a->tmp = NULL;
+		return -1;
+	}
+	/* mkstemp makes 0600; keep the old file's mode, or honour the umask. */
+	if (stat(path, &st) == 0) {
+		fchmod(fd, st.st_mode & 07777);
+	} else {
+		mask = umask(0);
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
+	}
+	if ((a->fp = fdopen(fd, "w")) == NULL) {
+		qs_err_sys(err, EX_OSERR, "cannot open %s", a->tmp);
+		close(fd);
+		qs_atomic_abort(a);
+		return -1;
+	}
+	setvbuf(a->fp, NULL, _IOFBF, 1 << 20);
+	a->path = xstrdup(path);
+	return 0;
+}
+
+int
+qs_atomic_commit(struct qs_atomic *a, struct qs_err *err)
+{
+	char *dir;
+	int dfd, bad;
+
+	bad = fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0;
+	if (bad) {
+		qs_err_sys(err, EX_IOERR, "cannot write %s", a->path);
+		qs_atomic_abort(a);
+		return -1;
+	}
+	if (fclose(a->fp) != 0) {
+		a->fp = NULL;
+		qs_err_sys(err, EX_IOERR, "cannot write %s", a->path);
+		qs_atomic_abort(a);
+		return -1;
+	}
+	a->fp = NULL;
+	if (rename(a->tmp, a->path) != 0) {
+		qs_err_sys(err, EX_CANTCREAT, "cannot replace %s", a->path);
+		qs_atomic_abort(a);
+		return -1;
+	}
+	dir = dir_of(a->path);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	return 0;
+}
+
+void
+qs_atomic_abort(struct qs_atomic *a)
+{
+	int saved = errno;
+
+	if (a->fp)
+		fclose(a->fp);
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	a->fp = NULL;
+	a->tmp = a->path = NULL;
+	errno = saved;
+}
+
+int
+qs_lock(const char *path, double wait, struct qs_err *err)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	size_t n = strlen(path) + 6;
+	char *lpath = xmalloc(n);
+	double waited = 0;
+	int fd;
+
+	snprintf(lpath, n, "%s.lock", path);
+	fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (fd < 0) {
+		qs_err_sys(err, EX_CANTCREAT, "cannot open lock %s", lpath);
+		free(lpath);
+		return -1;
+	}
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			free(lpath);
+			return fd;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			qs_err_sys(err, EX_IOERR, "cannot lock %s", lpath);
+			break;
+		}
+		if (waited >= wait) {
+			qs_err_set(err, EX_TEMPFAIL, "%s is locked by another process", path);
+			break;
+		}
+		nanosleep(&ts, NULL);
+		waited += 0.05;
+	}
+	close(fd);
+	free(lpath);
+	return -1;
+}
+
+void
+qs_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

@@ -1,0 +1,517 @@
+/* See LICENSE file for copyright and license details. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+#include <jansson.h>
+
+#include "qs/err.h"
+#include "qs/num.h"
+#include "qs/record.h"
+#include "qs/xalloc.h"
+
+#define MAX_LINE (1L << 20)
+
+struct qs_reader {
+	FILE *fp;
+	const char *name;
+	enum qs_format fmt;
+	long line;
+	char *buf;
+	size_t cap;
+	int eof;
+
+	/* CSV state. */
+	struct csv_parser csv;
+	int csv_init;
+	char **hdr;
+	size_t nhdr;
+	json_t *row;		/* the record being filled */
+	size_t field;
+	int row_done;
+	int bad;		/* a field was wrong: 1 NUL, 2 too many */
+};
+
+struct qs_writer {
+	FILE *fp;
+	enum qs_format fmt;
+	json_t *cols;		/* CSV: the header's keys, as an array */
+};
+
+int
+qs_format_parse(const char *s, enum qs_format *fmt)
+{
+	if (strcmp(s, "json") == 0)
+		*fmt = QS_FMT_JSON;
+	else if (strcmp(s, "csv") == 0)
+		*fmt = QS_FMT_CSV;
+	else if (strcmp(s, "auto") == 0)
+		*fmt = QS_FMT_AUTO;
+	else
+		return -1;
+	return 0;
+}
+
+struct qs_reader *
+qs_reader_new(FILE *fp, const char *name)
+{
+	struct qs_reader *r = xcalloc(1, sizeof(*r));
+
+	r->fp = fp;
+	r->name = name;
+	return r;
+}
+
+void
+qs_reader_free(struct qs_reader *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	if (r->csv_init)
+		csv_free(&r->csv);
+	for (i = 0; i < r->nhdr; i++)
+		free(r->hdr[i]);
+	free(r->hdr);
+	json_decref(r->row);
+	free(r->buf);
+	free(r);
+}
+
+enum qs_format
+qs_reader_format(const struct qs_reader *r)
+{
+	return r->fmt;
+}
+
+json_t *
+qs_reader_columns(const struct qs_reader *r)
+{
+	json_t *a;
+	size_t i;
+
+	if (r->nhdr == 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < r->nhdr; i++)
+		json_array_append_new(a, json_string(r->hdr[i]));
+	return a;
+}
+
+long
+qs_reader_line(const struct qs_reader *r)
+{
+	return r->line;
+}
+
+json_t *
+qs_csv_cell(const char *s, size_t len)
+{
+	long v;
+	double d;
+
+	if (len == 0)
+		return json_null();
+	if (qs_num_parse_long(s, -LONG_MAX, LONG_MAX, &v) == 0)
+		return json_integer(v);
+	if (qs_num_parse(s, &d) == 0)
+		return json_real(d);
+	if (strcmp(s, "True") == 0 || strcmp(s, "true") == 0)
+		return json_true();
+	if (strcmp(s, "False") == 0 || strcmp(s, "false") == 0)
+		return json_false();
+	return json_stringn(s, len);
+}
+
+static void
+field_cb(void *data, size_t len, void *arg)
+{
+	struct qs_reader *r = arg;
+	const char *s = data ? data : "";
+	size_t f = r->field++;
+	json_t *v;
+
+	if (r->bad)
+		return;
+	if (strlen(s) != len) {
+		r->bad = 1;
+		return;
+	}
+	if (r->nhdr == 0) {
+		/* The header row. */
+		r->hdr = xreallocarray(r->hdr, f + 1, sizeof(char *));
+		r->hdr[f] = xstrdup(s);
+		return;
+	}
+	if (f >= r->nhdr) {
+		r->bad = 2;
+		return;
+	}
+	v = qs_csv_cell(s, len);
+	if (v == NULL)
+		qs_die(EX_OSERR, "out of memory");
+	json_object_set_new(r->row, r->hdr[f], v);
+}
+
+static void
+row_cb(int c, void *arg)
+{
+	struct qs_reader *r = arg;
+
+	(void)c;
+	r->row_done = 1;
+}
+
+static int
+bad_line(struct qs_reader *r, struct qs_err *err, const char *why)
+{
+	return qs_err_set(err, EX_DATAERR, "invalid record in %s: line %ld: %s",
+	    r->name, r->line, why);
+}
+
+/* Read one line into r->buf; returns its length, 0 at EOF, -1 on error. */
+static ssize_t
+next_line(struct qs_reader *r, struct qs_err *err)
+{
+	ssize_t n;
+
+	if (r->eof)
+		return 0;
+	errno = 0;
+	n = getline(&r->buf, &r->cap, r->fp);
+	if (n < 0) {
+		r->eof = 1;
+		if (ferror(r->fp))
+			return qs_err_sys(err, EX_IOERR, "cannot read %s", r->name);
+		return 0;
+	}
+	r->line++;
+	if (n > MAX_LINE)
+		return bad_line(r, err, "line longer than 1 MiB");
+	return n;
+}
+
+static int
+check_header(struct qs_reader *r, struct qs_err *err)
+{
+	size_t i, j;
+	char why[160];
+
+	r->nhdr = r->field;
+	for (i = 0; i < r->nhdr; i++) {
+		if (r->hdr[i][0] == '\0')
+			return bad_line(r, err, "empty column name in the header");
+		for (j = 0; j < i; j++)
+			if (strcmp(r->hdr[i], r->hdr[j]) == 0) {
+				snprintf(why, sizeof(why),
+				    "column %.64s appears twice in the header",
+				    r->hdr[i]);
+				return bad_line(r, err, why);
+			}
+	}
+	return 0;
+}
+
+/* Feed lines to libcsv until one row is complete. */
+static int
+csv_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
+{
+	ssize_t n;
+	char why[160];
+
+	for (;;) {
+		if (r->nhdr > 0 && r->row == NULL)
+			r->row = json_object();
+		r->row_done = 0;
+		n = next_line(r, err);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			if (csv_fini(&r->csv, field_cb, row_cb, r) != 0)
+				return bad_line(r, err, csv_strerror(csv_error(&r->csv)));
+		} else if (csv_parse(&r->csv, r->buf, (size_t)n, field_cb, row_cb, r) !=
+		    (size_t)n) {
+			return bad_line(r, err, csv_strerror(csv_error(&r->csv)));
+		}
+		if (r->bad == 1)
+			return bad_line(r, err, "a field holds a NUL byte");
+		if (r->bad == 2 || (r->row_done && r->nhdr > 0 && r->field != r->nhdr)) {
+			snprintf(why, sizeof(why), "expected %zu fields, found %zu",
+			    r->nhdr, r->field);
+			return bad_line(r, err, why);
+		}
+		if (r->row_done) {
+			if (r->nhdr == 0) {
+				if (check_header(r, err) != 0)
+					return -1;
+				r->field = 0;
+				continue;
+			}
+			r->field = 0;
+			*rec = r->row;
+			r->row = NULL;
+			return 1;
+		}
+		if (n == 0)
+			return 0;
+	}
+}
+
+static int
+json_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
+{
+	json_error_t jerr;
+	json_t *v;
+	ssize_t n;
+	size_t i;
+	char why[256];
+
+	for (;;) {
+		if ((n = next_line(r, err)) <= 0)
+			return (int)n;
+		for (i = 0; i < (size_t)n && strchr(" \t\r\n", r->buf[i]); i++)
+			;
+		if (i == (size_t)n)
+			continue;
+		v = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+		if (v == NULL) {
+			snprintf(why, sizeof(why), "%s", jerr.text);
+			return bad_line(r, err, why);
+		}
+		if (!json_is_object(v)) {
+			json_decref(v);
+			return bad_line(r, err, "not a JSON object");
+		}
+		*rec = v;
+		return 1;
+	}
+}
+
+int
+qs_reader_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
+{
+	int c;
+
+	*rec = NULL;
+	if (r->fmt == QS_FMT_AUTO) {
+		/* Skip blank space to find the first byte that tells. */
+		while ((c = getc(r->fp)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+			if (c == '\n')
+				r->line++;
+		if (c == EOF) {
+			if (ferror(r->fp))
+				return qs_err_sys(err, EX_IOERR, "cannot read %s", r->name);
+			return 0;
+		}
+		ungetc(c, r->fp);
+		r->fmt = c == '{' ? QS_FMT_JSON : QS_FMT_CSV;
+		if (r->fmt == QS_FMT_CSV) {
+			if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI |
+			    CSV_APPEND_NULL) != 0)
+				qs_die(EX_OSERR, "out of memory");
+			r->csv_init = 1;
+		}
+	}
+	if (r->fmt == QS_FMT_JSON)
+		return json_next(r, rec, err);
+	return csv_next(r, rec, err);
+}
+
+struct qs_writer *
+qs_writer_new(FILE *fp, enum qs_format fmt)
+{
+	struct qs_writer *w = xcalloc(1, sizeof(*w));
+
+	w->fp = fp;
+	w->fmt = fmt == QS_FMT_AUTO ? QS_FMT_JSON : fmt;
+	return w;
+}
+
+void
+qs_writer_free(struct qs_writer *w)
+{
+	if (w == NULL)
+		return;
+	json_decref(w->cols);
+	free(w);
+}
+
+static int
+put_quoted(FILE *fp, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL && s[0] != ' ' &&
+	    (s[0] == '\0' || s[strlen(s) - 1] != ' '))
+		return fputs(s, fp) == EOF ? -1 : 0;
+	fputc('"', fp);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', fp);
+		fputc(*s, fp);
+	}
+	return fputc('"', fp) == EOF ? -1 : 0;
+}
+
+int
+qs_csv_put_value(FILE *fp, json_t *v)
+{
+	char buf[QS_NUM_MAX];
+	char *s;
+	int rc;
+
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		return fprintf(fp, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0 ? -1 : 0;
+	case JSON_REAL:
+		qs_num_format(buf, json_real_value(v));
+		return fputs(buf, fp) == EOF ? -1 : 0;
+	case JSON_TRUE:
+		return fputs("True", fp) == EOF ? -1 : 0;
+	case JSON_FALSE:
+		return fputs("False", fp) == EOF ? -1 : 0;
+	case JSON_STRING:
+		return put_quoted(fp, json_string_value(v));
+	case JSON_NULL:
+		return 0;
+	default:
+		if ((s = json_dumps(v, JSON_COMPACT)) == NULL)
+			return -1;
+		rc = put_quoted(fp, s);
+		free(s);
+		return rc;
+	}
+}
+
+int
+qs_csv_put_header(FILE *fp, json_t *rec)
+{
+	const char *key;
+	json_t *v;
+	int first = 1;
+
+	json_object_foreach(rec, key, v) {
+		if (!first)
+			fputc(',', fp);
+		first = 0;
+		put_quoted(fp, key);
+	}
+	return fputc('\n', fp) == EOF ? -1 : 0;
+}
+
+int
+qs_writer_put(struct qs_writer *w, json_t *rec, struct qs_err *err)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (w->fmt == QS_FMT_JSON) {
+		if (json_dumpf(rec, w->fp, JSON_COMPACT) != 0 ||
+		    fputc('\n', w->fp) == EOF)
+			return qs_err_sys(err, EX_IOERR, "cannot write standard output");
+		return 0;
+	}
+	if (w->cols == NULL) {
+		w->cols = json_array();
+		json_object_foreach(rec, key, v)
+			json_array_append_new(w->cols, json_string(key));
+		qs_csv_put_header(w->fp, rec);
+	}
+	for (i = 0; i < json_array_size(w->cols); i++) {
+		if (i > 0)
+			fputc(',', w->fp);
+		v = json_object_get(rec, json_string_value(json_array_get(w->cols, i)));
+		if (v != NULL)
+			qs_csv_put_value(w->fp, v);
+	}
+	if (fputc('\n', w->fp) == EOF || ferror(w->fp))
+		return qs_err_sys(err, EX_IOERR, "cannot write standard output");
+	return 0;
+}
+
+int
+qs_rec_has(json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return v != NULL && !json_is_null(v);
+}
+
+int
+qs_rec_double(json_t *rec, const char *key, double min, double max,
+    double *out, struct qs_err *err)
+{
+	json_t *v = json_object_get(rec, key);
+	double d;
+
+	if (v == NULL || json_is_null(v))
+		return qs_err_set(err, EX_DATAERR, "field %s is missing", key);
+	if (!json_is_number(v))
+		return qs_err_set(err, EX_DATAERR, "field %s is not a number", key);
+	d = json_number_value(v);
+	if (!isfinite(d) || d < min || d > max)
+		return qs_err_set(err, EX_DATAERR, "field %s is out of range: %g",
+		    key, d);
+	*out = d;
+	return 0;
+}
+
+int
+qs_rec_long(json_t *rec, const char *key, long min, long max, long *out,
+    struct qs_err *err)
+{
+	json_t *v = json_object_get(rec, key);
+	double d;
+
+	if (v == NULL || json_is_null(v))
+		return qs_err_set(err, EX_DATAERR, "field %s is missing", key);
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < min || json_integer_value(v) > max)
+			return qs_err_set(err, EX_DATAERR,
+			    "field %s is out of range: %" JSON_INTEGER_FORMAT,
+			    key, json_integer_value(v));
+		*out = (long)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_real(v))
+		return qs_err_set(err, EX_DATAERR, "field %s is not an integer", key);
+	d = json_real_value(v);
+	if (d != floor(d))
+		return qs_err_set(err, EX_DATAERR, "field %s is not an integer: %g",
+		    key, d);
+	if (d < (double)min || d > (double)max)
+		return qs_err_set(err, EX_DATAERR, "field %s is out of range: %g",
+		    key, d);
+	*out = (long)d;
+	return 0;
+}
+
+int
+qs_rec_bool(json_t *rec, const char *key, int *out, struct qs_err *err)
+{
+	json_t *v = json_object_get(rec, key);
+
+	if (v == NULL || json_is_null(v))
+		return qs_err_set(err, EX_DATAERR, "field %s is missing", key);
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v);
+		return 0;
+	}
+	if (json_is_integer(v) && (json_integer_value(v) == 0 ||
+	    json_integer_value(v) == 1)) {
+		*out = (int)json_integer_value(v);
+		return 0;
+	}
+	return qs_err_set(err, EX_DATAERR, "field %s is not a boolean", key);
+}
+
+void
+qs_rec_set(json_t *rec, const char *key, json_t *v)
+{
+	if (v == NULL || json_object_set_new(rec, key, v) != 0)
+		qs_die(EX_OSERR, "out of memory");
+}

@@ -1,0 +1,47 @@
+/* See LICENSE file for copyright and license details. */
+#include "qs/learn.h"
+
+enum change {
+	KEPT,
+	INCREASED,
+	DECREASED
+};
+
+static enum change
+compare(double new, double old)
+{
+	if (new == old)
+		return KEPT;
+	return new > old ? INCREASED : DECREASED;
+}
+
+/*
+ * The notebook's rule table, indexed by [pods][latency] change; it is
+ * consulted only when the new latency keeps the side of the ideal that the
+ * old one was on, since crossing it is always -20 (leaving) or +20
+ * (entering).
+ */
+static const int within[3][3] = {
+	[KEPT] = { 10, 10, 10 },
+	[INCREASED] = { [KEPT] = -10, [INCREASED] = 0, [DECREASED] = -20 },
+	[DECREASED] = { 20, 20, 20 },
+};
+
+static const int outside[3][3] = {
+	[KEPT] = { [KEPT] = -20, [INCREASED] = -20, [DECREASED] = -10 },
+	[INCREASED] = { [KEPT] = 0, [INCREASED] = 0, [DECREASED] = 10 },
+	[DECREASED] = { [KEPT] = -10, [INCREASED] = -20, [DECREASED] = 0 },
+};
+
+int
+qs_reward_notebook(double ideal, long pod, long action, double latency,
+    double new_latency)
+{
+	enum change pods = compare((double)action, (double)pod);
+	enum change lat = compare(new_latency, latency);
+	int was_ideal = latency <= ideal, is_ideal = new_latency <= ideal;
+
+	if (was_ideal)
+		return is_ideal ? within[pods][lat] : -20;
+	return is_ideal ? 20 : outside[pods][lat];
+}

@@ -1,0 +1,34 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef QS_FILE_H
+#define QS_FILE_H
+
+#include <stdio.h>
+
+#include "qs/err.h"
+
+/*
+ * Crash-safe replacement of a file: write to a temporary file made with
+ * mkstemp in the target's directory, then qs_atomic_commit flushes,
+ * fsyncs, renames it over the target and fsyncs the directory.  A reader
+ * sees the old file or the new one; a killed writer leaves at most a
+ * stray temporary file, never a damaged target.
+ */
+struct qs_atomic {
+	char *path;
+	char *tmp;
+	FILE *fp;
+};
+
+int qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err);
+int qs_atomic_commit(struct qs_atomic *a, struct qs_err *err);
+void qs_atomic_abort(struct qs_atomic *a);
+
+/*
+ * Take an exclusive lock on path.lock, waiting up to wait seconds (0: do
+ * not wait).  Returns the lock's descriptor, or -1 with err: EX_TEMPFAIL
+ * when another process holds it.
+ */
+int qs_lock(const char *path, double wait, struct qs_err *err);
+void qs_unlock(int fd);
+
+#endif

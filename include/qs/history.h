@@ -1,0 +1,47 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef QS_HISTORY_H
+#define QS_HISTORY_H
+
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "qs/err.h"
+
+/*
+ * The history file: the notebook's columns, one row per transition,
+ * appended to in one write and fsynced, and rolled back by truncation when
+ * the caller's later step fails.
+ */
+struct qs_history {
+	char *path;
+	int fd;
+	int created;		/* the file did not exist before */
+	off_t size0;		/* its size when opened */
+	json_t *cols;		/* the header's names: an array of strings */
+	long rows;		/* data rows already in the file */
+};
+
+/* The notebook's history columns, and the two optional ones after them. */
+extern const char *const qs_history_cols[];
+
+/*
+ * Open path for appending: read its header and count its rows.  A file
+ * that does not exist yet is created when the first rows are appended.
+ * Returns 0 or -1 with err.
+ */
+int qs_history_open(struct qs_history *h, const char *path, struct qs_err *err);
+
+/*
+ * Append recs (an array of records, borrowed) as rows in the file's
+ * columns, in one write, then fsync.  A new file gets the notebook's
+ * header, plus time and new_time when the first record has time.
+ */
+int qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err);
+
+/* Undo qs_history_append: truncate to the old size, or remove a new file. */
+void qs_history_rollback(struct qs_history *h);
+
+void qs_history_close(struct qs_history *h);
+
+#endif

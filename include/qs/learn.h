@@ -1,0 +1,43 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef QS_LEARN_H
+#define QS_LEARN_H
+
+#include <stddef.h>
+
+#include "qs/rand.h"
+#include "qs/table.h"
+
+/* Defaults of the notebook. */
+#define QS_IDEAL_LATENCY 500.0
+#define QS_ALPHA 0.1
+#define QS_GAMMA 0.6
+#define QS_EPSILON 0.1
+
+enum qs_compat {
+	QS_COMPAT_NONE,
+	QS_COMPAT_NOTEBOOK
+};
+
+/*
+ * Epsilon-greedy choice in state s: with probability epsilon a uniformly
+ * random column (*random set to 1), else the best one, ties to the lowest
+ * replica count.  Returns the column.
+ */
+int qs_learn_decide(const struct qs_table *t, size_t s, double epsilon,
+    struct qs_rand *rng, int *random);
+
+/*
+ * The Q-learning update of Q(s, col) after reward r and next state s2:
+ * (1 - alpha) Q(s, col) + alpha (r + gamma max Q(s2, .)).  With
+ * QS_COMPAT_NOTEBOOK, the notebook's arithmetic: max Q(s, .) instead of
+ * Q(s, col), both maxima truncated to integers.  Stores and returns the
+ * new value.
+ */
+double qs_learn_update(struct qs_table *t, size_t s, int col, double r,
+    size_t s2, double alpha, double gamma, enum qs_compat compat);
+
+/* The notebook's reward rules (get_reward); pods compare action to pod. */
+int qs_reward_notebook(double ideal, long pod, long action, double latency,
+    double new_latency);
+
+#endif

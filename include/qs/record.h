@@ -1,0 +1,85 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef QS_RECORD_H
+#define QS_RECORD_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "qs/err.h"
+
+/*
+ * Records are JSON objects, one per line, or rows of a CSV file with a
+ * header; the reader tells them apart by the first byte.  CSV cells become
+ * JSON integers, reals, booleans (True/False/true/false), null (empty) or
+ * strings, so that tools see the same record whichever way it came.
+ */
+enum qs_format {
+	QS_FMT_AUTO,
+	QS_FMT_JSON,
+	QS_FMT_CSV
+};
+
+struct qs_reader;
+struct qs_writer;
+
+/* Parse "json", "csv" or "auto"; returns -1 for anything else. */
+int qs_format_parse(const char *s, enum qs_format *fmt);
+
+/* Read records from fp; name is used in messages ("<stdin>"). */
+struct qs_reader *qs_reader_new(FILE *fp, const char *name);
+void qs_reader_free(struct qs_reader *r);
+
+/*
+ * Read the next record.  Returns 1 and stores a new reference in *rec
+ * (the caller must json_decref it), 0 at the end of the input, or -1 with
+ * err (EX_DATAERR naming the line, EX_IOERR).
+ */
+int qs_reader_next(struct qs_reader *r, json_t **rec, struct qs_err *err);
+
+/* The format of the input, once the first byte was read. */
+enum qs_format qs_reader_format(const struct qs_reader *r);
+
+/* A CSV input's header as an array of strings (new reference), or NULL. */
+json_t *qs_reader_columns(const struct qs_reader *r);
+
+/* The line the last record ended on. */
+long qs_reader_line(const struct qs_reader *r);
+
+/*
+ * Write records to fp in fmt.  A CSV writer takes its header from the first
+ * record and writes later records in those columns.
+ */
+struct qs_writer *qs_writer_new(FILE *fp, enum qs_format fmt);
+void qs_writer_free(struct qs_writer *w);
+
+/* Write rec (borrowed).  Returns 0, or -1 with err on a write error. */
+int qs_writer_put(struct qs_writer *w, json_t *rec, struct qs_err *err);
+
+/* Write one CSV cell for v (borrowed) to fp, quoted when needed. */
+int qs_csv_put_value(FILE *fp, json_t *v);
+
+/* Write a CSV header row of the keys of rec (borrowed). */
+int qs_csv_put_header(FILE *fp, json_t *rec);
+
+/*
+ * Field accessors for a record (borrowed).  Each returns 0, or -1 with
+ * err (EX_DATAERR) when the field is missing or of the wrong type or range.
+ * An integer field accepts a JSON integer or an integral real.
+ */
+int qs_rec_long(json_t *rec, const char *key, long min, long max, long *out,
+    struct qs_err *err);
+int qs_rec_double(json_t *rec, const char *key, double min, double max,
+    double *out, struct qs_err *err);
+int qs_rec_bool(json_t *rec, const char *key, int *out, struct qs_err *err);
+
+/* Whether rec (borrowed) has key with a non-null value. */
+int qs_rec_has(json_t *rec, const char *key);
+
+/* Set a field; v is stolen (json_object_set_new semantics). */
+void qs_rec_set(json_t *rec, const char *key, json_t *v);
+
+/* Convert one CSV cell to a JSON value; returns a new reference. */
+json_t *qs_csv_cell(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,34 @@
+# Shared setup for the bats suites: hermetic temporary directory, C locale,
+# the binaries under test first on PATH, bats-support and bats-assert.
+# shellcheck shell=bash
+
+bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load.bash
+bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load.bash
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+DATA="$TOP/tests/data"
+export LC_ALL=C
+export PATH="${QS_BIN:-$TOP/build/bin}:$TOP/scripts:$PATH"
+unset QS_TABLE QS_HISTORY QS_PROMETHEUS_URL QS_DEPLOYMENT QS_NAMESPACE
+
+setup() {
+	T=$(mktemp -d)
+	cd "$T" || return 1
+}
+
+teardown() {
+	if declare -F local_teardown >/dev/null; then
+		local_teardown
+	fi
+	cd / && rm -rf "$T"
+}
+
+# A free TCP port on 127.0.0.1, picked by the kernel.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# sha256 of a file, to show that a failing command left it unchanged.
+digest() {
+	sha256sum "$1" | cut -d' ' -f1
+}
