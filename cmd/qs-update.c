@@ -83,6 +83,17 @@ update(struct qs_table *t, json_t *rec, long epoch, double alpha, double gamma,
 	return 0;
 }
 
+/* Undo what was done so far, then exit: a failed update changes nothing. */
+static void
+fail(const struct qs_err *err, struct qs_history *h, struct qs_atomic *save)
+{
+	if (save != NULL)
+		qs_atomic_abort(save);
+	if (h != NULL)
+		qs_history_rollback(h);
+	qs_die_err(err);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -193,27 +204,30 @@ main(int argc, char *argv[])
 		}
 	}
 	if (rc < 0)
-		qs_die_err(&err);
+		fail(&err, history ? &hist : NULL, NULL);
 
+	/*
+	 * The new table is written and synced before anything shows; then
+	 * stdout, the history, and last the rename that makes it all count.
+	 */
+	if (json_array_size(recs) > 0 &&
+	    qs_table_save_prepare(t, table, &save, &err) != 0)
+		fail(&err, history ? &hist : NULL, NULL);
 	w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt : qs_reader_format(r));
 	json_array_foreach(recs, i, rec)
 		if (qs_writer_put(w, rec, &err) != 0)
-			qs_die_err(&err);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		qs_die(EX_IOERR, "cannot write standard output:");
-
+			break;
+	if (err.status == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+		qs_err_sys(&err, EX_IOERR, "cannot write standard output");
+	if (err.status != 0)
+		fail(&err, history ? &hist : NULL, json_array_size(recs) ? &save : NULL);
 	if (json_array_size(recs) > 0) {
-		if (qs_table_save_prepare(t, table, &save, &err) != 0)
-			qs_die_err(&err);
-		if (history != NULL && qs_history_append(&hist, recs, &err) != 0) {
-			qs_atomic_abort(&save);
-			qs_die_err(&err);
-		}
-		if (qs_atomic_commit(&save, &err) != 0) {
-			if (history != NULL)
-				qs_history_rollback(&hist);
-			qs_die_err(&err);
-		}
+		if (history != NULL && qs_history_append(&hist, recs, &err) != 0)
+			fail(&err, &hist, &save);
+		if (qs_atomic_commit(&save, &err) != 0)
+			fail(&err, history ? &hist : NULL, NULL);
+	} else if (history != NULL && hist.created) {
+		qs_history_rollback(&hist);
 	}
 	if (history != NULL)
 		qs_history_close(&hist);

@@ -60,8 +60,17 @@ qs_history_open(struct qs_history *h, const char *path, struct qs_err *err)
 		qs_err_sys(err, EX_CANTCREAT, "cannot open %s", path);
 		goto fail;
 	}
-	if (h->fd < 0)
+	if (h->fd < 0) {
+		/* Create it now, so that a failure shows before anything else. */
+		h->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0666);
+		if (h->fd < 0) {
+			qs_err_sys(err, EX_CANTCREAT, "cannot create %s", path);
+			goto fail;
+		}
+		h->created = 1;
 		return 0;
+	}
 	if (fstat(h->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		qs_err_set(err, EX_CANTCREAT, "cannot open %s: not a regular file", path);
 		goto fail;
@@ -117,7 +126,7 @@ qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err)
 	}
 	if ((mem = open_memstream(&buf, &len)) == NULL)
 		qs_die(EX_OSERR, "out of memory:");
-	if (h->fd < 0 || h->size0 == 0) {
+	if (h->size0 == 0 && h->rows == 0) {
 		for (c = 0; c < json_array_size(h->cols); c++) {
 			if (c > 0)
 				fputc(',', mem);
@@ -138,15 +147,6 @@ qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err)
 	}
 	if (fclose(mem) != 0)
 		qs_die(EX_OSERR, "out of memory:");
-	if (h->fd < 0) {
-		h->fd = open(h->path, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
-		    O_CLOEXEC | O_NOFOLLOW, 0666);
-		if (h->fd < 0) {
-			free(buf);
-			return qs_err_sys(err, EX_CANTCREAT, "cannot create %s", h->path);
-		}
-		h->created = 1;
-	}
 	/* One write keeps rows whole; a short one is finished or undone. */
 	for (off = 0; off < len; off += (size_t)n) {
 		n = write(h->fd, buf + off, len - off);

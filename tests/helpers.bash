@@ -37,7 +37,7 @@ digest() {
 # apply even when the suite runs as root (as CI does).
 as_nobody() {
 	if [ "$(id -u)" -eq 0 ]; then
-		chmod 755 "$T"
+		chmod a+rx "$T"
 		setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
 	else
 		"$@"

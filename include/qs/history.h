@@ -27,7 +27,8 @@ extern const char *const qs_history_cols[];
 
 /*
  * Open path for appending: read its header and count its rows.  A file
- * that does not exist yet is created when the first rows are appended.
+ * that does not exist yet is created empty at once, so that a failure to
+ * create it shows before any other work; qs_history_rollback removes it.
  * Returns 0 or -1 with err.
  */
 int qs_history_open(struct qs_history *h, const char *path, struct qs_err *err);

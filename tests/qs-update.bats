@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# qs-update: the Q-learning update, the history, crash-safe saves.
+
+load helpers
+
+# An independent implementation of the update, for the notebook's buckets
+# (latency 500 x 4, requests 18 x 3, replicas 1..3): prints epoch and Q.
+replay_awk() {
+	awk -F, -v compat="$1" '
+	function bucket(x, w, n,   b) { b = (x <= w) ? 0 : int((x - 1) / w); return b >= n ? n - 1 : b }
+	function key(p, l, r) { return p SUBSEP bucket(l, 500, 4) SUBSEP bucket(r, 18, 3) }
+	function qmax(k,   a, m) { m = Q[k, 1] + 0; for (a = 2; a <= 3; a++) if (Q[k, a] + 0 > m) m = Q[k, a] + 0; return m }
+	NR > 1 {
+		s = key($1, $2, $3); s2 = key($4, $5, $6)
+		if (compat) { old = int(qmax(s)); nxt = int(qmax(s2)) } else { old = Q[s, $4] + 0; nxt = qmax(s2) }
+		Q[s, $4] = 0.9 * old + 0.1 * ($7 + 0.6 * nxt)
+		printf "%d %.9f\n", NR - 2, Q[s, $4]
+	}'
+}
+
+@test "the notebook's first two transitions give its printed -2.0 and -1.0" {
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	head -3 "$DATA/notebook-history.csv" | cut -d, -f2-8 > in.csv
+	run qs-update --table t.csv --compat notebook --format json < in.csv
+	assert_success
+	assert_line -n 0 '{"pod":1,"latency":1022,"requests":36,"action":1,"new_latency":1089,"new_requests":40,"reward":-20,"q_value":-2.0,"epoch":0}'
+	assert_line -n 1 '{"pod":1,"latency":1089,"requests":40,"action":1,"new_latency":1019,"new_requests":36,"reward":-10,"q_value":-1.0,"epoch":1}'
+	run grep -n ',-2,\|,-1,' t.csv
+	assert_line -n 0 "20:1,1001,1500,19,36,-2,0,0"
+	assert_line -n 1 "32:1,1001,1500,37,54,-1,0,0"
+}
+
+@test "a longer replay matches an independent computation, both rules" {
+	cut -d, -f2-8 "$DATA/notebook-history.csv" > in.csv
+	for mode in none notebook; do
+		cp "$DATA/notebook-fresh-table.csv" t.csv
+		qs-update --table t.csv --compat "$mode" < in.csv |
+		    awk -F, 'NR > 1 { printf "%d %.9f\n", $9, $8 }' > got
+		replay_awk "$([ "$mode" = notebook ] && echo 1 || echo 0)" < in.csv > want
+		run diff want got
+		assert_success
+		assert_equal "$(wc -l < got)" 12
+	done
+}
+
+@test "many records are one load and one save, equal to one call each" {
+	cut -d, -f2-8 "$DATA/notebook-history.csv" > in.csv
+	cp "$DATA/notebook-fresh-table.csv" a.csv
+	cp "$DATA/notebook-fresh-table.csv" b.csv
+	qs-update --table a.csv < in.csv > /dev/null
+	head -1 in.csv > hdr
+	tail -n +2 in.csv | while read -r line; do
+		{ cat hdr; echo "$line"; } | qs-update --table b.csv > /dev/null
+	done
+	cmp a.csv b.csv
+}
+
+@test "the history is created with the notebook's header and grows" {
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	head -2 "$DATA/notebook-history.csv" | cut -d, -f2-8 > one.csv
+	qs-update --table t.csv --history h.csv < one.csv > /dev/null
+	echo '{"pod":1,"latency":1089,"requests":40,"action":1,"new_latency":1019,"new_requests":36,"reward":-10,"random":true}' |
+	    qs-update --table t.csv --history h.csv > out.json
+	run cat h.csv
+	assert_line -n 0 "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random"
+	assert_line -n 1 "0,1,1022,36,1,1089,40,-20,-2,"
+	assert_line -n 2 "1,1,1089,40,1,1019,36,-10,-1,True"
+	assert_equal "${#lines[@]}" 3
+	run cat out.json
+	assert_output --partial '"q_value":-1.0,"epoch":1}'
+}
+
+@test "an existing history's header is followed, time columns included" {
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	printf 'epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time\n' > h.csv
+	echo '{"time":"2026-01-01T00:00:00Z","pod":1,"latency":1,"requests":1,"action":2,"new_latency":2,"new_requests":2,"reward":20,"random":false,"new_time":"2026-01-01T00:01:40Z"}' |
+	    qs-update --table t.csv --history h.csv > /dev/null
+	run tail -1 h.csv
+	assert_output "0,1,1,1,2,2,2,20,2,False,2026-01-01T00:00:00Z,2026-01-01T00:01:40Z"
+}
+
+@test "the notebook's history replays into a table in one call" {
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	run qs-update --table t.csv --compat notebook < "$DATA/notebook-history.csv"
+	assert_success
+	assert_equal "$(wc -l < t.csv)" 37
+	# epoch is renumbered from the history given, or from 0 without one.
+	assert_line -n 1 "0,1,1022,36,1,1089,40,-20,-2,False"
+	assert_line -n 2 "1,1,1089,40,1,1019,36,-10,-1,False"
+	assert_line -n 3 "2,2,559,20,3,310,4,20,2,"
+}
+
+@test "rows not updated are kept byte for byte" {
+	cp "$DATA/notebook-table.csv" t.csv
+	echo '{"pod":3,"latency":1600,"requests":50,"action":2,"new_latency":1,"new_requests":1,"reward":20}' | qs-update --table t.csv > /dev/null
+	run diff "$DATA/notebook-table.csv" t.csv
+	assert_failure 1
+	# 0.9 * 0 + 0.1 * (20 + 0.6 * max(-1.4, -1.46, -1.94)) = 1.916
+	assert_output "37c37
+< 3,1501,2000,37,54,0.0,0.0,0.0
+---
+> 3,1501,2000,37,54,0,1.9160000000000001,0"
+}
+
+@test "new_pod, when present, is the next state's replica count" {
+	qs-init-table -o t.csv
+	# Q(pod 2, low, low) = 10 makes the next state's max differ.
+	echo '{"pod":2,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":100}' | qs-update --table t.csv >/dev/null
+	run qs-update --table t.csv < <(echo '{"pod":3,"latency":1,"requests":1,"action":1,"new_pod":2,"new_latency":1,"new_requests":1,"reward":0}')
+	assert_output --partial '"q_value":0.6'
+}
+
+# Each failing update leaves table and history as they were.
+unchanged() {
+	assert_equal "$(digest t.csv)" "$tsum"
+	if [ -e h.csv ]; then assert_equal "$(digest h.csv)" "$hsum"; fi
+}
+
+prepare() {
+	cp "$DATA/notebook-table.csv" t.csv
+	cp "$DATA/notebook-history.csv" h.csv
+	tsum=$(digest t.csv)
+	hsum=$(digest h.csv)
+}
+
+@test "an action that is not a column is exit 65; nothing changes" {
+	prepare
+	run qs-update --table t.csv --history h.csv <<< '{"pod":1,"latency":1,"requests":1,"action":7,"new_latency":1,"new_requests":1,"reward":1}'
+	assert_failure 65
+	assert_output "qs-update: invalid record in <stdin>: line 1: action 7 is not an action column of the table"
+	unchanged
+}
+
+@test "a bad record after good ones is exit 65; nothing changes" {
+	prepare
+	{ cut -d, -f2-8 "$DATA/notebook-history.csv"; echo "1,2,3,x,5,6,7"; } > in.csv
+	run qs-update --table t.csv --history h.csv < in.csv
+	assert_failure 65
+	assert_output "qs-update: invalid record in <stdin>: line 14: field action is not an integer"
+	unchanged
+	run qs-update --table t.csv --history h.csv <<< '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1}'
+	assert_failure 65
+	assert_output --partial "field reward is missing"
+	unchanged
+}
+
+@test "a missing table is exit 66; a malformed one 65" {
+	run qs-update --table nope.csv < /dev/null
+	assert_failure 66
+	assert_output "qs-update: cannot open nope.csv: No such file or directory"
+	echo "garbage" > t.csv
+	run qs-update --table t.csv < /dev/null
+	assert_failure 65
+	assert_output "qs-update: invalid table t.csv: line 1: column garbage should be pod"
+}
+
+@test "a malformed history is exit 65 and is not touched" {
+	prepare
+	printf 'epoch,pod\n1,2,3\n' > h.csv
+	hsum=$(digest h.csv)
+	run qs-update --table t.csv --history h.csv <<< '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}'
+	assert_failure 65
+	assert_output "qs-update: invalid record in h.csv: line 2: expected 2 fields, found 3"
+	unchanged
+}
+
+@test "an unwritable table directory is exit 73; the table is intact" {
+	mkdir ro
+	cp "$DATA/notebook-table.csv" ro/t.csv
+	touch ro/t.csv.lock
+	chmod 666 ro/t.csv.lock
+	chmod 555 ro
+	sum=$(digest ro/t.csv)
+	run as_nobody qs-update --table ro/t.csv <<< '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}'
+	assert_failure 73
+	assert_output --partial "qs-update: cannot create a temporary file for ro/t.csv: Permission denied"
+	assert_equal "$(digest ro/t.csv)" "$sum"
+	run ls -A ro
+	assert_output "t.csv
+t.csv.lock"
+}
+
+@test "an unwritable history directory is exit 73; the table is intact" {
+	prepare
+	mkdir ro
+	chmod 555 ro
+	chmod 666 t.csv
+	touch t.csv.lock
+	chmod 666 t.csv.lock
+	chmod 777 .
+	run as_nobody qs-update --table t.csv --history ro/h.csv <<< '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}'
+	assert_failure 73
+	assert_output "qs-update: cannot create ro/h.csv: Permission denied"
+	unchanged
+	run ls -A ro
+	assert_output ""
+}
+
+@test "a held lock is exit 75 after --lock-wait" {
+	prepare
+	exec 9>t.csv.lock
+	flock 9
+	run qs-update --table t.csv --lock-wait 0.2 <<< '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}'
+	exec 9>&-
+	assert_failure 75
+	assert_output "qs-update: t.csv is locked by another process"
+	unchanged
+}
+
+@test "a full stdout is exit 74 and changes nothing" {
+	prepare
+	run bash -c "echo '{\"pod\":1,\"latency\":1,\"requests\":1,\"action\":1,\"new_latency\":1,\"new_requests\":1,\"reward\":1}' | qs-update --table t.csv --history h.csv > /dev/full"
+	assert_failure 74
+	unchanged
+}
+
+@test "bad options are exit 64" {
+	run qs-update --table t.csv --alpha 2
+	assert_failure 64
+	run qs-update --table t.csv --compat python
+	assert_failure 64
+	assert_output "qs-update: invalid --compat: python (notebook or none)"
+	run qs-update < /dev/null
+	assert_failure 64
+	run qs-update --table t.csv --history t.csv < /dev/null
+	assert_failure 64
+	run qs-update --help
+	assert_success
+	assert_line -n 0 --partial "usage: qs-update"
+	run qs-update --version
+	assert_output --regexp '^qs-update \(qscale\) '
+}
+
+@test "man page example: replay a history into a fresh table" {
+	qs-init-table -o table.csv
+	run bash -c "qs-update --table table.csv --compat notebook < '$DATA/notebook-history.csv' > /dev/null"
+	assert_success
+	# The twelve transitions visit eight states; the header makes nine.
+	run grep -c -v ',0,0,0$' table.csv
+	assert_output 9
+}
+
+@test "man page example: one transition appended to the history" {
+	qs-init-table -o table.csv
+	run bash -c "echo '{\"pod\":1,\"latency\":1022,\"requests\":36,\"action\":1,\"new_latency\":1089,\"new_requests\":40,\"reward\":-20}' | qs-update --table table.csv --history history.csv"
+	assert_success
+	assert_output '{"pod":1,"latency":1022,"requests":36,"action":1,"new_latency":1089,"new_requests":40,"reward":-20,"q_value":-2.0,"epoch":0}'
+	assert_equal "$(wc -l < history.csv)" 2
+}
