@@ -246,7 +246,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	    --requests-query 'sum(http_server_requests_total'
 	assert_failure 69
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: HTTP 400 Bad Request: bad_data: invalid parameter \"query\": 1:30: parse error: unclosed left parenthesis"
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: HTTP 400 Bad Request: bad_data: invalid parameter \"query\": 1:31: parse error: unclosed left parenthesis"
 }
 
 @test "+Inf, NaN requests and negative figures are errors" {
@@ -324,7 +324,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 0
 	assert_failure 69
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: the answer is not JSON: '[' or '{' expected near '<' at line 1 column 1"
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: the answer is not JSON: invalid token near '<' at line 1 column 1"
 }
 
 @test "JSON that is not a Prometheus answer" {
@@ -483,6 +483,7 @@ for line in open("fake.log"):
 	assert_equal "$stderr" "qs-observe: invalid QS_POD: two (an integer from 0 to 1000000)"
 	run --separate-stderr qs-observe --pod 1 --timeout 0
 	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid --timeout: 0 (a number from 0.001 to 86400)"
 	run --separate-stderr qs-observe --pod 1 --format xml
 	assert_failure 64
 	assert_equal "$stderr" "qs-observe: invalid --format: xml (json or csv)"
@@ -491,13 +492,16 @@ for line in open("fake.log"):
 	assert_equal "$stderr" "qs-observe: Prometheus URL must start with http:// or https://"
 	run --separate-stderr qs-observe --pod 1 --path /x --latency-query 1 --requests-query 1
 	assert_failure 64
+	assert_equal "$stderr" "qs-observe: --path and --window change only the default queries, and both are replaced"
 	run --separate-stderr qs-observe --pod 1 --latency-query ''
 	assert_failure 64
+	assert_equal "$stderr" "qs-observe: a query must not be empty"
 	run --separate-stderr qs-observe --pod 1 --path "$(printf 'a\nb')"
 	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid --path: it must be printable and shorter than 512 bytes"
 	run --separate-stderr qs-observe --pod 1 extra
 	assert_failure 64
-	assert_line --index 0 --partial "usage: qs-observe"
+	[[ "$stderr" == "usage: qs-observe [--backoff s]"* ]]
 	run --separate-stderr qs-observe --bogus
 	assert_failure 64
 	assert_output ""
