@@ -45,8 +45,7 @@ setup_file() {
 	echo $! >"$PROM_DIR/prometheus.pid"
 	export PROM="http://127.0.0.1:$PROM_PORT"
 	# Up, with at least 7 samples: the 5 s windows below are covered.
-	local i
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		if curl -sf "$PROM/api/v1/query" \
 		    --data-urlencode 'query=count_over_time(up{job="fixture"}[30s]) >= 7 and up{job="fixture"} == 1' |
 		    grep -q '"value"'; then
@@ -103,8 +102,10 @@ for k, v in json.loads(sys.stdin.read()).items():
 
 # Whether integer $1 is within $3 of $2.
 near() {
-	[ "$1" -ge $(($2 - $3)) ] && [ "$1" -le $(($2 + $3)) ] ||
-	    { echo "$1 is not $2 +- $3" >&2; return 1; }
+	if [ "$1" -lt $(($2 - $3)) ] || [ "$1" -gt $(($2 + $3)) ]; then
+		echo "$1 is not $2 +- $3" >&2
+		return 1
+	fi
 }
 
 # $1 as a JSON string.
@@ -159,7 +160,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 }
 
 @test "no requests in the window: NaN latency is 0" {
-	run qs-observe --prometheus "$PROM" --pod 1 --path /idle --window 5s
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --path /idle --window 5s
 	assert_success
 	assert_output --regexp '^\{"time":"[^"]*","pod":1,"latency":0,"requests":0\}$'
 	assert_equal "$stderr" ""
