@@ -61,9 +61,11 @@ read_secret(const char *path, const char *what, struct qs_err *err)
 	size_t n;
 	char *s;
 
-	if ((fp = fopen(path, "r")) == NULL)
-		return qs_err_sys(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
-		    "cannot open %s file %s", what, path), NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		qs_err_sys(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+		    "cannot open %s file %s", what, path);
+		return NULL;
+	}
 	if (fgets(line, sizeof(line), fp) == NULL) {
 		if (ferror(fp))
 			qs_err_sys(err, EX_IOERR, "cannot read %s file %s", what,
@@ -109,6 +111,28 @@ shown_url(const char *url)
 	return s;
 }
 
+static int
+check_conf(const struct qs_prom_conf *conf, struct qs_err *err)
+{
+	if (strncmp(conf->url, "http://", 7) != 0 &&
+	    strncmp(conf->url, "https://", 8) != 0)
+		return qs_err_set(err, EX_USAGE,
+		    "Prometheus URL must start with http:// or https://");
+	if (conf->token_file != NULL && conf->user != NULL)
+		return qs_err_set(err, EX_USAGE,
+		    "a bearer token and basic auth exclude each other");
+	if ((conf->user == NULL) != (conf->password_file == NULL))
+		return qs_err_set(err, EX_USAGE,
+		    "basic auth needs both a user and a password file");
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+			return qs_err_set(err, EX_SOFTWARE,
+			    "cannot initialise libcurl");
+		curl_ready = 1;
+	}
+	return 0;
+}
+
 struct qs_prom *
 qs_prom_new(const struct qs_prom_conf *conf, struct qs_err *err)
 {
@@ -116,22 +140,8 @@ qs_prom_new(const struct qs_prom_conf *conf, struct qs_err *err)
 	char *token;
 	size_t n;
 
-	if (strncmp(conf->url, "http://", 7) != 0 &&
-	    strncmp(conf->url, "https://", 8) != 0)
-		return qs_err_set(err, EX_USAGE,
-		    "Prometheus URL must start with http:// or https://"), NULL;
-	if (conf->token_file != NULL && conf->user != NULL)
-		return qs_err_set(err, EX_USAGE,
-		    "a bearer token and basic auth exclude each other"), NULL;
-	if ((conf->user == NULL) != (conf->password_file == NULL))
-		return qs_err_set(err, EX_USAGE,
-		    "basic auth needs both a user and a password file"), NULL;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-			return qs_err_set(err, EX_SOFTWARE,
-			    "cannot initialise libcurl"), NULL;
-		curl_ready = 1;
-	}
+	if (check_conf(conf, err) != 0)
+		return NULL;
 
 	p = xcalloc(1, sizeof(*p));
 	p->url = xstrdup(conf->url);
@@ -191,10 +201,15 @@ fail:
 void
 qs_prom_free(struct qs_prom *p)
 {
+	struct curl_slist *h;
+
 	if (p == NULL)
 		return;
 	if (p->curl != NULL)
 		curl_easy_cleanup(p->curl);
+	/* The list holds its own copy of the token header. */
+	for (h = p->headers; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(p->headers);
 	free(p->url);
 	free(p->shown);
