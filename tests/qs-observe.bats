@@ -318,6 +318,36 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	grep -q '"path": "/prefix/api/v1/query"' fake.log
 }
 
+@test "timeouts and 429 are retried; Prometheus' 400 is not" {
+	canned <<-'EOF'
+	[{"match": "duration", "delay": 5, "body": "{}"},
+	 {"match": "", "status": 429, "body": "slow down\n"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --timeout 0.2 --retries 1 --backoff 0.05
+	assert_failure 75
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: timed out after 0.2 s (2 attempts)"
+	[ "$(wc -l <fake.log)" -eq 2 ]
+	: >fake.log
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 2 --backoff 0.05 \
+	    --latency-query 1
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 429 Too Many Requests (3 attempts)"
+	[ "$(wc -l <fake.log)" -eq 3 ]
+}
+
+@test "an error answer to a bad query is not retried" {
+	canned <<-'EOF'
+	[{"status": 400, "body": "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"1:5: parse error\"}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 3 --backoff 0.05
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 400 Bad Request: bad_data: 1:5: parse error"
+	[ "$(wc -l <fake.log)" -eq 1 ]
+}
+
 @test "a body that is not JSON" {
 	canned <<-'EOF'
 	[{"status": 200, "body": "<html>proxy login</html>"}]
