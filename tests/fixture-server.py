@@ -3,7 +3,8 @@
 
   fixture-server.py --port-file F metrics
       /metrics in the Prometheus text format, counters that grow linearly
-      with time since start, so that rate() and increase() are known:
+      with time since start, so that rate() and increase() are known
+      (samples carry their own timestamps):
         path="/test" pod="a"  6 requests/s, 0.2 s each
         path="/test" pod="b"  4 requests/s, 0.3 s each
         path="/api"         100 requests/s, 1.0 s each
@@ -36,7 +37,10 @@ SERIES = [
 
 
 def metrics():
-    now = time.time() - START
+    # Each sample carries the millisecond it was computed for, so that
+    # scrape delays do not bend the lines that rate() measures.
+    ms = int(time.time() * 1000)
+    now = ms / 1000.0 - START
     lines = []
     for name in ("http_server_requests_total",
                  "http_server_request_duration_seconds_count",
@@ -45,9 +49,9 @@ def metrics():
         for labels, rate, latency in SERIES:
             count = rate * now
             value = count * latency if name.endswith("_sum") else count
-            lines.append("%s{%s} %r" % (name, labels, value))
+            lines.append("%s{%s} %r %d" % (name, labels, value, ms))
         idle = 1.5 if name.endswith("_sum") else 5.0
-        lines.append('%s{path="/idle"} %r' % (name, idle))
+        lines.append('%s{path="/idle"} %r %d' % (name, idle, ms))
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -136,8 +136,10 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	assert_line --index 2 'latency=int:240'
 	assert_line --index 3 --regexp '^requests=int:[0-9]+$'
 	[ "${#lines[@]}" -eq 4 ]
+	# increase() extrapolates to the window's edges; a late scrape on a
+	# loaded machine shortens that by up to half an interval.
 	run qs-observe --prometheus "$PROM" --pod 2 --window 5s
-	near "$(get requests)" 50 1
+	near "$(get requests)" 50 2
 }
 
 @test "the record's time is now, in UTC" {
@@ -153,10 +155,10 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	run qs-observe --prometheus "$PROM" --pod 3 --path /api --window 5s
 	assert_success
 	[ "$(get latency)" = 1000 ]
-	near "$(get requests)" 500 5
+	near "$(get requests)" 500 10
 	run qs-observe --prometheus "$PROM" --pod 3 --path /api --window 2s
 	assert_success
-	near "$(get requests)" 200 5
+	near "$(get requests)" 200 10
 }
 
 @test "no requests in the window: NaN latency is 0" {
@@ -172,7 +174,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	    --requests-query 'sum(increase(http_server_requests_total{pod="a"}[5s]))'
 	assert_success
 	[ "$(get latency)" = 300 ]
-	near "$(get requests)" 30 1
+	near "$(get requests)" 30 2
 }
 
 @test "a scalar answer is a figure; latency in seconds becomes ms" {
