@@ -245,9 +245,6 @@ main(int argc, char *argv[])
 	conf.timeout = 10;
 	conf.retries = 2;
 	conf.backoff = 1;
-	conf.user = qs_env("QS_PROMETHEUS_USER", NULL);
-	conf.password_file = qs_env("QS_PROMETHEUS_PASSWORD_FILE", NULL);
-	conf.token_file = qs_env("QS_PROMETHEUS_TOKEN_FILE", NULL);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -326,6 +323,13 @@ main(int argc, char *argv[])
 		    "queries, and both are replaced");
 	if ((lq != NULL && *lq == '\0') || (rq != NULL && *rq == '\0'))
 		qs_die(EX_USAGE, "a query must not be empty");
+	/* Credentials on the command line replace those of the environment. */
+	if (conf.user == NULL && conf.password_file == NULL &&
+	    conf.token_file == NULL) {
+		conf.user = qs_env("QS_PROMETHEUS_USER", NULL);
+		conf.password_file = qs_env("QS_PROMETHEUS_PASSWORD_FILE", NULL);
+		conf.token_file = qs_env("QS_PROMETHEUS_TOKEN_FILE", NULL);
+	}
 	if (pod < 0 && (env = qs_env("QS_POD", NULL)) != NULL)
 		pod = qs_opt_long("QS_POD", env, 0, 1000000);
 	if (pod < 0 && ready_replicas(&pod, &err) != 0)

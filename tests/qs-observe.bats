@@ -457,6 +457,13 @@ for line in open("fake.log"):
 	[ "$(grep -c '"authorization": "Bearer tok-123"' fake.log)" -eq 2 ]
 	refute_output --partial tok-123
 	assert_equal "$stderr" ""
+	# Credentials given as options replace those of the environment.
+	: >fake.log
+	printf 'pw\n' >pw
+	QS_PROMETHEUS_USER=u QS_PROMETHEUS_PASSWORD_FILE=pw run --separate-stderr \
+	    qs-observe --prometheus "$FAKE" --pod 1 --token-file token
+	assert_success
+	[ "$(grep -c '"authorization": "Bearer tok-123"' fake.log)" -eq 2 ]
 }
 
 @test "secret files: missing, empty, and conflicting settings" {
