@@ -10,8 +10,7 @@ FIXTURE="$TOP/tests/fixture-server.py"
 
 # Wait until file exists and is not empty, or fail after about 10 s.
 wait_for_file() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -s "$1" ] && return 0
 		sleep 0.1
 	done
