@@ -1,0 +1,385 @@
+/* See LICENSE file for copyright and license details. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "qs/err.h"
+#include "qs/opt.h"
+#include "qs/prom.h"
+#include "qs/record.h"
+#include "qs/xalloc.h"
+
+#define USAGE "usage: qs-observe [--backoff s] [--cacert file] [--empty-as-zero]\n" \
+	"       [--format fmt] [--insecure-skip-tls-verify]\n" \
+	"       [--latency-query promql] [--next] [--password-file file]\n" \
+	"       [--path path] [--pod n] [--prometheus url]\n" \
+	"       [--requests-query promql] [--retries n] [--timeout s]\n" \
+	"       [--token-file file] [--user name] [--window range]\n"
+
+#define LATENCY_QUERY "sum(rate(http_server_request_duration_seconds_sum{path=%s}[%s])) / " \
+	"sum(rate(http_server_request_duration_seconds_count{path=%s}[%s]))"
+#define REQUESTS_QUERY "sum(increase(http_server_requests_total{path=%s}[%s]))"
+
+/* Figures beyond this are not a latency in ms or a request count. */
+#define FIGURE_MAX 1e15
+
+struct state {
+	char time[32];
+	long pod, latency, requests;
+};
+
+static void
+usage(void)
+{
+	fputs(USAGE, stderr);
+	exit(EX_USAGE);
+}
+
+static void
+help(void)
+{
+	fputs(USAGE "\n"
+	    "Observe a deployment's state in Prometheus and write it as a record\n"
+	    "{time, pod, latency, requests}; with --next, add it to each record\n"
+	    "read as new_time, new_pod, new_latency, new_requests.\n\n"
+	    "      --backoff s           wait before the first retry, doubled after (1)\n"
+	    "      --cacert file         verify TLS with these CA certificates\n"
+	    "      --empty-as-zero       read an answer without data as 0\n"
+	    "      --format fmt          json or csv (json; with --next, the input's)\n"
+	    "      --insecure-skip-tls-verify  do not verify the server's certificate\n"
+	    "      --latency-query promql  mean latency in seconds (sum of rates)\n"
+	    "      --next                read records, add the after-state\n"
+	    "      --password-file file  basic auth password, first line\n"
+	    "      --path path           the path label of the default queries (/test)\n"
+	    "      --pod n               the ready replicas (QS_POD; required for now)\n"
+	    "      --prometheus url      Prometheus (QS_PROMETHEUS_URL, http://localhost:9090)\n"
+	    "      --requests-query promql  requests in the window\n"
+	    "      --retries n           retries after a failed attempt (2)\n"
+	    "      --timeout s           seconds for one attempt (10)\n"
+	    "      --token-file file     bearer token, first line\n"
+	    "      --user name           basic auth user (QS_PROMETHEUS_USER)\n"
+	    "      --window range        the default queries' window (30s)\n"
+	    "      --help                print this help\n"
+	    "      --version             print the version\n", stdout);
+	exit(qs_fshut_stdout());
+}
+
+/* A PromQL duration such as 30s, 1m30s or 500ms. */
+static int
+valid_range(const char *s)
+{
+	static const char *units[] = { "ms", "s", "m", "h", "d", "w", "y" };
+	size_t i, n;
+
+	if (*s == '\0')
+		return 0;
+	while (*s != '\0') {
+		if ((n = strspn(s, "0123456789")) == 0)
+			return 0;
+		s += n;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			n = strlen(units[i]);
+			if (strncmp(s, units[i], n) == 0 &&
+			    (s[n] == '\0' || strchr("0123456789", s[n]) != NULL))
+				break;
+		}
+		if (i == sizeof(units) / sizeof(units[0]))
+			return 0;
+		s += n;
+	}
+	return 1;
+}
+
+/* A default query for path and window; the caller frees it. */
+static char *
+default_query(int latency, const char *path, const char *window)
+{
+	char quoted[1024], *q;
+	size_t n;
+
+	if (qs_prom_quote(quoted, sizeof(quoted), path) != 0)
+		qs_die(EX_USAGE, "invalid --path: it must be printable and shorter "
+		    "than %zu bytes", sizeof(quoted) / 2);
+	n = 2 * strlen(quoted) + 2 * strlen(window) + sizeof(LATENCY_QUERY);
+	q = xmalloc(n);
+	if (latency)
+		snprintf(q, n, LATENCY_QUERY, quoted, window, quoted, window);
+	else
+		snprintf(q, n, REQUESTS_QUERY, quoted, window);
+	return q;
+}
+
+/*
+ * The deployment's ready replicas when neither --pod nor QS_POD gave
+ * them.  This is where qs_kube_ready_replicas() will be called once the
+ * Kubernetes client is part of libqs; until then the count is required.
+ */
+static int
+ready_replicas(long *pod, struct qs_err *err)
+{
+	(void)pod;
+	return qs_err_set(err, EX_USAGE, "--pod is required (or QS_POD): "
+	    "this qs-observe cannot ask Kubernetes for the ready replicas yet");
+}
+
+/*
+ * Evaluate one query and round its answer, scaled by unit, half away
+ * from zero.  NaN is 0 when nan_zero (a latency over no requests).
+ */
+static int
+figure(struct qs_prom *p, const char *what, const char *q, time_t t,
+    double unit, int nan_zero, int empty_zero, long *out, struct qs_err *err)
+{
+	char shown[32];
+	double v, r;
+	int rc;
+
+	if ((rc = qs_prom_query(p, q, (double)t, &v, err)) == -1)
+		return qs_err_wrap(err, "cannot get %s from %s", what,
+		    qs_prom_url(p));
+	if (rc == QS_PROM_EMPTY) {
+		if (!empty_zero)
+			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
+			    "%s: no data (an empty vector); is the target scraped? "
+			    "(--empty-as-zero reads this as 0)", what, qs_prom_url(p));
+		v = 0;
+	}
+	if (isnan(v) && nan_zero)
+		v = 0;
+	r = round(v * unit);
+	if (isnan(r) || r < 0 || r > FIGURE_MAX) {
+		/* Name the value as Prometheus writes it. */
+		if (isnan(v))
+			snprintf(shown, sizeof(shown), "NaN");
+		else if (isinf(v))
+			snprintf(shown, sizeof(shown), "%cInf", v > 0 ? '+' : '-');
+		else
+			snprintf(shown, sizeof(shown), "%g", v);
+		return qs_err_set(err, EX_DATAERR, "cannot get %s from %s: "
+		    "the query answered %s, not a figure from 0 to %g", what,
+		    qs_prom_url(p), shown, FIGURE_MAX);
+	}
+	*out = (long)r;
+	return 0;
+}
+
+static int
+observe(struct qs_prom *p, const char *lq, const char *rq, int empty_zero,
+    struct state *s, struct qs_err *err)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	/* Both queries are evaluated at the instant the record names. */
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(s->time, sizeof(s->time), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return qs_err_set(err, EX_SOFTWARE, "cannot format the time");
+	if (figure(p, "latency", lq, now, 1000, 1, empty_zero, &s->latency,
+	    err) != 0)
+		return -1;
+	return figure(p, "requests", rq, now, 1, 0, empty_zero, &s->requests,
+	    err);
+}
+
+/* Set the state's fields in rec (borrowed), their names prefixed. */
+static void
+put_state(json_t *rec, const char *prefix, const struct state *s)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "%stime", prefix);
+	qs_rec_set(rec, key, json_string(s->time));
+	snprintf(key, sizeof(key), "%spod", prefix);
+	qs_rec_set(rec, key, json_integer(s->pod));
+	snprintf(key, sizeof(key), "%slatency", prefix);
+	qs_rec_set(rec, key, json_integer(s->latency));
+	snprintf(key, sizeof(key), "%srequests", prefix);
+	qs_rec_set(rec, key, json_integer(s->requests));
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "backoff", required_argument, NULL, 'b' },
+		{ "cacert", required_argument, NULL, 'c' },
+		{ "empty-as-zero", no_argument, NULL, 'z' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "insecure-skip-tls-verify", no_argument, NULL, 'k' },
+		{ "latency-query", required_argument, NULL, 'L' },
+		{ "next", no_argument, NULL, 'n' },
+		{ "password-file", required_argument, NULL, 'P' },
+		{ "path", required_argument, NULL, 'a' },
+		{ "pod", required_argument, NULL, 'p' },
+		{ "prometheus", required_argument, NULL, 'u' },
+		{ "requests-query", required_argument, NULL, 'R' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "window", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qs_prom_conf conf = { 0 };
+	struct qs_err err = { 0 };
+	struct qs_prom *prom;
+	struct qs_reader *r = NULL;
+	struct qs_writer *w;
+	struct state st;
+	enum qs_format fmt = QS_FMT_AUTO;
+	const char *path = NULL, *window = NULL, *lq = NULL, *rq = NULL, *env;
+	char *lqbuf = NULL, *rqbuf = NULL;
+	json_t *rec = NULL;
+	long pod = -1;
+	int c, next = 0, empty_zero = 0, rc;
+
+	qs_setprogname(argv[0]);
+	conf.url = qs_env("QS_PROMETHEUS_URL", "http://localhost:9090");
+	conf.timeout = 10;
+	conf.retries = 2;
+	conf.backoff = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			path = optarg;
+			break;
+		case 'b':
+			conf.backoff = qs_opt_double("--backoff", optarg, 0, 30);
+			break;
+		case 'c':
+			conf.cacert = optarg;
+			break;
+		case 'f':
+			if (qs_format_parse(optarg, &fmt) != 0)
+				qs_die(EX_USAGE, "invalid --format: %s (json or csv)",
+				    optarg);
+			break;
+		case 'h':
+			help();
+			break;
+		case 'k':
+			conf.insecure = 1;
+			break;
+		case 'L':
+			lq = optarg;
+			break;
+		case 'n':
+			next = 1;
+			break;
+		case 'P':
+			conf.password_file = optarg;
+			break;
+		case 'p':
+			pod = qs_opt_long("--pod", optarg, 0, 1000000);
+			break;
+		case 'R':
+			rq = optarg;
+			break;
+		case 'r':
+			conf.retries = qs_opt_long("--retries", optarg, 0, 100);
+			break;
+		case 'T':
+			conf.token_file = optarg;
+			break;
+		case 't':
+			conf.timeout = qs_opt_double("--timeout", optarg, 0.001,
+			    86400);
+			break;
+		case 'U':
+			conf.user = optarg;
+			break;
+		case 'u':
+			conf.url = optarg;
+			break;
+		case 'V':
+			qs_print_version();
+			return qs_fshut_stdout();
+		case 'w':
+			window = optarg;
+			break;
+		case 'z':
+			empty_zero = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage();
+	if (window != NULL && !valid_range(window))
+		qs_die(EX_USAGE, "invalid --window: %s (a PromQL duration such "
+		    "as 30s or 1m30s)", window);
+	if ((path != NULL || window != NULL) && lq != NULL && rq != NULL)
+		qs_die(EX_USAGE, "--path and --window change only the default "
+		    "queries, and both are replaced");
+	if ((lq != NULL && *lq == '\0') || (rq != NULL && *rq == '\0'))
+		qs_die(EX_USAGE, "a query must not be empty");
+	/* Credentials on the command line replace those of the environment. */
+	if (conf.user == NULL && conf.password_file == NULL &&
+	    conf.token_file == NULL) {
+		conf.user = qs_env("QS_PROMETHEUS_USER", NULL);
+		conf.password_file = qs_env("QS_PROMETHEUS_PASSWORD_FILE", NULL);
+		conf.token_file = qs_env("QS_PROMETHEUS_TOKEN_FILE", NULL);
+	}
+	if (pod < 0 && (env = qs_env("QS_POD", NULL)) != NULL)
+		pod = qs_opt_long("QS_POD", env, 0, 1000000);
+	if (pod < 0 && ready_replicas(&pod, &err) != 0)
+		qs_die_err(&err);
+
+	if (lq == NULL)
+		lq = lqbuf = default_query(1, path ? path : "/test",
+		    window ? window : "30s");
+	if (rq == NULL)
+		rq = rqbuf = default_query(0, path ? path : "/test",
+		    window ? window : "30s");
+	if ((prom = qs_prom_new(&conf, &err)) == NULL)
+		qs_die_err(&err);
+
+	/* With --next, a bad first record fails before any query. */
+	if (next) {
+		r = qs_reader_new(stdin, "<stdin>");
+		if ((rc = qs_reader_next(r, &rec, &err)) == -1)
+			qs_die_err(&err);
+		if (rc == 0)
+			qs_die(EX_DATAERR, "no record on standard input to add "
+			    "the next state to");
+		if (fmt == QS_FMT_AUTO)
+			fmt = qs_reader_format(r);
+	}
+	st.pod = pod;
+	if (observe(prom, lq, rq, empty_zero, &st, &err) != 0)
+		qs_die_err(&err);
+
+	w = qs_writer_new(stdout, fmt);
+	if (!next) {
+		rec = json_object();
+		put_state(rec, "", &st);
+		if (qs_writer_put(w, rec, &err) != 0)
+			qs_die_err(&err);
+		json_decref(rec);
+	} else {
+		do {
+			put_state(rec, "new_", &st);
+			if (qs_writer_put(w, rec, &err) != 0)
+				qs_die_err(&err);
+			json_decref(rec);
+		} while ((rc = qs_reader_next(r, &rec, &err)) == 1);
+		if (rc == -1)
+			qs_die_err(&err);
+		qs_reader_free(r);
+	}
+	qs_writer_free(w);
+	qs_prom_free(prom);
+	free(lqbuf);
+	free(rqbuf);
+	return qs_fshut_stdout();
+}

@@ -1,0 +1,583 @@
+/* See LICENSE file for copyright and license details. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "qs/err.h"
+#include "qs/num.h"
+#include "qs/prom.h"
+#include "qs/xalloc.h"
+
+/* An answer larger than this is not an instant query's. */
+#define BODY_MAX (16L * 1024 * 1024)
+/* No single wait between attempts is longer than this, in seconds. */
+#define BACKOFF_MAX 30.0
+/* Longest secret read from a file. */
+#define SECRET_MAX 4096
+
+struct qs_prom {
+	CURL *curl;
+	char *url;		/* base URL without trailing slashes */
+	char *shown;		/* the same without user information, for messages */
+	char *user;
+	char *password;
+	char *auth;		/* "Authorization: Bearer ..." */
+	struct curl_slist *headers;
+	double timeout;
+	long retries;
+	double backoff;
+};
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int toobig;
+};
+
+static int curl_ready;
+
+static void
+wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Read the first line of a secret file; its text never reaches a message. */
+static char *
+read_secret(const char *path, const char *what, struct qs_err *err)
+{
+	char line[SECRET_MAX + 2];
+	FILE *fp;
+	size_t n;
+	char *s;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		qs_err_sys(err, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+		    "cannot open %s file %s", what, path);
+		return NULL;
+	}
+	if (fgets(line, sizeof(line), fp) == NULL) {
+		if (ferror(fp))
+			qs_err_sys(err, EX_IOERR, "cannot read %s file %s", what,
+			    path);
+		else
+			qs_err_set(err, EX_DATAERR, "%s file %s is empty", what,
+			    path);
+		fclose(fp);
+		explicit_bzero(line, sizeof(line));
+		return NULL;
+	}
+	fclose(fp);
+	n = strcspn(line, "\r\n");
+	if (n == 0 || n > SECRET_MAX) {
+		explicit_bzero(line, sizeof(line));
+		qs_err_set(err, EX_DATAERR, "%s file %s: %s", what, path,
+		    n == 0 ? "first line is empty" : "first line is too long");
+		return NULL;
+	}
+	line[n] = '\0';
+	s = xstrdup(line);
+	explicit_bzero(line, sizeof(line));
+	return s;
+}
+
+/* The URL without "user:password@", so that messages may show it. */
+static char *
+shown_url(const char *url)
+{
+	const char *host, *at, *end;
+	char *s;
+
+	if ((host = strstr(url, "://")) == NULL)
+		return xstrdup(url);
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', end - host);
+	if (at == NULL)
+		return xstrdup(url);
+	s = xmalloc(strlen(url) + 1);
+	memcpy(s, url, host - url);
+	strcpy(s + (host - url), at + 1);
+	return s;
+}
+
+static int
+check_conf(const struct qs_prom_conf *conf, struct qs_err *err)
+{
+	if (strncmp(conf->url, "http://", 7) != 0 &&
+	    strncmp(conf->url, "https://", 8) != 0)
+		return qs_err_set(err, EX_USAGE,
+		    "Prometheus URL must start with http:// or https://");
+	if (conf->token_file != NULL && conf->user != NULL)
+		return qs_err_set(err, EX_USAGE,
+		    "a bearer token and basic auth exclude each other");
+	if ((conf->user == NULL) != (conf->password_file == NULL))
+		return qs_err_set(err, EX_USAGE,
+		    "basic auth needs both a user and a password file");
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+			return qs_err_set(err, EX_SOFTWARE,
+			    "cannot initialise libcurl");
+		curl_ready = 1;
+	}
+	return 0;
+}
+
+struct qs_prom *
+qs_prom_new(const struct qs_prom_conf *conf, struct qs_err *err)
+{
+	struct qs_prom *p;
+	char *token;
+	size_t n;
+
+	if (check_conf(conf, err) != 0)
+		return NULL;
+
+	p = xcalloc(1, sizeof(*p));
+	p->url = xstrdup(conf->url);
+	for (n = strlen(p->url); n > 0 && p->url[n - 1] == '/'; n--)
+		p->url[n - 1] = '\0';
+	p->shown = shown_url(p->url);
+	p->timeout = conf->timeout;
+	p->retries = conf->retries;
+	p->backoff = conf->backoff;
+	if (conf->user != NULL) {
+		p->user = xstrdup(conf->user);
+		if ((p->password = read_secret(conf->password_file, "password",
+		    err)) == NULL)
+			goto fail;
+	}
+	if (conf->token_file != NULL) {
+		if ((token = read_secret(conf->token_file, "token", err)) == NULL)
+			goto fail;
+		n = strlen(token) + sizeof("Authorization: Bearer ");
+		p->auth = xmalloc(n);
+		snprintf(p->auth, n, "Authorization: Bearer %s", token);
+		wipe_free(token);
+	}
+	if ((p->curl = curl_easy_init()) == NULL) {
+		qs_err_set(err, EX_SOFTWARE, "cannot initialise libcurl");
+		goto fail;
+	}
+	p->headers = curl_slist_append(NULL, "Accept: application/json");
+	if (p->auth != NULL)
+		p->headers = curl_slist_append(p->headers, p->auth);
+	if (p->headers == NULL)
+		qs_die(EX_OSERR, "out of memory");
+
+	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->headers);
+	curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "qscale/" QS_VERSION);
+	/* Redirects are not followed: a proxy that moves us is misconfigured. */
+	curl_easy_setopt(p->curl, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	curl_easy_setopt(p->curl, CURLOPT_SSL_VERIFYPEER, conf->insecure ? 0L : 1L);
+	curl_easy_setopt(p->curl, CURLOPT_SSL_VERIFYHOST, conf->insecure ? 0L : 2L);
+	if (conf->cacert != NULL)
+		curl_easy_setopt(p->curl, CURLOPT_CAINFO, conf->cacert);
+	if (p->user != NULL) {
+		curl_easy_setopt(p->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(p->curl, CURLOPT_USERNAME, p->user);
+		curl_easy_setopt(p->curl, CURLOPT_PASSWORD, p->password);
+	}
+	return p;
+fail:
+	qs_prom_free(p);
+	return NULL;
+}
+
+void
+qs_prom_free(struct qs_prom *p)
+{
+	struct curl_slist *h;
+
+	if (p == NULL)
+		return;
+	if (p->curl != NULL)
+		curl_easy_cleanup(p->curl);
+	/* The list holds its own copy of the token header. */
+	for (h = p->headers; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(p->headers);
+	free(p->url);
+	free(p->shown);
+	free(p->user);
+	wipe_free(p->password);
+	wipe_free(p->auth);
+	free(p);
+}
+
+const char *
+qs_prom_url(const struct qs_prom *p)
+{
+	return p->shown;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+	size_t n = size * nmemb;
+
+	if (b->len + n + 1 > (size_t)BODY_MAX) {
+		b->toobig = 1;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+/* Keep the reason phrase of the last status line ("Internal Server Error"). */
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	char *reason = arg;
+	size_t n = size * nmemb, i = 0, k;
+
+	if (n < 5 || memcmp(data, "HTTP/", 5) != 0)
+		return n;
+	/* Skip the version and the code. */
+	while (i < n && data[i] != ' ')
+		i++;
+	while (i < n && data[i] == ' ')
+		i++;
+	while (i < n && isdigit((unsigned char)data[i]))
+		i++;
+	while (i < n && data[i] == ' ')
+		i++;
+	for (k = 0; i < n && k < 63 && data[i] != '\r' && data[i] != '\n';
+	    i++) {
+		/* Keep messages one printable line whatever the server sends. */
+		reason[k++] = isprint((unsigned char)data[i]) ? data[i] : '?';
+	}
+	reason[k] = '\0';
+	return n;
+}
+
+/* Whether a failed attempt may succeed when tried again. */
+static int
+retryable(CURLcode cc, long code)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return code == 429 || (code >= 500 && code <= 599);
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_LOGIN_DENIED:
+	case CURLE_WRITE_ERROR:
+	case CURLE_OUT_OF_MEMORY:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* A sample's value: Prometheus writes "NaN", "+Inf", "-Inf" or a decimal. */
+static int
+parse_sample(json_t *v, double *value, struct qs_err *err)
+{
+	const char *s;
+
+	if (!json_is_string(v))
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer's sample value is not a string");
+	s = json_string_value(v);
+	if (strcmp(s, "NaN") == 0)
+		*value = NAN;
+	else if (strcmp(s, "+Inf") == 0 || strcmp(s, "Inf") == 0)
+		*value = INFINITY;
+	else if (strcmp(s, "-Inf") == 0)
+		*value = -INFINITY;
+	else if (qs_num_parse(s, value) != 0)
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer's sample value \"%.40s\" is not a number", s);
+	return 0;
+}
+
+/* A [timestamp, "value"] pair (borrowed). */
+static int
+parse_pair(json_t *pair, double *value, struct qs_err *err)
+{
+	if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+	    !json_is_number(json_array_get(pair, 0)))
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer's sample is not [time, \"value\"]");
+	return parse_sample(json_array_get(pair, 1), value, err);
+}
+
+/* Prometheus' own error: "errorType: error", both optional in the wild. */
+static int
+answer_error(json_t *root, struct qs_err *err)
+{
+	const char *type, *msg;
+
+	type = json_string_value(json_object_get(root, "errorType"));
+	msg = json_string_value(json_object_get(root, "error"));
+	if (type == NULL && msg == NULL)
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "an error without a message");
+	return qs_err_set(err, EX_UNAVAILABLE, "%s%s%.300s",
+	    type != NULL ? type : "", type != NULL && msg != NULL ? ": " : "",
+	    msg != NULL ? msg : "");
+}
+
+/*
+ * The parser behind qs_prom_parse; *promerr tells whether err holds
+ * Prometheus' own error ("errorType: error"), which callers introduce.
+ */
+static int
+parse(const char *body, size_t len, double *value, int *promerr,
+    struct qs_err *err)
+{
+	json_error_t jerr;
+	json_t *root, *data, *result;
+	const char *status, *type;
+	size_t n;
+	int rc = -1;
+
+	*promerr = 0;
+	/* root is a new reference; everything taken from it is borrowed. */
+	if ((root = json_loadb(body, len, JSON_DECODE_ANY, &jerr)) == NULL)
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer is not JSON: %s at line %d column %d", jerr.text,
+		    jerr.line, jerr.column);
+	status = json_string_value(json_object_get(root, "status"));
+	if (!json_is_object(root) || status == NULL) {
+		qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer is JSON but not a Prometheus answer (no \"status\")");
+		goto out;
+	}
+	if (strcmp(status, "success") != 0) {
+		answer_error(root, err);
+		*promerr = 1;
+		goto out;
+	}
+	data = json_object_get(root, "data");
+	type = json_string_value(json_object_get(data, "resultType"));
+	result = json_object_get(data, "result");
+	if (type == NULL || result == NULL) {
+		qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer has no data.resultType or data.result");
+		goto out;
+	}
+	if (strcmp(type, "scalar") == 0) {
+		rc = parse_pair(result, value, err);
+		goto out;
+	}
+	if (strcmp(type, "vector") != 0) {
+		qs_err_set(err, EX_DATAERR, "the answer is a %.20s, "
+		    "not an instant vector or scalar", type);
+		goto out;
+	}
+	if (!json_is_array(result)) {
+		qs_err_set(err, EX_UNAVAILABLE, "the answer's vector is not an array");
+		goto out;
+	}
+	if ((n = json_array_size(result)) == 0) {
+		rc = QS_PROM_EMPTY;
+		goto out;
+	}
+	if (n > 1) {
+		qs_err_set(err, EX_DATAERR, "the answer has %zu series, not one; "
+		    "aggregate them in the query, e.g. sum(...)", n);
+		goto out;
+	}
+	rc = parse_pair(json_object_get(json_array_get(result, 0), "value"),
+	    value, err);
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* Messages are one printable line whatever the server sent. */
+static void
+printable(struct qs_err *err)
+{
+	char *s;
+
+	for (s = err->msg; *s != '\0'; s++)
+		if (iscntrl((unsigned char)*s))
+			*s = ' ';
+}
+
+int
+qs_prom_parse(const char *body, size_t len, double *value, struct qs_err *err)
+{
+	struct qs_err perr = { 0 };
+	int promerr, rc;
+
+	rc = parse(body, len, value, &promerr, &perr);
+	if (rc == -1) {
+		if (promerr)
+			qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
+			    perr.msg);
+		else
+			*err = perr;
+		printable(err);
+	}
+	return rc;
+}
+
+/* One attempt.  Returns as qs_prom_query, with *retry set when worth it. */
+static int
+attempt(struct qs_prom *p, const char *url, double *value, int *retry,
+    struct qs_err *err)
+{
+	char errbuf[CURL_ERROR_SIZE], reason[64];
+	struct buf body = { 0 };
+	struct qs_err perr = { 0 };
+	CURLcode cc;
+	long code = 0, oserr = 0;
+	int rc, promerr;
+
+	errbuf[0] = reason[0] = '\0';
+	curl_easy_setopt(p->curl, CURLOPT_URL, url);
+	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(p->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(p->curl, CURLOPT_HEADERDATA, reason);
+	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS,
+	    (long)ceil(p->timeout * 1000));
+	cc = curl_easy_perform(p->curl);
+	curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
+	*retry = retryable(cc, code);
+	if (cc != CURLE_OK) {
+		free(body.p);
+		if (body.toobig)
+			return qs_err_set(err, EX_UNAVAILABLE,
+			    "the answer is longer than %ld bytes", BODY_MAX);
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			return qs_err_set(err, EX_TEMPFAIL,
+			    "timed out after %g s", p->timeout);
+		curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
+		if (cc == CURLE_COULDNT_CONNECT && oserr != 0)
+			return qs_err_set(err, EX_UNAVAILABLE, "%s",
+			    strerror((int)oserr));
+		return qs_err_set(err, EX_UNAVAILABLE, "%s",
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+	}
+	rc = parse(body.p != NULL ? body.p : "", body.len, value, &promerr,
+	    &perr);
+	free(body.p);
+	if (code < 200 || code > 299) {
+		/* Prometheus explains its 4xx and 5xx in an error answer. */
+		if (rc == -1 && promerr)
+			return qs_err_set(err, EX_UNAVAILABLE, "HTTP %ld%s%s: %s",
+			    code, reason[0] ? " " : "", reason, perr.msg);
+		return qs_err_set(err, EX_UNAVAILABLE, "HTTP %ld%s%s", code,
+		    reason[0] ? " " : "", reason);
+	}
+	if (rc == -1 && promerr)
+		return qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
+		    perr.msg);
+	if (rc == -1)
+		*err = perr;
+	return rc;
+}
+
+static void
+pause_for(double s)
+{
+	struct timespec ts;
+
+	if (s > BACKOFF_MAX)
+		s = BACKOFF_MAX;
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int
+qs_prom_query(struct qs_prom *p, const char *q, double t, double *value,
+    struct qs_err *err)
+{
+	char *esc, *url, tbuf[64];
+	double delay = p->backoff;
+	long tries;
+	size_t n;
+	int rc, retry;
+
+	if ((esc = curl_easy_escape(p->curl, q, 0)) == NULL)
+		qs_die(EX_OSERR, "out of memory");
+	tbuf[0] = '\0';
+	if (t >= 0)
+		snprintf(tbuf, sizeof(tbuf), "&time=%.3f", t);
+	n = strlen(p->url) + strlen(esc) + strlen(tbuf) +
+	    sizeof("/api/v1/query?query=");
+	url = xmalloc(n);
+	snprintf(url, n, "%s/api/v1/query?query=%s%s", p->url, esc, tbuf);
+	curl_free(esc);
+
+	for (tries = 1;; tries++) {
+		rc = attempt(p, url, value, &retry, err);
+		if (rc != -1 || !retry || tries > p->retries)
+			break;
+		pause_for(delay);
+		delay *= 2;
+	}
+	free(url);
+	if (rc == -1) {
+		printable(err);
+		if (tries > 1) {
+			n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+			    " (%ld attempts)", tries);
+		}
+	}
+	return rc;
+}
+
+int
+qs_prom_quote(char *buf, size_t n, const char *s)
+{
+	size_t i = 0;
+
+	if (n < 3)
+		return -1;
+	buf[i++] = '"';
+	for (; *s != '\0'; s++) {
+		if (iscntrl((unsigned char)*s))
+			goto fail;
+		if (*s == '"' || *s == '\\') {
+			if (i + 1 >= n)
+				goto fail;
+			buf[i++] = '\\';
+		}
+		if (i + 1 >= n)
+			goto fail;
+		buf[i++] = *s;
+	}
+	if (i + 2 > n)
+		goto fail;
+	buf[i++] = '"';
+	buf[i] = '\0';
+	return 0;
+fail:
+	buf[0] = '\0';
+	return -1;
+}

@@ -1,0 +1,631 @@
+#!/usr/bin/env bats
+# qs-observe against a real Prometheus scraping a fixture with known
+# counters, and against a canned stand-in for the failures Prometheus
+# cannot be made to show on demand.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+FIXTURE="$TOP/tests/fixture-server.py"
+
+# Wait until file exists and is not empty, or fail after about 10 s.
+wait_for_file() {
+	for _ in $(seq 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "no $1" >&2
+	return 1
+}
+
+# One Prometheus for the whole file: it needs about 5 s before its first
+# scrape, and the tests need a few seconds of samples after that.
+setup_file() {
+	PROM_DIR=$(mktemp -d)
+	export PROM_DIR
+	python3 "$FIXTURE" --port-file "$PROM_DIR/metrics.port" metrics \
+	    >"$PROM_DIR/metrics.log" 2>&1 3>&- &
+	echo $! >"$PROM_DIR/metrics.pid"
+	wait_for_file "$PROM_DIR/metrics.port"
+	cat >"$PROM_DIR/prometheus.yml" <<-EOF
+	global:
+	  scrape_interval: 1s
+	  evaluation_interval: 1s
+	scrape_configs:
+	  - job_name: fixture
+	    static_configs:
+	      - targets: ['127.0.0.1:$(cat "$PROM_DIR/metrics.port")']
+	EOF
+	PROM_PORT=$(free_port)
+	prometheus --config.file="$PROM_DIR/prometheus.yml" \
+	    --storage.tsdb.path="$PROM_DIR/data" \
+	    --web.listen-address="127.0.0.1:$PROM_PORT" \
+	    >"$PROM_DIR/prometheus.log" 2>&1 3>&- &
+	echo $! >"$PROM_DIR/prometheus.pid"
+	export PROM="http://127.0.0.1:$PROM_PORT"
+	# Up, with at least 7 samples: the 5 s windows below are covered.
+	for _ in $(seq 300); do
+		if curl -sf "$PROM/api/v1/query" \
+		    --data-urlencode 'query=count_over_time(up{job="fixture"}[30s]) >= 7 and up{job="fixture"} == 1' |
+		    grep -q '"value"'; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "Prometheus did not scrape the fixture:" >&2
+	tail -5 "$PROM_DIR/prometheus.log" >&2
+	return 1
+}
+
+teardown_file() {
+	local f
+	for f in prometheus metrics; do
+		if [ -f "$PROM_DIR/$f.pid" ]; then
+			kill "$(cat "$PROM_DIR/$f.pid")" 2>/dev/null || true
+		fi
+	done
+	for f in prometheus metrics; do
+		if [ -f "$PROM_DIR/$f.pid" ]; then
+			while kill -0 "$(cat "$PROM_DIR/$f.pid")" 2>/dev/null; do
+				sleep 0.1
+			done
+		fi
+	done
+	rm -rf "$PROM_DIR"
+}
+
+# Start the canned stand-in with the rules on stdin; sets FAKE to its URL.
+canned() {
+	cat >rules.json
+	python3 "$FIXTURE" --port-file fake.port --log fake.log "$@" \
+	    canned rules.json >fake.out 2>&1 3>&- &
+	echo $! >fake.pid
+	wait_for_file fake.port
+	FAKE="http://127.0.0.1:$(cat fake.port)"
+}
+
+local_teardown() {
+	if [ -f fake.pid ]; then
+		kill "$(cat fake.pid)" 2>/dev/null || true
+	fi
+}
+
+# Print the fields of the JSON record in $output as key=value lines, in
+# order, so that assertions see names, order and types.
+fields() {
+	python3 -c '
+import json, sys
+for k, v in json.loads(sys.stdin.read()).items():
+    print("%s=%s:%s" % (k, type(v).__name__, v))' <<<"$output"
+}
+
+# Whether integer $1 is within $3 of $2.
+near() {
+	if [ "$1" -lt $(($2 - $3)) ] || [ "$1" -gt $(($2 + $3)) ]; then
+		echo "$1 is not $2 +- $3" >&2
+		return 1
+	fi
+}
+
+# $1 as a JSON string.
+jstr() {
+	python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"
+}
+
+# One field of the record in $output.
+get() {
+	python3 -c 'import json, sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' \
+	    "$1" <<<"$output"
+}
+
+VECTOR_NAN='{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1.5,"NaN"]}]}}'
+VECTOR_7='{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1.5,"7.4"]}]}}'
+VECTOR_EMPTY='{"status":"success","data":{"resultType":"vector","result":[]}}'
+VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a"},"value":[1,"1"]},{"metric":{"pod":"b"},"value":[1,"2"]}]}}'
+
+# --- against the real Prometheus -----------------------------------------
+
+@test "default queries sum the series: latency 240 ms, 10 requests/s" {
+	run qs-observe --prometheus "$PROM" --pod 2 --window 5s
+	assert_success
+	run fields
+	assert_line --index 0 --regexp '^time=str:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+	assert_line --index 1 'pod=int:2'
+	# (6/s * 0.2 s + 4/s * 0.3 s) / 10/s: the mean of the ratios would be 250.
+	assert_line --index 2 'latency=int:240'
+	assert_line --index 3 --regexp '^requests=int:[0-9]+$'
+	[ "${#lines[@]}" -eq 4 ]
+	# increase() extrapolates to the window's edges; a late scrape on a
+	# loaded machine shortens that by up to half an interval.
+	run qs-observe --prometheus "$PROM" --pod 2 --window 5s
+	near "$(get requests)" 50 2
+}
+
+@test "the record's time is now, in UTC" {
+	before=$(date -u +%s)
+	run qs-observe --prometheus "$PROM" --pod 1 --window 5s
+	assert_success
+	after=$(date -u +%s)
+	t=$(date -u -d "$(get time)" +%s)
+	[ "$t" -ge "$before" ] && [ "$t" -le "$after" ]
+}
+
+@test "--path and --window change the default queries" {
+	run qs-observe --prometheus "$PROM" --pod 3 --path /api --window 5s
+	assert_success
+	[ "$(get latency)" = 1000 ]
+	near "$(get requests)" 500 10
+	run qs-observe --prometheus "$PROM" --pod 3 --path /api --window 2s
+	assert_success
+	near "$(get requests)" 200 10
+}
+
+@test "no requests in the window: NaN latency is 0" {
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --path /idle --window 5s
+	assert_success
+	assert_output --regexp '^\{"time":"[^"]*","pod":1,"latency":0,"requests":0\}$'
+	assert_equal "$stderr" ""
+}
+
+@test "--latency-query and --requests-query replace the defaults" {
+	run qs-observe --prometheus "$PROM" --pod 1 \
+	    --latency-query 'sum(rate(http_server_request_duration_seconds_sum{pod="b"}[5s])) / sum(rate(http_server_request_duration_seconds_count{pod="b"}[5s]))' \
+	    --requests-query 'sum(increase(http_server_requests_total{pod="a"}[5s]))'
+	assert_success
+	[ "$(get latency)" = 300 ]
+	near "$(get requests)" 30 2
+}
+
+@test "a scalar answer is a figure; latency in seconds becomes ms" {
+	run qs-observe --prometheus "$PROM" --pod 1 --latency-query 'scalar(vector(0.2494))' \
+	    --requests-query '41.5'
+	assert_success
+	assert_output --regexp '"latency":249,"requests":42\}$'
+}
+
+@test "rounding is half away from zero" {
+	run qs-observe --prometheus "$PROM" --pod 1 --latency-query '0.0025' \
+	    --requests-query '2.5'
+	assert_success
+	assert_output --regexp '"latency":3,"requests":3\}$'
+}
+
+@test "QS_PROMETHEUS_URL and QS_POD" {
+	QS_PROMETHEUS_URL=$PROM QS_POD=4 run qs-observe --window 5s
+	assert_success
+	[ "$(get pod)" = 4 ]
+	[ "$(get latency)" = 240 ]
+	QS_PROMETHEUS_URL=$PROM QS_POD=4 run qs-observe --pod 5 --window 5s
+	[ "$(get pod)" = 5 ]
+}
+
+@test "--format csv" {
+	run qs-observe --prometheus "$PROM" --pod 2 --path /idle --format csv
+	assert_success
+	assert_line --index 0 'time,pod,latency,requests'
+	assert_line --index 1 --regexp '^[0-9T:Z-]+,2,0,0$'
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "--next adds the after-state and keeps every field" {
+	printf '%s\n' '{"time":"2026-01-01T00:00:00Z","pod":1,"latency":12,"requests":3,"action":2,"random":false,"note":"x"}' \
+	    '{"pod":2}' >pending.json
+	run qs-observe --prometheus "$PROM" --next --pod 2 --path /idle <pending.json
+	assert_success
+	assert_line --index 0 --regexp '^\{"time":"2026-01-01T00:00:00Z","pod":1,"latency":12,"requests":3,"action":2,"random":false,"note":"x","new_time":"[0-9T:Z-]+","new_pod":2,"new_latency":0,"new_requests":0\}$'
+	assert_line --index 1 --regexp '^\{"pod":2,"new_time":"[0-9T:Z-]+","new_pod":2,"new_latency":0,"new_requests":0\}$'
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "--next answers CSV in CSV" {
+	printf 'time,pod,latency,requests,action\n2026-01-01T00:00:00Z,1,12,3,2\n' >pending.csv
+	run qs-observe --prometheus "$PROM" --next --pod 2 --path /idle <pending.csv
+	assert_success
+	assert_line --index 0 'time,pod,latency,requests,action,new_time,new_pod,new_latency,new_requests'
+	assert_line --index 1 --regexp '^2026-01-01T00:00:00Z,1,12,3,2,[0-9T:Z-]+,2,0,0$'
+}
+
+@test "no data: an empty vector fails with 69 unless --empty-as-zero" {
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --path /nothing
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: no data (an empty vector); is the target scraped? (--empty-as-zero reads this as 0)"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --path /nothing --empty-as-zero
+	assert_success
+	assert_output --regexp '"pod":1,"latency":0,"requests":0\}$'
+}
+
+@test "several series: an error that suggests aggregating" {
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 \
+	    --latency-query 'rate(http_server_request_duration_seconds_sum{path="/test"}[5s])'
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the answer has 2 series, not one; aggregate them in the query, e.g. sum(...)"
+}
+
+@test "Prometheus' own error: a query that does not parse" {
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --retries 3 \
+	    --requests-query 'sum(http_server_requests_total'
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: HTTP 400 Bad Request: bad_data: invalid parameter \"query\": 1:31: parse error: unclosed left parenthesis"
+}
+
+@test "+Inf, NaN requests and negative figures are errors" {
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --latency-query '1/0'
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the query answered +Inf, not a figure from 0 to 1e+15"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --requests-query '0/0'
+	assert_failure 65
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: the query answered NaN, not a figure from 0 to 1e+15"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --requests-query '-3'
+	assert_failure 65
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: the query answered -3, not a figure from 0 to 1e+15"
+}
+
+@test "a range vector is not an instant answer" {
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 \
+	    --requests-query 'up[5s]'
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: the answer is a matrix, not an instant vector or scalar"
+}
+
+# --- failures ---------------------------------------------------------------
+
+@test "Prometheus not running: connection refused, retried a bounded number of times" {
+	url="http://127.0.0.1:$(free_port)"
+	run --separate-stderr qs-observe --prometheus "$url" --pod 1 --retries 0
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $url: Connection refused"
+	run --separate-stderr qs-observe --prometheus "$url" --pod 1 --retries 2 --backoff 0.05
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $url: Connection refused (3 attempts)"
+}
+
+@test "HTTP 500 is retried, then reported with its status" {
+	canned <<-'EOF'
+	[{"status": 500, "body": "oops\n"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 1 --backoff 0.05
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 500 Internal Server Error (2 attempts)"
+	[ "$(wc -l <fake.log)" -eq 2 ]
+}
+
+@test "HTTP 503 with Prometheus' error body" {
+	canned <<-'EOF'
+	[{"status": 503, "body": "{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query timed out in expression evaluation\"}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 0
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 503 Service Unavailable: timeout: query timed out in expression evaluation"
+}
+
+@test "a client error is not retried" {
+	canned <<-'EOF'
+	[{"status": 404, "body": "404 page not found\n"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE/prefix/" --pod 1 --retries 3 --backoff 0.05
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE/prefix: HTTP 404 Not Found"
+	[ "$(wc -l <fake.log)" -eq 1 ]
+	grep -q '"path": "/prefix/api/v1/query"' fake.log
+}
+
+@test "timeouts and 429 are retried; Prometheus' 400 is not" {
+	canned <<-'EOF'
+	[{"match": "duration", "delay": 5, "body": "{}"},
+	 {"match": "", "status": 429, "body": "slow down\n"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --timeout 0.2 --retries 1 --backoff 0.05
+	assert_failure 75
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: timed out after 0.2 s (2 attempts)"
+	[ "$(wc -l <fake.log)" -eq 2 ]
+	: >fake.log
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 2 --backoff 0.05 \
+	    --latency-query 1
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 429 Too Many Requests (3 attempts)"
+	[ "$(wc -l <fake.log)" -eq 3 ]
+}
+
+@test "an error answer to a bad query is not retried" {
+	canned <<-'EOF'
+	[{"status": 400, "body": "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"1:5: parse error\"}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 3 --backoff 0.05
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 400 Bad Request: bad_data: 1:5: parse error"
+	[ "$(wc -l <fake.log)" -eq 1 ]
+}
+
+@test "a body that is not JSON" {
+	canned <<-'EOF'
+	[{"status": 200, "body": "<html>proxy login</html>"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 0
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: the answer is not JSON: invalid token near '<' at line 1 column 1"
+}
+
+@test "JSON that is not a Prometheus answer" {
+	canned <<-'EOF'
+	[{"status": 200, "body": "{\"data\": 1}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: the answer is JSON but not a Prometheus answer (no \"status\")"
+}
+
+@test "a status: error answer" {
+	canned <<-'EOF'
+	[{"status": 200, "body": "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"many-to-many matching not allowed\"}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: Prometheus answered execution: many-to-many matching not allowed"
+}
+
+@test "a slow answer beyond --timeout is a temporary failure" {
+	canned <<-'EOF'
+	[{"status": 200, "delay": 5, "body": "{}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --timeout 0.3 --retries 0
+	assert_failure 75
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: timed out after 0.3 s"
+}
+
+@test "canned: empty vector, several series, NaN latency" {
+	canned <<-EOF
+	[{"match": "duration", "body": $(jstr "$VECTOR_NAN")},
+	 {"match": "_total{path=\"/two\"}", "body": $(jstr "$VECTOR_TWO")},
+	 {"match": "_total{path=\"/empty\"}", "body": $(jstr "$VECTOR_EMPTY")},
+	 {"match": "", "body": $(jstr "$VECTOR_7")}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1
+	assert_success
+	assert_output --regexp '"pod":1,"latency":0,"requests":7\}$'
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --path /two
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get requests from $FAKE: the answer has 2 series, not one; aggregate them in the query, e.g. sum(...)"
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --path /empty
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get requests from $FAKE: no data (an empty vector); is the target scraped? (--empty-as-zero reads this as 0)"
+}
+
+@test "the query is URL-encoded and evaluated at the record's time" {
+	canned <<-EOF
+	[{"body": $(jstr "$VECTOR_7")}]
+	EOF
+	run qs-observe --prometheus "$FAKE" --pod 1 --path '/a b&c="d"\' --window 1m30s
+	assert_success
+	t=$(date -u -d "$(get time)" +%s)
+	run python3 -c '
+import json, sys
+for line in open("fake.log"):
+    r = json.loads(line)
+    print(r["path"], r["time"], r["query"], sep="|")'
+	assert_line --index 0 "/api/v1/query|$t.000|sum(rate(http_server_request_duration_seconds_sum{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s])) / sum(rate(http_server_request_duration_seconds_count{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s]))"
+	assert_line --index 1 "/api/v1/query|$t.000|sum(increase(http_server_requests_total{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s]))"
+}
+
+@test "basic auth from a password file; the secret is never printed" {
+	canned <<-'EOF'
+	[{"status": 401, "body": "Unauthorized\n"}]
+	EOF
+	printf 's3cret-pw\n' >pw
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --user qscale --password-file pw
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 401 Unauthorized"
+	grep -q '"authorization": "Basic cXNjYWxlOnMzY3JldC1wdw=="' fake.log
+	: >fake.log
+	QS_PROMETHEUS_USER=qscale QS_PROMETHEUS_PASSWORD_FILE=pw run --separate-stderr \
+	    qs-observe --prometheus "$FAKE" --pod 1
+	assert_failure 69
+	grep -q '"authorization": "Basic cXNjYWxlOnMzY3JldC1wdw=="' fake.log
+	url="http://qscale:url-s3cret@127.0.0.1:$(cat fake.port)"
+	run --separate-stderr qs-observe --prometheus "$url" --pod 1
+	assert_failure 69
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 401 Unauthorized"
+}
+
+@test "a bearer token file" {
+	canned <<-EOF
+	[{"body": $(jstr "$VECTOR_7")}]
+	EOF
+	printf 'tok-123\n' >token
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --token-file token
+	assert_success
+	[ "$(grep -c '"authorization": "Bearer tok-123"' fake.log)" -eq 2 ]
+	refute_output --partial tok-123
+	assert_equal "$stderr" ""
+	# Credentials given as options replace those of the environment.
+	: >fake.log
+	printf 'pw\n' >pw
+	QS_PROMETHEUS_USER=u QS_PROMETHEUS_PASSWORD_FILE=pw run --separate-stderr \
+	    qs-observe --prometheus "$FAKE" --pod 1 --token-file token
+	assert_success
+	[ "$(grep -c '"authorization": "Bearer tok-123"' fake.log)" -eq 2 ]
+}
+
+@test "secret files: missing, empty, and conflicting settings" {
+	run --separate-stderr qs-observe --pod 1 --token-file missing
+	assert_failure 66
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot open token file missing: No such file or directory"
+	: >empty
+	run --separate-stderr qs-observe --pod 1 --user u --password-file empty
+	assert_failure 65
+	assert_equal "$stderr" "qs-observe: password file empty is empty"
+	run --separate-stderr qs-observe --pod 1 --user u
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: basic auth needs both a user and a password file"
+	printf 'x\n' >pw
+	run --separate-stderr qs-observe --pod 1 --user u --password-file pw --token-file pw
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: a bearer token and basic auth exclude each other"
+}
+
+@test "TLS is verified by default; --cacert and --insecure-skip-tls-verify" {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	    -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+	canned --tls cert.pem key.pem <<-EOF
+	[{"body": $(jstr "$VECTOR_7")}]
+	EOF
+	url="https://127.0.0.1:$(cat fake.port)"
+	run --separate-stderr qs-observe --prometheus "$url" --pod 1
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $url: SSL certificate problem: self-signed certificate"
+	run --separate-stderr qs-observe --prometheus "$url" --pod 1 --cacert cert.pem
+	assert_success
+	assert_output --regexp '"latency":7400,"requests":7\}$'
+	run --separate-stderr qs-observe --prometheus "$url" --pod 1 --insecure-skip-tls-verify
+	assert_success
+}
+
+# --- usage and input --------------------------------------------------------
+
+@test "--pod is required until the Kubernetes client lands" {
+	run --separate-stderr qs-observe --prometheus "$PROM"
+	assert_failure 64
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: --pod is required (or QS_POD): this qs-observe cannot ask Kubernetes for the ready replicas yet"
+}
+
+@test "bad options" {
+	run --separate-stderr qs-observe --pod 1 --window 30
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid --window: 30 (a PromQL duration such as 30s or 1m30s)"
+	run --separate-stderr qs-observe --pod -1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid --pod: -1 (an integer from 0 to 1000000)"
+	QS_POD=two run --separate-stderr qs-observe
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid QS_POD: two (an integer from 0 to 1000000)"
+	run --separate-stderr qs-observe --pod 1 --timeout 0
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid --timeout: 0 (a number from 0.001 to 86400)"
+	run --separate-stderr qs-observe --pod 1 --format xml
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid --format: xml (json or csv)"
+	run --separate-stderr qs-observe --pod 1 --prometheus ftp://127.0.0.1/
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: Prometheus URL must start with http:// or https://"
+	run --separate-stderr qs-observe --pod 1 --path /x --latency-query 1 --requests-query 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: --path and --window change only the default queries, and both are replaced"
+	run --separate-stderr qs-observe --pod 1 --latency-query ''
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: a query must not be empty"
+	run --separate-stderr qs-observe --pod 1 --path "$(printf 'a\nb')"
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid --path: it must be printable and shorter than 512 bytes"
+	run --separate-stderr qs-observe --pod 1 extra
+	assert_failure 64
+	[[ "$stderr" == "usage: qs-observe [--backoff s]"* ]]
+	run --separate-stderr qs-observe --bogus
+	assert_failure 64
+	assert_output ""
+}
+
+@test "--next: no record, or a bad one, fails before any query" {
+	canned <<-'EOF'
+	[{"body": "{}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --next </dev/null
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: no record on standard input to add the next state to"
+	printf '{"pod": 1\n' >bad.json
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --next <bad.json
+	assert_failure 65
+	assert_output ""
+	[ ! -s fake.log ]
+}
+
+@test "--help and --version" {
+	run --separate-stderr qs-observe --help
+	assert_success
+	assert_line --index 0 --partial "usage: qs-observe [--backoff s]"
+	assert_equal "$stderr" ""
+	run qs-observe --version
+	assert_success
+	assert_output --regexp '^qs-observe \(qscale\) [0-9.]+$'
+}
+
+@test "the usage text matches the man page's SYNOPSIS" {
+	run --separate-stderr qs-observe --help
+	usage=$(printf '%s\n' "$output" | sed -n '/^usage:/,/^$/p' | tr -s ' \n' ' ' | sed 's/^usage: //; s/ $//')
+	synopsis=$(mandoc -Tascii "$TOP/man/qs-observe.1" | sed 's/.\x08//g' |
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+	assert_equal "$synopsis" "$usage"
+}
+
+@test "a write error on standard output is 74" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run --separate-stderr bash -c 'qs-observe --prometheus "$1" --pod 1 --path /idle >/dev/full' _ "$PROM"
+	assert_failure 74
+	assert_equal "$stderr" "qs-observe: cannot write standard output: No space left on device"
+}
+
+# --- the man page's EXAMPLES ------------------------------------------------
+
+@test "EXAMPLES: qs-observe --pod 2" {
+	export QS_PROMETHEUS_URL=$PROM
+	run --separate-stderr qs-observe --pod 2
+	assert_success
+	[ "$(get latency)" = 240 ]
+	[ "$(get requests)" -gt 0 ]
+}
+
+@test "EXAMPLES: qs-observe --pod 3 --path /api --window 1m" {
+	export QS_PROMETHEUS_URL=$PROM
+	run --separate-stderr qs-observe --pod 3 --path /api --window 1m
+	assert_success
+	[ "$(get latency)" = 1000 ]
+	[ "$(get pod)" = 3 ]
+}
+
+@test "EXAMPLES: before and after: --next" {
+	export QS_PROMETHEUS_URL=$PROM
+	qs-observe --pod 1 > pending.json
+	run --separate-stderr qs-observe --next --pod 2 < pending.json
+	assert_success
+	assert_output --regexp '^\{"time":"[^"]+","pod":1,"latency":240,"requests":[0-9]+,"new_time":"[^"]+","new_pod":2,"new_latency":240,"new_requests":[0-9]+\}$'
+}
+
+@test "EXAMPLES: custom queries" {
+	export QS_PROMETHEUS_URL=$PROM
+	run --separate-stderr qs-observe --pod 1 --latency-query 'max(rate(http_server_request_duration_seconds_sum[1m]) / rate(http_server_request_duration_seconds_count[1m]))' --requests-query 'sum(increase(http_server_requests_total[1m]))'
+	assert_success
+	[ "$(get latency)" = 1000 ]
+}
+
+@test "EXAMPLES: a token and a strict timeout" {
+	canned <<-EOF
+	[{"body": $(jstr "$VECTOR_7")}]
+	EOF
+	export QS_PROMETHEUS_URL=$FAKE
+	printf 'tok\n' >token
+	run --separate-stderr qs-observe --pod 2 --token-file token --timeout 2 --retries 1
+	assert_success
+	assert_output --regexp '"pod":2,"latency":7400,"requests":7\}$'
+}
