@@ -77,25 +77,27 @@ installed_files() {
 }
 
 @test "man -l renders every installed page" {
+	bats_require_minimum_version 1.5.0
 	install_to PREFIX=/opt/qscale install
 	for page in "$T"/dest/opt/qscale/share/man/man*/*; do
 		name=${page##*/}
 		name=${name%.*}
 		sec=${page##*.}
 		nd=$(sed -n 's/^\.Nd //p' "$page")
-		run env MANWIDTH=80 man -l "$page"
+		run --separate-stderr env MANWIDTH=80 man -l "$page"
 		assert_success
 		assert_line -n 0 --regexp "^${name^^}\($sec\) "
 		# The NAME line, joined in case it wraps.
 		[[ $(tr -s ' \n' '  ' <<< "$output") == *"NAME $name -- $nd "* ]]
-		run bash -c "MANWIDTH=80 man -l '$page' 2>&1 >/dev/null"
+		# troff may only say that an example is too long for 80 columns.
+		run grep -v "warning .*: can't break line\$" <<< "$stderr"
 		assert_output ""
 	done
 	run env MANWIDTH=80 man -l "$T/dest/opt/qscale/share/man/man1/qs-decide.1"
 	assert_line "     qs-decide --cpa [--epsilon p] [--seed n] --table file"
 	run env MANWIDTH=80 man -l "$T/dest/opt/qscale/share/man/man7/qscale.7"
 	assert_line -n 0 --regexp '^QSCALE\(7\) '
-	assert_line "     qs-observe | qs-decide --table table.csv | qs-scale > pending.json"
+	assert_line "           qs-observe | qs-decide --table table.csv | qs-scale > pending.json"
 }
 
 @test "uninstall removes what install wrote, and only that" {
