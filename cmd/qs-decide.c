@@ -34,7 +34,7 @@ help(void)
 	    "Read records with pod, latency and requests; add the action chosen\n"
 	    "from the Q-table (epsilon-greedy) and whether it was random.\n\n"
 	    "      --cpa           read a Custom Pod Autoscaler evaluate input and\n"
-	    "                      write {\"targetReplicas\": N}, the highest action\n"
+	    "                      write {\"targetReplicas\":N}, the highest action\n"
 	    "                      over its metrics\n"
 	    "      --epsilon p     probability of a random action (0.1, QS_EPSILON)\n"
 	    "      --format f      output json or csv (default: as the input; csv\n"
