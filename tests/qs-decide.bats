@@ -111,92 +111,6 @@ rec() {
 	assert_output "qs-decide: invalid record in <stdin>: line 2: expected 3 fields, found 2"
 }
 
-# Each malformed table: the message names the line and the fault.
-bad_table() {
-	run qs-decide --table bad.csv < <(rec 1 1 1)
-	assert_failure 65
-	assert_output "qs-decide: invalid table bad.csv: $1"
-}
-
-@test "tables: a ragged row" {
-	{ head -3 "$DATA/notebook-fresh-table.csv"; echo "3,0,500,0,18,0,0"; } > bad.csv
-	bad_table "line 4: expected 8 fields, found 7"
-}
-
-@test "tables: a value that is not a number, NaN or Inf" {
-	sed '3s/,0$/,abc/' "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table 'line 3: value "abc" for action 3 is not a finite number'
-	sed '3s/,0$/,nan/' "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table 'line 3: value "nan" for action 3 is not a finite number'
-	sed '5s/,0$/,inf/' "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table 'line 5: value "inf" for action 3 is not a finite number'
-}
-
-@test "tables: duplicate, overlapping and missing states" {
-	{ cat "$DATA/notebook-fresh-table.csv"; echo "1,0,500,0,18,0,0,0"; } > bad.csv
-	bad_table "line 38: the same state as line 2"
-	sed '2s/^1,0,500/1,0,600/' "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table "line 2: latency interval 0-600 overlaps 0-500"
-	sed '2d' "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table "no row for pod 1, latency 0-500, requests 0-18"
-	sed '/,1501,2000,/d' "$DATA/notebook-fresh-table.csv" | sed 's/,1001,1500,/,1001,2000,/' > ok.csv
-	run qs-decide --table ok.csv --epsilon 0 < <(rec 1 1800 1)
-	assert_success
-}
-
-@test "tables: bad header, empty file, NUL byte, broken quotes" {
-	sed '1s/pod/replicas/' "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table "line 1: column replicas should be pod"
-	sed '1s/,3$/,2/' "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table "line 1: action column 2 is not above the one before it"
-	: > bad.csv
-	bad_table "line 1: the file is empty"
-	head -1 "$DATA/notebook-fresh-table.csv" > bad.csv
-	bad_table "line 1: the table has no rows"
-	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,0,0\0,0\n'; } > bad.csv
-	run qs-decide --table bad.csv < <(rec 1 1 1)
-	assert_failure 65
-	assert_output --partial "qs-decide: invalid table bad.csv: line 3:"
-	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,"0,0\n'; } > bad.csv
-	run qs-decide --table bad.csv < <(rec 1 1 1)
-	assert_failure 65
-	assert_output --partial "qs-decide: invalid table bad.csv: line 3:"
-}
-
-@test "tables: quoted fields, CRLF line ends and any row order load" {
-	{ head -1 "$DATA/notebook-table.csv"; tail -n +2 "$DATA/notebook-table.csv" | sort -r | sed 's/^\([0-9]\),/"\1",/'; } | sed 's/$/\r/' > t.csv
-	run qs-decide --table t.csv --epsilon 0 < <(rec 2 700 10)
-	assert_success
-	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
-}
-
-@test "a full stdout is exit 74" {
-	run bash -c "echo '{\"pod\":1,\"latency\":1,\"requests\":1}' | qs-decide --table '$DATA/notebook-table.csv' > /dev/full"
-	assert_failure 74
-}
-
-@test "--help and --version" {
-	run qs-decide --help
-	assert_success
-	assert_line -n 0 --partial "usage: qs-decide"
-	run qs-decide --version
-	assert_output --regexp '^qs-decide \(qscale\) '
-}
-
-@test "man page example: decide for one observation, greedily" {
-	cp "$DATA/notebook-table.csv" table.csv
-	run bash -c "echo '{\"pod\":2,\"latency\":700,\"requests\":10}' | qs-decide --table table.csv --epsilon 0"
-	assert_success
-	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
-}
-
-@test "man page example: a reproducible exploration" {
-	cp "$DATA/notebook-fresh-table.csv" table.csv
-	a=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
-	b=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
-	assert_equal "$a" "$b"
-}
-
 # A CPA evaluate input with one metric per record given, each record
 # escaped into the metric's value string as CPA passes a metric's output.
 cpa() {
@@ -344,4 +258,90 @@ bad_cpa() {
 	assert_success
 	assert_line -n 0 --regexp '^pod +initial_latency +end_latency +initial_request +end_request +action$'
 	assert_line -n 3 --regexp '^3 +0 +500 +0 +18 +2$'
+}
+
+# Each malformed table: the message names the line and the fault.
+bad_table() {
+	run qs-decide --table bad.csv < <(rec 1 1 1)
+	assert_failure 65
+	assert_output "qs-decide: invalid table bad.csv: $1"
+}
+
+@test "tables: a ragged row" {
+	{ head -3 "$DATA/notebook-fresh-table.csv"; echo "3,0,500,0,18,0,0"; } > bad.csv
+	bad_table "line 4: expected 8 fields, found 7"
+}
+
+@test "tables: a value that is not a number, NaN or Inf" {
+	sed '3s/,0$/,abc/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 3: value "abc" for action 3 is not a finite number'
+	sed '3s/,0$/,nan/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 3: value "nan" for action 3 is not a finite number'
+	sed '5s/,0$/,inf/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 5: value "inf" for action 3 is not a finite number'
+}
+
+@test "tables: duplicate, overlapping and missing states" {
+	{ cat "$DATA/notebook-fresh-table.csv"; echo "1,0,500,0,18,0,0,0"; } > bad.csv
+	bad_table "line 38: the same state as line 2"
+	sed '2s/^1,0,500/1,0,600/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 2: latency interval 0-600 overlaps 0-500"
+	sed '2d' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "no row for pod 1, latency 0-500, requests 0-18"
+	sed '/,1501,2000,/d' "$DATA/notebook-fresh-table.csv" | sed 's/,1001,1500,/,1001,2000,/' > ok.csv
+	run qs-decide --table ok.csv --epsilon 0 < <(rec 1 1800 1)
+	assert_success
+}
+
+@test "tables: bad header, empty file, NUL byte, broken quotes" {
+	sed '1s/pod/replicas/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 1: column replicas should be pod"
+	sed '1s/,3$/,2/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 1: action column 2 is not above the one before it"
+	: > bad.csv
+	bad_table "line 1: the file is empty"
+	head -1 "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 1: the table has no rows"
+	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,0,0\0,0\n'; } > bad.csv
+	run qs-decide --table bad.csv < <(rec 1 1 1)
+	assert_failure 65
+	assert_output --partial "qs-decide: invalid table bad.csv: line 3:"
+	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,"0,0\n'; } > bad.csv
+	run qs-decide --table bad.csv < <(rec 1 1 1)
+	assert_failure 65
+	assert_output --partial "qs-decide: invalid table bad.csv: line 3:"
+}
+
+@test "tables: quoted fields, CRLF line ends and any row order load" {
+	{ head -1 "$DATA/notebook-table.csv"; tail -n +2 "$DATA/notebook-table.csv" | sort -r | sed 's/^\([0-9]\),/"\1",/'; } | sed 's/$/\r/' > t.csv
+	run qs-decide --table t.csv --epsilon 0 < <(rec 2 700 10)
+	assert_success
+	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
+}
+
+@test "a full stdout is exit 74" {
+	run bash -c "echo '{\"pod\":1,\"latency\":1,\"requests\":1}' | qs-decide --table '$DATA/notebook-table.csv' > /dev/full"
+	assert_failure 74
+}
+
+@test "--help and --version" {
+	run qs-decide --help
+	assert_success
+	assert_line -n 0 --partial "usage: qs-decide"
+	run qs-decide --version
+	assert_output --regexp '^qs-decide \(qscale\) '
+}
+
+@test "man page example: decide for one observation, greedily" {
+	cp "$DATA/notebook-table.csv" table.csv
+	run bash -c "echo '{\"pod\":2,\"latency\":700,\"requests\":10}' | qs-decide --table table.csv --epsilon 0"
+	assert_success
+	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
+}
+
+@test "man page example: a reproducible exploration" {
+	cp "$DATA/notebook-fresh-table.csv" table.csv
+	a=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
+	b=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
+	assert_equal "$a" "$b"
 }
