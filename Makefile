@@ -10,7 +10,9 @@ LIBSRC = $(wildcard common/*.c)
 LIBOBJ = $(patsubst common/%.c,$(BUILD)/common/%.o,$(LIBSRC))
 HDR = $(wildcard include/qs/*.h)
 LIB = $(BUILD)/libqs.a
-MANS = $(wildcard man/*.1 man/*.7)
+MAN1 = $(wildcard man/*.1)
+MAN7 = $(wildcard man/*.7)
+MANS = $(MAN1) $(MAN7)
 TESTS = $(wildcard tests/*.bats)
 
 all: $(BINS)
@@ -61,18 +63,22 @@ lint:
 	mandoc -Tlint -Wwarning $(MANS)
 	shellcheck scripts/* .ci/run tests/*.bash
 
+# install(1) with explicit modes, so that the result does not depend on the
+# installer's umask and a running binary is replaced, not overwritten.
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
-	cp -f $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
-	for m in $(MANS); do \
-		s=$${m##*.}; cp -f $$m $(DESTDIR)$(MANPREFIX)/man$$s/; \
-	done
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	install -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
+ifneq ($(MAN7),)
+	install -d -m 0755 $(DESTDIR)$(MANPREFIX)/man7
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+endif
 
+# Remove exactly the files install writes, and no directory.
 uninstall:
-	for b in $(CMDS) $(notdir $(SCRIPTS)); do rm -f $(DESTDIR)$(PREFIX)/bin/$$b; done
-	for m in $(notdir $(MANS)); do \
-		s=$${m##*.}; rm -f $(DESTDIR)$(MANPREFIX)/man$$s/$$m; \
-	done
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(CMDS) $(notdir $(SCRIPTS))) \
+	    $(addprefix $(DESTDIR)$(MANPREFIX)/man1/,$(notdir $(MAN1))) \
+	    $(addprefix $(DESTDIR)$(MANPREFIX)/man7/,$(notdir $(MAN7)))
 
 clean:
 	rm -rf build build-asan

@@ -111,6 +111,155 @@ rec() {
 	assert_output "qs-decide: invalid record in <stdin>: line 2: expected 3 fields, found 2"
 }
 
+# A CPA evaluate input with one metric per record given, each record
+# escaped into the metric's value string as CPA passes a metric's output.
+cpa() {
+	local sep='' r
+	printf '{"metrics":['
+	for r in "$@"; do
+		r=${r//\\/\\\\}
+		printf '%s{"resource":"web","value":"%s"}' "$sep" "${r//\"/\\\"}"
+		sep=,
+	done
+	printf '],"resource":{"kind":"Deployment"},"runType":"scaler"}\n'
+}
+
+@test "--cpa: one metric gives CPA's targetReplicas" {
+	bats_require_minimum_version 1.5.0
+	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < "$DATA/cpa-evaluate.json"
+	assert_success
+	assert_output '{"targetReplicas":3}'
+	assert_equal "$stderr" ""
+	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < <(cpa "$(rec 1 100 5)")
+	assert_success
+	assert_output '{"targetReplicas":1}'
+}
+
+@test "--cpa: several metrics take the highest action, in any order" {
+	bats_require_minimum_version 1.5.0
+	# Greedy actions on the notebook's table: 1, 3 and 2.
+	for order in "1 100 5|2 700 10|3 100 5" "2 700 10|3 100 5|1 100 5"; do
+		IFS='|' read -r a b c <<< "$order"
+		run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < <(cpa "$(rec $a)" "$(rec $b)" "$(rec $c)")
+		assert_success
+		assert_output '{"targetReplicas":3}'
+		assert_equal "$stderr" ""
+	done
+	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < <(cpa "$(rec 1 100 5)" "$(rec 3 100 5)")
+	assert_output '{"targetReplicas":2}'
+}
+
+@test "--cpa: exploration follows --epsilon and --seed" {
+	qs-init-table -o t.csv
+	a=$(cpa "$(rec 1 10 1)" | qs-decide --cpa --table t.csv --epsilon 1 --seed 3)
+	b=$(cpa "$(rec 1 10 1)" | qs-decide --cpa --table t.csv --epsilon 1 --seed 3)
+	assert_equal "$a" "$b"
+	[[ $a =~ ^\{\"targetReplicas\":[123]\}$ ]]
+}
+
+@test "--cpa: an observation outside the table warns naming the metric" {
+	bats_require_minimum_version 1.5.0
+	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < <(cpa "$(rec 1 100 5)" "$(rec 2 9000 5)")
+	assert_success
+	assert_output '{"targetReplicas":1}'
+	assert_equal "$stderr" "qs-decide: metric 2: latency 9000 is outside the table (0-2000), using the edge bucket"
+}
+
+# A bad CPA input: exit 65, nothing on stdout, one line on stderr.
+bad_cpa() {
+	bats_require_minimum_version 1.5.0
+	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-decide: invalid CPA input in <stdin>: $1"
+}
+
+@test "--cpa: a malformed value is exit 65 naming the metric" {
+	bad_cpa "metric 2 (web): value is not a record: '}' expected near end of file" < <(cpa "$(rec 1 100 5)" '{"pod":1,"latency":100')
+	bad_cpa "metric 1 (web): value is not a record: '[' or '{' expected near '3'" < <(cpa 3)
+	bad_cpa "metric 1 (web): value is not a JSON object" < <(cpa '[1,2]')
+	bad_cpa "metric 1 (web): value is not a string" <<< '{"metrics":[{"resource":"web","value":3}]}'
+	bad_cpa "metric 1 (?): value is not a string" <<< '{"metrics":[7]}'
+}
+
+@test "--cpa: a record missing a field is exit 65" {
+	bad_cpa "metric 1: field requests is missing" < <(cpa '{"pod":1,"latency":100}')
+	bad_cpa "metric 2: field pod is out of range: -1" < <(cpa "$(rec 1 100 5)" "$(rec -1 100 5)")
+}
+
+@test "--cpa: empty metrics and input that is not CPA's are exit 65" {
+	bad_cpa "metrics is empty" <<< '{"metrics":[],"runType":"scaler"}'
+	bad_cpa "no metrics array" <<< '{"runType":"scaler"}'
+	bad_cpa "not a JSON object" <<< '[1]'
+	bad_cpa "line 1 column 5: '[' or '{' expected near 'hello'" <<< 'hello'
+	bad_cpa "line 1 column 0: '[' or '{' expected near end of file" < /dev/null
+	bad_cpa "line 2 column 1: end of file expected near '{'" < <(cat "$DATA/cpa-evaluate.json" "$DATA/cpa-evaluate.json")
+	# A record on its own is not CPA's input either.
+	bad_cpa "no metrics array" < <(rec 1 100 5)
+}
+
+@test "--cpa: misuse is exit 64; a full stdout is exit 74" {
+	run qs-decide --cpa --policy --table "$DATA/notebook-table.csv"
+	assert_failure 64
+	assert_output "qs-decide: --cpa and --policy cannot be combined"
+	run qs-decide --cpa --format csv --table "$DATA/notebook-table.csv"
+	assert_failure 64
+	assert_output "qs-decide: --format cannot be used with --cpa"
+	run bash -c "qs-decide --cpa --table '$DATA/notebook-table.csv' < '$DATA/cpa-evaluate.json' > /dev/full"
+	assert_failure 74
+}
+
+@test "--policy lists the greedy action of every state in the table's order" {
+	run qs-decide --policy --table "$DATA/notebook-table.csv"
+	assert_success
+	assert_line -n 0 "pod,initial_latency,end_latency,initial_request,end_request,action"
+	assert_line -n 1 "1,0,500,0,18,1"
+	assert_line -n 2 "2,0,500,0,18,1"
+	assert_line -n 3 "3,0,500,0,18,2"
+	assert_line -n 4 "1,501,1000,0,18,1"
+	assert_equal "${#lines[@]}" 37
+	# The states are the table's, row for row.
+	diff <(cut -d, -f1-5 "$DATA/notebook-table.csv" | tail -n +2) <(printf '%s\n' "${lines[@]:1}" | cut -d, -f1-5)
+	# Each action agrees with qs-decide on a record in that state.
+	printf '%s\n' "${lines[@]:1}" | while IFS=, read -r p l _ q _ act; do
+		rec "$p" "$l" "$q" | qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 | grep -q "\"action\":$act,"
+	done
+}
+
+@test "--policy: JSON on request, ties to the lowest, misuse is exit 64" {
+	run qs-decide --policy --format json --table "$DATA/notebook-table.csv"
+	assert_success
+	assert_line -n 0 '{"pod":1,"initial_latency":0,"end_latency":500,"initial_request":0,"end_request":18,"action":1}'
+	qs-init-table --min-replicas 2 --max-replicas 4 -o t.csv
+	run qs-decide --policy --table t.csv
+	assert_success
+	assert_line -n 1 "2,0,500,0,18,2"
+	run bash -c "qs-decide --policy --table t.csv | cut -d, -f6 | sort | uniq -c"
+	assert_output "     36 2
+      1 action"
+	run qs-decide --policy --epsilon 0 --table t.csv
+	assert_failure 64
+	assert_output "qs-decide: --policy is greedy: it takes no --epsilon or --seed"
+	run qs-decide --policy --table nope.csv
+	assert_failure 66
+}
+
+@test "man page example: qs-decide as CPA's evaluate command" {
+	cp "$DATA/notebook-table.csv" table.csv
+	cp "$DATA/cpa-evaluate.json" evaluate.json
+	run bash -c "qs-decide --cpa --table table.csv --epsilon 0 < evaluate.json"
+	assert_success
+	assert_output '{"targetReplicas":3}'
+}
+
+@test "man page example: the greedy policy" {
+	cp "$DATA/notebook-table.csv" table.csv
+	run bash -c "qs-decide --policy --table table.csv | column -t -s, | head -4"
+	assert_success
+	assert_line -n 0 --regexp '^pod +initial_latency +end_latency +initial_request +end_request +action$'
+	assert_line -n 3 --regexp '^3 +0 +500 +0 +18 +2$'
+}
+
 # Each malformed table: the message names the line and the fault.
 bad_table() {
 	run qs-decide --table bad.csv < <(rec 1 1 1)

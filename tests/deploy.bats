@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# deploy/: the Kubernetes manifests parse and grant exactly what qscale
+# uses; the Dockerfile has the expected shape.
+#
+# No cluster and no Docker daemon exist here.  kubectl create and apply,
+# even with --dry-run=client, ask a server for its API groups, so the
+# manifests are parsed offline instead: by kubectl's own decoder
+# (kubectl label --local, kubectl kustomize) and by python3-yaml for the
+# structural checks.  docker build cannot run; the Dockerfile is checked
+# for its structure only.
+
+load helpers
+
+K8S="$TOP/deploy/kubernetes"
+
+# Run a Python check over every document of the manifests, as a list docs.
+pycheck() {
+	python3 -c '
+import glob, sys, yaml
+docs = []
+for f in sorted(glob.glob(sys.argv[1] + "/*.yaml")):
+    if f.endswith("/kustomization.yaml"):
+        continue
+    with open(f) as fp:
+        docs += [d for d in yaml.safe_load_all(fp) if d is not None]
+def one(kind):
+    found = [d for d in docs if d["kind"] == kind]
+    assert len(found) == 1, "%d %s" % (len(found), kind)
+    return found[0]
+exec(sys.argv[2])
+' "$K8S" "$1"
+}
+
+@test "every manifest parses with kubectl's decoder, offline" {
+	for f in "$K8S"/*.yaml; do
+		[ "${f##*/}" = kustomization.yaml ] && continue
+		run kubectl label --local -f "$f" qscale-check=1 -o yaml
+		assert_success
+		assert_line "    qscale-check: \"1\""
+	done
+	run kubectl kustomize "$K8S"
+	assert_success
+	run bash -c "kubectl kustomize '$K8S' | grep '^kind:' | sort"
+	assert_output "kind: ConfigMap
+kind: CronJob
+kind: PersistentVolumeClaim
+kind: Role
+kind: RoleBinding
+kind: ServiceAccount"
+}
+
+@test "a malformed manifest is caught" {
+	sed 's/^  name: qscale$/  name: [qscale/' "$K8S/role.yaml" > bad.yaml
+	run kubectl label --local -f bad.yaml qscale-check=1 -o yaml
+	assert_failure
+	assert_output --partial "error parsing bad.yaml"
+}
+
+@test "the Role grants exactly get and patch on deployments/scale, get on deployments, list on pods" {
+	run pycheck '
+role = one("Role")
+got = set()
+for r in role["rules"]:
+    assert set(r) <= {"apiGroups", "resources", "verbs", "resourceNames"}, r
+    for g in r["apiGroups"]:
+        for res in r["resources"]:
+            for v in r["verbs"]:
+                got.add((g, res, v))
+want = {("apps", "deployments/scale", "get"), ("apps", "deployments/scale", "patch"),
+        ("apps", "deployments", "get"), ("", "pods", "list")}
+assert got == want, sorted(got ^ want)
+print(" ".join(sorted("%s/%s:%s" % t for t in got)))
+'
+	assert_success
+	assert_output "/pods:list apps/deployments/scale:get apps/deployments/scale:patch apps/deployments:get"
+	# The deployment rules name the one deployment, not all of them.
+	run pycheck '
+for r in one("Role")["rules"]:
+    if r["resources"] != ["pods"]:
+        assert r["resourceNames"] == [one("CronJob")["metadata"]["labels"]["app.kubernetes.io/instance"]], r
+'
+	assert_success
+}
+
+@test "the RoleBinding binds the Role to the CronJob's ServiceAccount" {
+	run pycheck '
+rb, role, sa, cj = one("RoleBinding"), one("Role"), one("ServiceAccount"), one("CronJob")
+assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
+assert rb["subjects"] == [{"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": sa["metadata"]["namespace"]}]
+assert cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["serviceAccountName"] == sa["metadata"]["name"]
+ns = {d["metadata"]["namespace"] for d in docs}
+assert ns == {"default"}, ns
+'
+	assert_success
+	assert_output ""
+}
+
+@test "the CronJob ticks qs-run every 2 minutes, never two at once, as non-root" {
+	run pycheck '
+cj = one("CronJob")
+s = cj["spec"]
+assert s["schedule"] == "*/2 * * * *"
+assert s["concurrencyPolicy"] == "Forbid"
+job = s["jobTemplate"]["spec"]
+assert job["backoffLimit"] == 0
+assert job["activeDeadlineSeconds"] < 120
+pod = job["template"]["spec"]
+assert pod["restartPolicy"] == "Never"
+assert pod["securityContext"]["runAsNonRoot"] is True
+assert pod["securityContext"]["runAsUser"] != 0
+(c,) = pod["containers"]
+assert "command" not in c, "the image entrypoint, qs-run --once, must run"
+a = c["args"]
+assert a[a.index("--state-dir") + 1] == "/var/lib/qscale"
+conf = a[a.index("--config") + 1]
+for x in pod["initContainers"] + [c]:
+    assert x["securityContext"]["allowPrivilegeEscalation"] is False
+    assert x["securityContext"]["readOnlyRootFilesystem"] is True
+vols = {v["name"]: v for v in pod["volumes"]}
+mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+assert vols[mounts["/var/lib/qscale"]]["persistentVolumeClaim"]["claimName"] == one("PersistentVolumeClaim")["metadata"]["name"]
+cm = one("ConfigMap")
+d, f = conf.rsplit("/", 1)
+assert vols[mounts[d]]["configMap"]["name"] == cm["metadata"]["name"]
+assert f in cm["data"], f
+assert "emptyDir" in vols[mounts["/tmp"]]
+print(pod["securityContext"]["runAsUser"])
+'
+	assert_success
+	assert_output 10001
+}
+
+@test "the ConfigMap holds QS_* lines that qs-run --config accepts, files on the volume" {
+	python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["qscale.conf"], end="")' "$K8S/configmap.yaml" > qscale.conf
+	# qs-run's own rule for a line: a comment, blank, or QS_NAME=value.
+	run grep -v -E '^[[:space:]]*(#|$)|^[[:space:]]*(export[[:space:]]+)?QS_[A-Z0-9_]+=' qscale.conf
+	assert_failure
+	assert_output ""
+	for k in QS_DEPLOYMENT QS_NAMESPACE QS_PROMETHEUS_URL QS_TABLE QS_HISTORY QS_STATE_DIR; do
+		grep -q "^$k=" qscale.conf
+	done
+	run grep -E '^QS_(TABLE|HISTORY|STATE_DIR)=' qscale.conf
+	assert_output "QS_TABLE=/var/lib/qscale/table.csv
+QS_HISTORY=/var/lib/qscale/history.csv
+QS_STATE_DIR=/var/lib/qscale"
+}
+
+@test "the init container makes a table once, in the replica range qs-scale keeps" {
+	cmd=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"][0]["command"][2])' "$K8S/cronjob.yaml")
+	opts=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["qscale.conf"])' "$K8S/configmap.yaml" | sed -n 's/^QS_SCALE_OPTS=//p')
+	for o in --min-replicas --max-replicas; do
+		v=$(grep -o -- "$o [0-9]*" <<< "$opts")
+		[[ $cmd == *"$v"* ]]
+	done
+	mkdir state
+	run sh -c "${cmd//\/var\/lib\/qscale/$T/state}"
+	assert_success
+	cmp state/table.csv "$DATA/notebook-fresh-table.csv"
+	# A second tick keeps the learned table.
+	echo '1,0,500,0,18,1,0,0' > state/table.csv
+	run sh -c "${cmd//\/var\/lib\/qscale/$T/state}"
+	assert_success
+	assert_equal "$(cat state/table.csv)" "1,0,500,0,18,1,0,0"
+}
+
+@test "the Dockerfile builds in a Debian slim stage and runs qs-run --once as non-root" {
+	f="$TOP/deploy/Dockerfile"
+	run grep -E '^FROM ' "$f"
+	assert_output "FROM debian:bookworm-slim AS build
+FROM debian:bookworm-slim"
+	grep -q -E '^RUN .*\bmake\b.*&& make install DESTDIR=/out' "$f"
+	grep -q -E '^COPY --from=build /out/' "$f"
+	# The last USER is numeric and not root, and it is the CronJob's.
+	user=$(grep -E '^USER ' "$f" | tail -1 | cut -d' ' -f2)
+	[[ $user =~ ^([0-9]+):([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -ne 0 ]
+	grep -q "runAsUser: ${BASH_REMATCH[1]}\$" "$K8S/cronjob.yaml"
+	run grep -E '^ENTRYPOINT ' "$f"
+	assert_output 'ENTRYPOINT ["qs-run", "--once"]'
+	# The build stage installs the same -dev packages as scripts/install-deps.
+	for p in $(grep -o -E 'lib[a-z0-9-]+-dev' "$f"); do
+		grep -q -w -- "$p" "$TOP/scripts/install-deps"
+	done
+}
+
+@test "deploy/README.md: one CronJob per deployment, stamped from web's" {
+	cd "$TOP" || return 1
+	for f in configmap pvc cronjob; do
+		echo ---
+		sed -e 's/qscale-web/qscale-api/g' -e 's/instance: web/instance: api/' \
+		    -e 's/QS_DEPLOYMENT=web/QS_DEPLOYMENT=api/' deploy/kubernetes/$f.yaml
+	done > "$T/api.yaml"
+	cd "$T" || return 1
+	run kubectl label --local -f api.yaml qscale-check=1 -o name
+	assert_success
+	assert_output "configmap/qscale-api
+persistentvolumeclaim/qscale-api
+cronjob.batch/qscale-api"
+	# Nothing but comments still names web.
+	run bash -c "grep -v '^ *#' api.yaml | grep -w web"
+	assert_failure
+	grep -q '^    QS_DEPLOYMENT=api$' api.yaml
+	grep -q -F 'for f in configmap pvc cronjob; do' "$TOP/deploy/README.md"
+}
