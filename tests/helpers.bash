@@ -6,6 +6,7 @@ bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/lo
 bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load.bash
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+# shellcheck disable=SC2034 # used by the suites that load this file
 DATA="$TOP/tests/data"
 export LC_ALL=C
 export PATH="${QS_BIN:-$TOP/build/bin}:$TOP/scripts:$PATH"

@@ -242,8 +242,11 @@ t.csv.lock"
 
 @test "man page example: one transition appended to the history" {
 	qs-init-table -o table.csv
-	run bash -c "echo '{\"pod\":1,\"latency\":1022,\"requests\":36,\"action\":1,\"new_latency\":1089,\"new_requests\":40,\"reward\":-20}' | qs-update --table table.csv --history history.csv"
+	run bash -c "printf '%s\n' pod,latency,requests,action,new_latency,new_requests,reward \
+	    1,1022,36,1,1089,40,-20 |
+	    qs-update --table table.csv --history history.csv"
 	assert_success
-	assert_output '{"pod":1,"latency":1022,"requests":36,"action":1,"new_latency":1089,"new_requests":40,"reward":-20,"q_value":-2.0,"epoch":0}'
+	assert_output "pod,latency,requests,action,new_latency,new_requests,reward,q_value,epoch
+1,1022,36,1,1089,40,-20,-2,0"
 	assert_equal "$(wc -l < history.csv)" 2
 }
