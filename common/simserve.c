@@ -60,6 +60,7 @@ struct qs_simserve {
 
 	int fail_status;	/* the fail hook */
 	long fail_count;
+	char fail_method[16];	/* only calls with this method, or any */
 	double delay;		/* the delay hook */
 	long delay_count;
 };
@@ -708,7 +709,11 @@ state(struct qs_simserve *s, struct MHD_Connection *c)
 	    (json_int_t)s->version));
 }
 
-/* POST /qs-sim/fail?status=S&count=N and /qs-sim/delay?seconds=D&count=N */
+/*
+ * POST /qs-sim/fail?status=S&count=N[&method=M] and
+ * POST /qs-sim/delay?seconds=D&count=N: the next N API calls (with method
+ * M) fail with status S, or are answered D seconds late.
+ */
 static enum MHD_Result
 hook(struct qs_simserve *s, struct MHD_Connection *c, const char *what)
 {
@@ -718,6 +723,8 @@ hook(struct qs_simserve *s, struct MHD_Connection *c, const char *what)
 	    "count");
 	const char *sec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 	    "seconds");
+	const char *m = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "method");
 	long status = 0, count = 1;
 	double d = 0;
 
@@ -727,8 +734,13 @@ hook(struct qs_simserve *s, struct MHD_Connection *c, const char *what)
 		if (st == NULL || qs_num_parse_long(st, 400, 599, &status) != 0)
 			return reply_status(c, 400, "invalid status: %s (an "
 			    "HTTP error status from 400 to 599)", st ? st : "none");
+		if (m != NULL && (strlen(m) >= sizeof(s->fail_method) ||
+		    strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(m)))
+			return reply_status(c, 400, "invalid method: %s", m);
 		s->fail_status = (int)status;
 		s->fail_count = count;
+		snprintf(s->fail_method, sizeof(s->fail_method), "%s",
+		    m ? m : "");
 	} else {
 		if (sec == NULL || qs_num_parse(sec, &d) != 0 || d < 0 || d > 3600)
 			return reply_status(c, 400, "invalid seconds: %s (a number "
@@ -736,9 +748,10 @@ hook(struct qs_simserve *s, struct MHD_Connection *c, const char *what)
 		s->delay = d;
 		s->delay_count = count;
 	}
-	return reply_json(c, 200, json_pack("{s:i,s:I,s:f,s:I}", "status",
-	    s->fail_status, "count", (json_int_t)s->fail_count, "delay",
-	    s->delay, "delay_count", (json_int_t)s->delay_count));
+	return reply_json(c, 200, json_pack("{s:i,s:I,s:s,s:f,s:I}", "status",
+	    s->fail_status, "count", (json_int_t)s->fail_count, "method",
+	    s->fail_method, "delay", s->delay, "delay_count",
+	    (json_int_t)s->delay_count));
 }
 
 static int
@@ -823,7 +836,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	char path[1024], *seg[16], *p, *save = NULL;
 	enum MHD_Result ret;
 	double delay = 0, until;
-	int n = 0, isapi, fail = 0;
+	int n = 0, isapi, hooked, fail = 0;
 
 	(void)version;
 	if (rq == NULL) {
@@ -847,12 +860,17 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	for (p = strtok_r(path, "/", &save); p && n < 16;
 	    p = strtok_r(NULL, "/", &save))
 		seg[n++] = p;
-	isapi = n >= 1 && (strcmp(seg[0], "api") == 0 ||
-	    strcmp(seg[0], "apis") == 0 || strcmp(seg[0], "version") == 0);
+	/*
+	 * The hooks act on the API's resources only: kubectl's dispatcher
+	 * asks for /version first, to pick a client matching the server.
+	 */
+	hooked = n >= 1 && (strcmp(seg[0], "api") == 0 ||
+	    strcmp(seg[0], "apis") == 0);
+	isapi = hooked || (n >= 1 && strcmp(seg[0], "version") == 0);
 
 	pthread_mutex_lock(&s->mu);
 	advance(s);
-	if (isapi && s->delay_count > 0) {
+	if (hooked && s->delay_count > 0) {
 		s->delay_count--;
 		delay = s->delay;
 	}
@@ -874,7 +892,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		ret = reply_status(c, 401, "Unauthorized");
 		goto out;
 	}
-	if (isapi && s->fail_count > 0) {
+	if (hooked && s->fail_count > 0 && (s->fail_method[0] == '\0' ||
+	    strcmp(method, s->fail_method) == 0)) {
 		s->fail_count--;
 		fail = s->fail_status;
 	}
