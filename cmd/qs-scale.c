@@ -292,6 +292,10 @@ main(int argc, char *argv[])
 	qs_reader_free(r);
 	qs_writer_free(w);
 	qs_kube_free(sc.k);
-	rc = qs_fshut_stdout();
-	return status ? status : rc;
+	if (status != 0) {
+		/* One message is enough: do not complain about stdout again. */
+		fclose(stdout);
+		return status;
+	}
+	return qs_fshut_stdout();
 }
