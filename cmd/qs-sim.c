@@ -281,7 +281,10 @@ main(int argc, char *argv[])
 		qs_print_version();
 		return qs_fshut_stdout();
 	}
-	if (strcmp(argv[1], "serve") == 0)
+	/* getopt's messages then name the command: "qs-sim serve: ...". */
+	if (strcmp(argv[1], "serve") == 0) {
+		argv[1] = "qs-sim serve";
 		return serve(argc - 1, argv + 1);
+	}
 	usage();
 }
