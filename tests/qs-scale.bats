@@ -355,9 +355,18 @@ scale_api() {
 	assert_success
 	assert_line --index 0 "qs-scale: dry run: would scale deployment web from 1 to 3 replicas"
 	assert_line --index 1 '{"action":3,"scaled":false}'
-	# EXAMPLES: qs-scale --server URL --cacert ca.crt --token-file token ...
-	printf '{"action":2}\n' >"$T/pending.json"
-	run bash -c 'qs-scale --server "$1" --deployment web --max-replicas 5 --max-step 1 <pending.json' _ "$URL"
+	stop_sim
+	# EXAMPLES: qs-scale --server https://... --cacert ca.crt --token-file token ...
+	make_cert server
+	cp "$T/server.pem" ca.crt
+	printf 'example-token\n' >token
+	start_sim --replicas 1 --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
+	    --token-file token
+	printf '{"action":3}\n' >pending.json
+	run qs-scale --server "https://127.0.0.1:$PORT" --cacert ca.crt \
+	    --token-file token --deployment web --max-replicas 5 \
+	    --max-step 1 <pending.json
 	assert_success
-	assert_output '{"action":2,"scaled":true}'
+	assert_line --index 0 "qs-scale: action 3 for deployment web limited to 2 (--max-step 1 from 1)"
+	assert_line --index 1 '{"action":3,"scaled":true}'
 }

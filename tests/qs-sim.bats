@@ -382,19 +382,28 @@ sample() {
 }
 
 @test "qs-sim man page examples run" {
-	# EXAMPLES: qs-sim serve --listen 127.0.0.1:0 --port-file port --trace trace.csv --tick 1 --replicas 2
+	# EXAMPLES: qs-sim serve --listen 127.0.0.1:0 --port-file port --trace trace.csv --tick 1 --replicas 2 &
 	cp "$DATA/trace-step.csv" "$T/trace.csv"
 	start_sim --trace trace.csv --tick 1 --replicas 2
 	# EXAMPLES: curl -s http://127.0.0.1:$(cat port)/metrics
 	run curl -s "http://127.0.0.1:$(cat port)/metrics"
 	assert_success
 	assert_line --index 0 "# HELP http_server_requests_total Requests the pod served."
-	# EXAMPLES: curl -s -X POST 'http://127.0.0.1:PORT/qs-sim/fail?status=503&count=1'
-	run curl -s -X POST "http://127.0.0.1:$PORT/qs-sim/fail?status=503&count=1"
+	[ "$(grep -c '^http_server_requests_total{' <<<"$output")" = 2 ]
+	# EXAMPLES: curl -s -X POST "http://127.0.0.1:$(cat port)/qs-sim/fail?status=503&count=1"
+	run curl -s -X POST "http://127.0.0.1:$(cat port)/qs-sim/fail?status=503&count=1"
 	assert_success
 	assert_output '{"status":503,"count":1,"method":"","delay":0.0,"delay_count":0}'
-	# EXAMPLES: curl -s http://127.0.0.1:PORT/qs-sim/state
-	run curl -s "http://127.0.0.1:$PORT/qs-sim/state"
+	# EXAMPLES: curl -s http://127.0.0.1:$(cat port)/qs-sim/state
+	run curl -s "http://127.0.0.1:$(cat port)/qs-sim/state"
 	assert_success
-	assert_output --partial '"replicas":2'
+	assert_output --partial '"replicas":2,"ready":2,'
+	# EXAMPLES: kubectl scale deployment web --replicas=3
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	write_kubeconfig "$URL"
+	sim_fail 503 0
+	run kubectl scale deployment web --replicas=3
+	assert_success
+	assert_output "deployment.apps/web scaled"
+	[ "$(sim_state replicas)" = 3 ]
 }
