@@ -255,7 +255,10 @@ main(int argc, char *argv[])
 		ns = qs_env("QS_NAMESPACE", NULL);
 	if (ns == NULL)
 		ns = qs_kube_default_namespace(sc.k);
-	sc.ns = ns ? ns : "default";
+	/* kubectl without a namespace uses its context's. */
+	if (ns == NULL && qs_kube_backend(sc.k) == QS_KUBE_API)
+		ns = "default";
+	sc.ns = ns;
 
 	r = qs_reader_new(stdin, "<stdin>");
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {

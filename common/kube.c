@@ -284,8 +284,10 @@ qs_kube_free(struct qs_kube *k)
 {
 	if (k == NULL)
 		return;
-	if (k->curl != NULL)
+	if (k->curl != NULL) {
 		curl_easy_cleanup(k->curl);
+		curl_global_cleanup();
+	}
 	if (k->token != NULL) {
 		/* Do not leave the secret in freed memory. */
 		memset(k->token, 0, strlen(k->token));
@@ -636,12 +638,17 @@ qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
 	int rc;
 
 	*http = 0;
-	if (check_name("namespace", ns, err) != 0 ||
+	if ((ns != NULL && check_name("namespace", ns, err) != 0) ||
 	    check_name("deployment", name, err) != 0)
 		return -1;
 	if (k->backend == QS_KUBE_KUBECTL) {
-		const char *args[] = { "get", "deployment", name, "--namespace",
-		    ns, "--output", "json", NULL };
+		const char *args[] = { "get", "deployment", name, "--output",
+		    "json", NULL, NULL, NULL };
+
+		if (ns != NULL) {
+			args[5] = "--namespace";
+			args[6] = ns;
+		}
 
 		if (kubectl_run(k, args, &text, http, err) != 0)
 			return -1;
@@ -654,7 +661,8 @@ qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
 		}
 	} else {
 		snprintf(path, sizeof(path),
-		    "/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+		    "/apis/apps/v1/namespaces/%s/deployments/%s",
+		    ns ? ns : "default", name);
 		if (api_call(k, "GET", path, NULL, NULL, &d, http, err) != 0)
 			return -1;
 	}
@@ -673,18 +681,23 @@ qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 	int rc;
 
 	*http = 0;
-	if (check_name("namespace", ns, err) != 0 ||
+	if ((ns != NULL && check_name("namespace", ns, err) != 0) ||
 	    check_name("deployment", name, err) != 0)
 		return -1;
 	if (k->backend == QS_KUBE_KUBECTL) {
-		const char *args[] = { "scale", "deployment", name, "--namespace",
-		    ns, num, NULL, NULL };
+		const char *args[8] = { "scale", "deployment", name, num };
+		int n = 4;
 
 		snprintf(num, sizeof(num), "--replicas=%ld", replicas);
 		if (version != NULL && *version != '\0') {
 			snprintf(rv, sizeof(rv), "--resource-version=%s", version);
-			args[6] = rv;
+			args[n++] = rv;
 		}
+		if (ns != NULL) {
+			args[n++] = "--namespace";
+			args[n++] = ns;
+		}
+		args[n] = NULL;
 		return kubectl_run(k, args, NULL, http, err);
 	}
 	patch = json_pack("{s:{s:I}}", "spec", "replicas", (json_int_t)replicas);
@@ -694,7 +707,8 @@ qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 	body = json_dumps(patch, JSON_COMPACT);
 	json_decref(patch);
 	snprintf(path, sizeof(path),
-	    "/apis/apps/v1/namespaces/%s/deployments/%s/scale", ns, name);
+	    "/apis/apps/v1/namespaces/%s/deployments/%s/scale",
+	    ns ? ns : "default", name);
 	rc = api_call(k, "PATCH", path, body, "application/merge-patch+json",
 	    &d, http, err);
 	free(body);

@@ -315,6 +315,20 @@ scale_api() {
 	[ "$(sim_state replicas)" = 2 ]
 }
 
+@test "qs-scale --backend kubectl uses the namespace of kubectl's context" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1 --namespace prod
+	write_kubeconfig "$URL" prod
+	printf '{"action":2}\n' >"$T/in"
+	run qs-scale --backend kubectl --deployment web <"$T/in"
+	assert_success
+	assert_output '{"action":2,"scaled":true}'
+	[ "$(sim_state replicas)" = 2 ]
+	run qs-scale --backend kubectl --deployment web --namespace default <"$T/in"
+	assert_failure 69
+	assert_output --partial 'HTTP 404 Not Found'
+}
+
 @test "qs-scale --backend kubectl exits 69 naming the status" {
 	command -v kubectl >/dev/null || skip "kubectl is not installed"
 	start_sim --replicas 1

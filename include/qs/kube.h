@@ -65,7 +65,8 @@ enum qs_kube_backend qs_kube_backend(const struct qs_kube *k);
 const char *qs_kube_default_namespace(const struct qs_kube *k);
 
 /*
- * Read deployment name in namespace ns: its desired replicas, status
+ * Read deployment name in namespace ns (NULL: kubectl's current context's
+ * namespace, or "default" for the API): its desired replicas, status
  * replicas, ready replicas and resource version.  Returns 0, or -1 with
  * err: EX_UNAVAILABLE for a server that answers an error (the message
  * names the HTTP status, as "HTTP 404 Not Found"), cannot be reached or
