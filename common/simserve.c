@@ -290,6 +290,7 @@ version_str(const struct qs_simserve *s, char *buf, size_t size)
 	return buf;
 }
 
+/* The pods' labels: a new reference. */
 static json_t *
 labels(const struct qs_simserve *s)
 {
@@ -355,6 +356,7 @@ scale_json(struct qs_simserve *s)
 	    "status", "replicas", (json_int_t)s->sim.replicas, "selector", sel);
 }
 
+/* Pod i: a new reference. */
 static json_t *
 pod_json(struct qs_simserve *s, long i)
 {
@@ -385,6 +387,7 @@ pod_json(struct qs_simserve *s, long i)
 /*
  * A meta.k8s.io/v1 Table, what kubectl asks for to print: cols is a
  * NULL-terminated list of "Name:type", rows (stolen) an array of rows.
+ * Returns a new reference.
  */
 static json_t *
 table_json(struct qs_simserve *s, const char *const *cols, json_t *rows)
@@ -408,7 +411,10 @@ table_json(struct qs_simserve *s, const char *const *cols, json_t *rows)
 	    "rows", rows);
 }
 
-/* A table row: cells (stolen) and the object's metadata (borrowed). */
+/*
+ * A table row: cells (stolen) and the metadata of obj (borrowed).  Returns
+ * a new reference.
+ */
 static json_t *
 table_row(json_t *cells, json_t *obj)
 {
@@ -417,6 +423,7 @@ table_row(json_t *cells, json_t *obj)
 	    "metadata", json_object_get(obj, "metadata"));
 }
 
+/* The deployment's table row, from d (borrowed): a new reference. */
 static json_t *
 deployment_row(struct qs_simserve *s, json_t *d)
 {
@@ -428,6 +435,7 @@ deployment_row(struct qs_simserve *s, json_t *d)
 	    (json_int_t)s->sim.replicas, (json_int_t)s->sim.ready, a), d);
 }
 
+/* Pod i's table row, from p (borrowed): a new reference. */
 static json_t *
 pod_row(struct qs_simserve *s, long i, json_t *p)
 {
@@ -588,6 +596,7 @@ change_scale(struct qs_simserve *s, struct MHD_Connection *c, int put,
 	return reply_json(c, 200, scale_json(s));
 }
 
+/* An APIResource of a discovery document: a new reference. */
 static json_t *
 resource(const char *name, const char *kind, int namespaced,
     const char *verbs, const char *shortname)
