@@ -7,6 +7,10 @@ load simserve
 
 local_teardown() {
 	stop_sim
+	if [ -n "${PROM_PID:-}" ]; then
+		kill "$PROM_PID" 2>/dev/null || true
+		wait "$PROM_PID" 2>/dev/null || true
+	fi
 }
 
 # GET path with curl; stores the status in $code and the body in $T/body.
@@ -269,6 +273,36 @@ sample() {
 		pod=$(json_get "items.$i.metadata.name" <"$T/pods")
 		grep -q "pod=\"$pod\"" "$T/metrics"
 	done
+}
+
+@test "a real Prometheus scrapes qs-sim serve" {
+	command -v prometheus >/dev/null || skip "prometheus is not installed"
+	start_sim --replicas 2 --rate 3 --noise 0
+	pp=$(free_port)
+	cat >"$T/prometheus.yml" <<EOC
+global:
+  scrape_interval: 1s
+scrape_configs:
+- job_name: sim
+  static_configs:
+  - targets: ['127.0.0.1:$PORT']
+EOC
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+	    --web.listen-address="127.0.0.1:$pp" >"$T/prom.log" 2>&1 3>&- &
+	PROM_PID=$!
+	q="http://127.0.0.1:$pp/api/v1/query"
+	# Wait, boundedly, until two scrapes make a rate.
+	for _ in $(seq 200); do
+		v=$(curl -fsS "$q" --data-urlencode 'query=sum(irate(http_server_requests_total{path="/test"}[1m]))' 2>/dev/null |
+		    json_get data.result.0.value.1 2>/dev/null) && break
+		sleep 0.1
+	done
+	echo "rate: $v" >&2
+	# Three requests per second in all, shared by the two pods.
+	awk -v v="$v" 'BEGIN { exit !(v > 2.9 && v < 3.1) }'
+	run bash -c "curl -fsS '$q' --data-urlencode 'query=count(http_server_requests_total)' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][\"result\"][0][\"value\"][1])'"
+	assert_success
+	assert_output 2
 }
 
 @test "qs-sim serve counters only grow, and follow scaling" {
