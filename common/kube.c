@@ -571,7 +571,11 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 			    (q = strchr(p, ')')) != NULL)
 				*http = k8s_reason_code(p + 1, (size_t)(q - p - 1));
 		}
-		if (*http != 0)
+		if (*http == 0 && (strstr(line, "deadline exceeded") ||
+		    strstr(line, "Client.Timeout") || strstr(line, "i/o timeout")))
+			rc = qs_err_set(err, EX_UNAVAILABLE, "%s timed out after "
+			    "%g s: %s", k->kubectl, k->timeout, line);
+		else if (*http != 0)
 			rc = qs_err_set(err, EX_UNAVAILABLE, "HTTP %d %s: %s: %s",
 			    *http, qs_kube_reason(*http), k->kubectl, line);
 		else if (WIFEXITED(status))

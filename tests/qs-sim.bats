@@ -415,6 +415,28 @@ EOC
 	assert_output --partial 'deployments.apps "nope" not found'
 }
 
+@test "the notebook's kubectl get pods --field-selector counts ready pods" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1 --startup-delay 3600
+	write_kubeconfig "$URL"
+	run kubectl scale deployment.v1.apps/web --replicas=3
+	assert_success
+	run kubectl get pods --field-selector=status.phase=Running
+	assert_success
+	[ "${#lines[@]}" = 2 ]
+	assert_line --index 1 --regexp '^web-[a-z0-9-]+ +1/1 +Running '
+	run kubectl get pods -l app=web
+	assert_success
+	[ "${#lines[@]}" = 4 ]
+	assert_line --index 3 --regexp '^web-[a-z0-9-]+ +0/1 +ContainerCreating '
+	run kubectl get pods -l app=db
+	assert_success
+	assert_output "No resources found in default namespace."
+	get "$URL/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dx"
+	[ "$code" = 400 ]
+	[ "$(json_get reason <"$T/body")" = BadRequest ]
+}
+
 @test "qs-sim man page examples run" {
 	# EXAMPLES: qs-sim serve --listen 127.0.0.1:0 --port-file port --trace trace.csv --tick 1 --replicas 2 &
 	cp "$DATA/trace-step.csv" "$T/trace.csv"
