@@ -349,7 +349,7 @@ scale_api() {
 	curl -fsS -X POST "$URL/qs-sim/delay?seconds=5&count=1" >/dev/null
 	run qs-scale --backend kubectl --deployment web --timeout 0.5 <"$T/in"
 	assert_failure 69
-	assert_output --regexp '^qs-scale: cannot get deployment web: kubectl timed out after 0.5 s: .*deadline exceeded'
+	assert_output --regexp '^qs-scale: cannot get deployment web: kubectl timed out after 0.5 s: .*(deadline exceeded|Timeout)'
 	[ "$(sim_state replicas)" = 1 ]
 	write_kubeconfig "http://127.0.0.1:$(free_port)"
 	run qs-scale --backend kubectl --deployment web --timeout 2 <"$T/in"
