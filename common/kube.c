@@ -209,11 +209,11 @@ qs_kube_new(const struct qs_kube_opts *o, struct qs_err *err)
 	k->kubectl = xstrdup(o->kubectl ? o->kubectl : "kubectl");
 	k->backend = o->backend;
 	if (k->backend == QS_KUBE_AUTO) {
-		if (o->server != NULL || incluster)
+		if (o->server != NULL || incluster) {
 			k->backend = QS_KUBE_API;
-		else if (on_path(k->kubectl))
+		} else if (on_path(k->kubectl)) {
 			k->backend = QS_KUBE_KUBECTL;
-		else {
+		} else {
 			qs_err_set(err, EX_UNAVAILABLE, "no Kubernetes API: "
 			    "not in a cluster, no --server, and no %s on the PATH",
 			    k->kubectl);
