@@ -570,6 +570,13 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 			if ((p = strstr(line, "(")) != NULL &&
 			    (q = strchr(p, ')')) != NULL)
 				*http = k8s_reason_code(p + 1, (size_t)(q - p - 1));
+			/*
+			 * kubectl checks --resource-version itself; a stale
+			 * one is the conflict the server would have answered.
+			 */
+			if (*http == 0 && strstr(line, "Expected resource "
+			    "version to be") != NULL)
+				*http = 409;
 		}
 		if (*http == 0 && (strstr(line, "deadline exceeded") ||
 		    strstr(line, "Client.Timeout") || strstr(line, "i/o timeout")))
