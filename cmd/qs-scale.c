@@ -1,0 +1,304 @@
+/* See LICENSE file for copyright and license details. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "qs/err.h"
+#include "qs/kube.h"
+#include "qs/opt.h"
+#include "qs/record.h"
+
+#define USAGE "usage: qs-scale [-n] [--backend api|kubectl|auto] [--cacert file]\n" \
+	"       [--deployment name] [--format json|csv]\n" \
+	"       [--insecure-skip-tls-verify] [--max-replicas n] [--max-step n]\n" \
+	"       [--min-replicas n] [--namespace ns] [--retries n]\n" \
+	"       [--server url] [--timeout s] [--token-file file]\n"
+
+/* The guards, and what qs-scale talks to. */
+struct scaler {
+	struct qs_kube *k;
+	const char *ns, *name;
+	long min, max, step;
+	long retries;
+	int dry;
+};
+
+static void
+usage(void)
+{
+	fputs(USAGE, stderr);
+	exit(EX_USAGE);
+}
+
+static void
+help(void)
+{
+	fputs(USAGE "\n"
+	    "Set a deployment to each record's action replicas and add scaled.\n\n"
+	    "      --backend b         api, kubectl or auto (auto)\n"
+	    "      --cacert file       CA certificate(s) to verify the API server\n"
+	    "      --deployment name   the deployment (QS_DEPLOYMENT)\n"
+	    "  -n, --dry-run           change nothing; say what would change\n"
+	    "      --format f          output json or csv (as the input)\n"
+	    "      --insecure-skip-tls-verify  do not verify the API server\n"
+	    "      --max-replicas n    never set more replicas than n\n"
+	    "      --max-step n        change by at most n replicas at once\n"
+	    "      --min-replicas n    never set fewer replicas than n (1)\n"
+	    "      --namespace ns      its namespace (QS_NAMESPACE, default)\n"
+	    "      --retries n         retries after a conflict (3)\n"
+	    "      --server url        the API server (in-cluster when absent)\n"
+	    "      --timeout s         seconds per API call (10)\n"
+	    "      --token-file file   bearer token for the API server\n"
+	    "      --help              print this help\n"
+	    "      --version           print the version\n", stdout);
+	exit(qs_fshut_stdout());
+}
+
+/*
+ * Apply the guards to action for a deployment at cur replicas; say on
+ * standard error when they changed it.
+ */
+static long
+guard(const struct scaler *sc, long action, long cur)
+{
+	long t = action;
+
+	if (t < sc->min) {
+		qs_warn("action %ld for deployment %s raised to %ld "
+		    "(--min-replicas)", action, sc->name, sc->min);
+		t = sc->min;
+	}
+	if (sc->max >= 0 && t > sc->max) {
+		qs_warn("action %ld for deployment %s lowered to %ld "
+		    "(--max-replicas)", action, sc->name, sc->max);
+		t = sc->max;
+	}
+	if (sc->step > 0 && t > cur + sc->step) {
+		qs_warn("action %ld for deployment %s limited to %ld "
+		    "(--max-step %ld from %ld)", action, sc->name,
+		    cur + sc->step, sc->step, cur);
+		t = cur + sc->step;
+	} else if (sc->step > 0 && t < cur - sc->step) {
+		qs_warn("action %ld for deployment %s limited to %ld "
+		    "(--max-step %ld from %ld)", action, sc->name,
+		    cur - sc->step, sc->step, cur);
+		t = cur - sc->step;
+	}
+	return t;
+}
+
+/*
+ * Scale for one action.  The deployment is read again after a conflict,
+ * so the guards always hold against its current count.  Sets *scaled.
+ */
+static int
+scale(const struct scaler *sc, long action, int *scaled, struct qs_err *err)
+{
+	struct qs_kube_scale cur;
+	long target, attempt;
+	int http;
+
+	*scaled = 0;
+	for (attempt = 0; ; attempt++) {
+		if (qs_kube_get_scale(sc->k, sc->ns, sc->name, &cur, &http,
+		    err) != 0)
+			return qs_err_wrap(err, "cannot get deployment %s",
+			    sc->name);
+		target = guard(sc, action, cur.replicas);
+		if (target == cur.replicas)
+			return 0;
+		if (sc->dry) {
+			qs_warn("dry run: would scale deployment %s from %ld to "
+			    "%ld replicas", sc->name, cur.replicas, target);
+			return 0;
+		}
+		if (qs_kube_set_replicas(sc->k, sc->ns, sc->name, target,
+		    cur.version, &http, err) == 0) {
+			*scaled = 1;
+			return 0;
+		}
+		if (http != 409 || attempt >= sc->retries)
+			break;
+	}
+	if (http == 409 && attempt > 0)
+		qs_err_wrap(err, "cannot scale deployment %s to %ld replicas "
+		    "after %ld retries", sc->name, target, attempt);
+	else
+		qs_err_wrap(err, "cannot scale deployment %s to %ld replicas",
+		    sc->name, target);
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "cacert", required_argument, NULL, 'c' },
+		{ "deployment", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "insecure-skip-tls-verify", no_argument, NULL, 'k' },
+		{ "max-replicas", required_argument, NULL, 'M' },
+		{ "max-step", required_argument, NULL, 'S' },
+		{ "min-replicas", required_argument, NULL, 'm' },
+		{ "namespace", required_argument, NULL, 'N' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "server", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qs_kube_opts ko = { 0 };
+	struct qs_err err = { 0 };
+	struct qs_reader *r;
+	struct qs_writer *w = NULL;
+	struct scaler sc = { 0 };
+	enum qs_format fmt = QS_FMT_AUTO;
+	const char *ns = NULL;
+	json_t *rec;
+	long action;
+	int c, rc, scaled, status = 0;
+
+	qs_setprogname(argv[0]);
+	ko.backend = QS_KUBE_AUTO;
+	ko.timeout = 10;
+	sc.min = 1;
+	sc.max = -1;
+	sc.retries = 3;
+	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (qs_kube_backend_parse(optarg, &ko.backend) != 0)
+				qs_die(EX_USAGE, "invalid --backend: %s (api, "
+				    "kubectl or auto)", optarg);
+			break;
+		case 'c':
+			ko.cacert = optarg;
+			break;
+		case 'd':
+			sc.name = optarg;
+			break;
+		case 'f':
+			if (qs_format_parse(optarg, &fmt) != 0)
+				qs_die(EX_USAGE, "invalid --format: %s (json, csv "
+				    "or auto)", optarg);
+			break;
+		case 'h':
+			help();
+			break;
+		case 'k':
+			ko.insecure = 1;
+			break;
+		case 'M':
+			sc.max = qs_opt_long("--max-replicas", optarg, 0, 100000);
+			break;
+		case 'm':
+			sc.min = qs_opt_long("--min-replicas", optarg, 0, 100000);
+			break;
+		case 'N':
+			ns = optarg;
+			break;
+		case 'n':
+			sc.dry = 1;
+			break;
+		case 'r':
+			sc.retries = qs_opt_long("--retries", optarg, 0, 100);
+			break;
+		case 'S':
+			sc.step = qs_opt_long("--max-step", optarg, 1, 100000);
+			break;
+		case 's':
+			ko.server = optarg;
+			break;
+		case 'T':
+			ko.token_file = optarg;
+			break;
+		case 't':
+			ko.timeout = qs_opt_double("--timeout", optarg, 0.001, 3600);
+			break;
+		case 'V':
+			qs_print_version();
+			return qs_fshut_stdout();
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage();
+	if (sc.name == NULL)
+		sc.name = qs_env("QS_DEPLOYMENT", NULL);
+	if (sc.name == NULL)
+		qs_die(EX_USAGE, "no deployment: use --deployment or QS_DEPLOYMENT");
+	if (sc.max >= 0 && sc.max < sc.min)
+		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
+		    sc.max, sc.min);
+	if (ko.backend == QS_KUBE_KUBECTL && (ko.server || ko.token_file ||
+	    ko.cacert || ko.insecure))
+		qs_die(EX_USAGE, "--server, --token-file, --cacert and "
+		    "--insecure-skip-tls-verify need the api backend");
+	if (ko.insecure && ko.cacert)
+		qs_die(EX_USAGE, "--insecure-skip-tls-verify and --cacert "
+		    "contradict each other");
+
+	ko.sa_dir = qs_env("QS_SERVICEACCOUNT_DIR", NULL);
+	if ((sc.k = qs_kube_new(&ko, &err)) == NULL)
+		qs_die_err(&err);
+	if (ns == NULL)
+		ns = qs_env("QS_NAMESPACE", NULL);
+	if (ns == NULL)
+		ns = qs_kube_default_namespace(sc.k);
+	/* kubectl without a namespace uses its context's. */
+	if (ns == NULL && qs_kube_backend(sc.k) == QS_KUBE_API)
+		ns = "default";
+	sc.ns = ns;
+
+	r = qs_reader_new(stdin, "<stdin>");
+	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
+		if (qs_rec_long(rec, "action", 0, 100000, &action, &err) != 0) {
+			qs_err_wrap(&err, "invalid record on line %ld",
+			    qs_reader_line(r));
+			json_decref(rec);
+			rc = -1;
+			break;
+		}
+		if (scale(&sc, action, &scaled, &err) != 0) {
+			json_decref(rec);
+			rc = -1;
+			break;
+		}
+		qs_rec_set(rec, "scaled", json_boolean(scaled));
+		if (w == NULL)
+			w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt :
+			    qs_reader_format(r));
+		if (qs_writer_put(w, rec, &err) != 0 || fflush(stdout) != 0) {
+			json_decref(rec);
+			if (err.status == 0)
+				qs_err_sys(&err, EX_IOERR,
+				    "cannot write standard output");
+			rc = -1;
+			break;
+		}
+		json_decref(rec);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s\n", qs_progname, err.msg);
+		status = err.status ? err.status : EX_SOFTWARE;
+	}
+	qs_reader_free(r);
+	qs_writer_free(w);
+	qs_kube_free(sc.k);
+	if (status != 0) {
+		/* One message is enough: do not complain about stdout again. */
+		fclose(stdout);
+		return status;
+	}
+	return qs_fshut_stdout();
+}

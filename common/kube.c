@@ -1,0 +1,728 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "qs/err.h"
+#include "qs/kube.h"
+#include "qs/xalloc.h"
+
+extern char **environ;
+
+/* Longest answer we accept from the API server or kubectl. */
+#define BODY_MAX (4 * 1024 * 1024)
+
+struct qs_kube {
+	enum qs_kube_backend backend;
+	char *server;		/* without a trailing slash */
+	char *token;		/* NULL: no Authorization header */
+	char *cacert;
+	int insecure;
+	double timeout;
+	char *kubectl;
+	char *sa_namespace;
+	CURL *curl;
+};
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int toolong;
+};
+
+static const struct {
+	int code;
+	const char *reason;
+	const char *k8s;	/* the Status reason Kubernetes gives */
+} statuses[] = {
+	{ 400, "Bad Request", "BadRequest" },
+	{ 401, "Unauthorized", "Unauthorized" },
+	{ 403, "Forbidden", "Forbidden" },
+	{ 404, "Not Found", "NotFound" },
+	{ 405, "Method Not Allowed", "MethodNotAllowed" },
+	{ 406, "Not Acceptable", "NotAcceptable" },
+	{ 409, "Conflict", "Conflict" },
+	{ 410, "Gone", "Gone" },
+	{ 415, "Unsupported Media Type", "UnsupportedMediaType" },
+	{ 422, "Unprocessable Entity", "Invalid" },
+	{ 429, "Too Many Requests", "TooManyRequests" },
+	{ 500, "Internal Server Error", "InternalError" },
+	{ 501, "Not Implemented", "NotImplemented" },
+	{ 502, "Bad Gateway", "BadGateway" },
+	{ 503, "Service Unavailable", "ServiceUnavailable" },
+	{ 504, "Gateway Timeout", "Timeout" },
+};
+
+const char *
+qs_kube_reason(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (statuses[i].code == status)
+			return statuses[i].reason;
+	return "";
+}
+
+static int
+k8s_reason_code(const char *reason, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (strlen(statuses[i].k8s) == len &&
+		    strncmp(statuses[i].k8s, reason, len) == 0)
+			return statuses[i].code;
+	if (len == 15 && strncmp(reason, "ServerTimeout", 13) == 0)
+		return 504;
+	return 0;
+}
+
+int
+qs_kube_backend_parse(const char *s, enum qs_kube_backend *b)
+{
+	if (strcmp(s, "api") == 0)
+		*b = QS_KUBE_API;
+	else if (strcmp(s, "kubectl") == 0)
+		*b = QS_KUBE_KUBECTL;
+	else if (strcmp(s, "auto") == 0)
+		*b = QS_KUBE_AUTO;
+	else
+		return -1;
+	return 0;
+}
+
+/* Copy a text for a one-line message: no control characters, bounded. */
+static void
+oneline(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t i, j = 0;
+
+	while (len > 0 && isspace((unsigned char)src[len - 1]))
+		len--;
+	for (i = 0; i < len && j + 1 < size; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[j++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	dst[j] = '\0';
+}
+
+/*
+ * Read a small secret or path file whole, without its trailing newline.
+ * Returns a new string or NULL with err.  The contents never go into err.
+ */
+static char *
+slurp(const char *path, const char *what, struct qs_err *err)
+{
+	char *s;
+	size_t len = 0, cap = 4096, n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		qs_err_sys(err, EX_NOINPUT, "cannot open %s %s", what, path);
+		return NULL;
+	}
+	s = xmalloc(cap);
+	while ((n = fread(s + len, 1, cap - len - 1, fp)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			if (cap >= 1024 * 1024) {
+				fclose(fp);
+				free(s);
+				qs_err_set(err, EX_DATAERR, "%s %s is too long",
+				    what, path);
+				return NULL;
+			}
+			cap *= 2;
+			s = xreallocarray(s, cap, 1);
+		}
+	}
+	if (ferror(fp)) {
+		qs_err_sys(err, EX_IOERR, "cannot read %s %s", what, path);
+		fclose(fp);
+		free(s);
+		return NULL;
+	}
+	fclose(fp);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	s[len] = '\0';
+	return s;
+}
+
+static int
+on_path(const char *prog)
+{
+	const char *path, *p, *e;
+	char buf[4096];
+	size_t n;
+
+	if (strchr(prog, '/') != NULL)
+		return access(prog, X_OK) == 0;
+	if ((path = getenv("PATH")) == NULL)
+		return 0;
+	for (p = path; ; p = e + 1) {
+		e = strchr(p, ':');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s",
+		    n ? (int)n : 1, n ? p : ".", prog) < sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return 1;
+		if (e == NULL)
+			return 0;
+	}
+}
+
+struct qs_kube *
+qs_kube_new(const struct qs_kube_opts *o, struct qs_err *err)
+{
+	struct qs_kube *k = xcalloc(1, sizeof(*k));
+	const char *sa = o->sa_dir ? o->sa_dir : QS_KUBE_SA_DIR;
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	char tok[4096], ca[4096], ns[4096];
+	int incluster;
+
+	snprintf(tok, sizeof(tok), "%s/token", sa);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", sa);
+	snprintf(ns, sizeof(ns), "%s/namespace", sa);
+	incluster = host != NULL && *host != '\0' && access(tok, R_OK) == 0;
+	k->timeout = o->timeout > 0 ? o->timeout : 10;
+	k->insecure = o->insecure;
+	k->kubectl = xstrdup(o->kubectl ? o->kubectl : "kubectl");
+	k->backend = o->backend;
+	if (k->backend == QS_KUBE_AUTO) {
+		if (o->server != NULL || incluster) {
+			k->backend = QS_KUBE_API;
+		} else if (on_path(k->kubectl)) {
+			k->backend = QS_KUBE_KUBECTL;
+		} else {
+			qs_err_set(err, EX_UNAVAILABLE, "no Kubernetes API: "
+			    "not in a cluster, no --server, and no %s on the PATH",
+			    k->kubectl);
+			goto fail;
+		}
+	}
+	if (k->backend == QS_KUBE_KUBECTL)
+		return k;
+
+	if (incluster && access(ns, R_OK) == 0)
+		k->sa_namespace = slurp(ns, "namespace file", NULL);
+	if (o->server != NULL) {
+		k->server = xstrdup(o->server);
+	} else if (host != NULL && *host != '\0') {
+		size_t n = strlen(host) + 32;
+
+		k->server = xmalloc(n);
+		/* An IPv6 service address needs brackets in a URL. */
+		snprintf(k->server, n, strchr(host, ':') ? "https://[%s]:%s" :
+		    "https://%s:%s", host, port && *port ? port : "443");
+	} else {
+		qs_err_set(err, EX_USAGE, "no Kubernetes API server: "
+		    "KUBERNETES_SERVICE_HOST is not set and no --server given");
+		goto fail;
+	}
+	if (strncmp(k->server, "http://", 7) != 0 &&
+	    strncmp(k->server, "https://", 8) != 0) {
+		qs_err_set(err, EX_USAGE, "invalid server %s: not an http or "
+		    "https URL", k->server);
+		goto fail;
+	}
+	while (k->server[0] && k->server[strlen(k->server) - 1] == '/')
+		k->server[strlen(k->server) - 1] = '\0';
+	if (o->token_file != NULL) {
+		if ((k->token = slurp(o->token_file, "token file", err)) == NULL)
+			goto fail;
+	} else if (o->server == NULL && access(tok, R_OK) == 0) {
+		if ((k->token = slurp(tok, "token file", err)) == NULL)
+			goto fail;
+	}
+	if (k->token != NULL && strpbrk(k->token, "\r\n") != NULL) {
+		qs_err_set(err, EX_DATAERR, "invalid token file: more than one line");
+		goto fail;
+	}
+	if (o->cacert != NULL) {
+		if (access(o->cacert, R_OK) != 0) {
+			qs_err_sys(err, EX_NOINPUT, "cannot open CA file %s",
+			    o->cacert);
+			goto fail;
+		}
+		k->cacert = xstrdup(o->cacert);
+	} else if (o->server == NULL && access(ca, R_OK) == 0) {
+		k->cacert = xstrdup(ca);
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    (k->curl = curl_easy_init()) == NULL) {
+		qs_err_set(err, EX_SOFTWARE, "cannot initialise libcurl");
+		goto fail;
+	}
+	return k;
+fail:
+	qs_kube_free(k);
+	return NULL;
+}
+
+void
+qs_kube_free(struct qs_kube *k)
+{
+	if (k == NULL)
+		return;
+	if (k->curl != NULL) {
+		curl_easy_cleanup(k->curl);
+		curl_global_cleanup();
+	}
+	if (k->token != NULL) {
+		/* Do not leave the secret in freed memory. */
+		memset(k->token, 0, strlen(k->token));
+		free(k->token);
+	}
+	free(k->server);
+	free(k->cacert);
+	free(k->kubectl);
+	free(k->sa_namespace);
+	free(k);
+}
+
+enum qs_kube_backend
+qs_kube_backend(const struct qs_kube *k)
+{
+	return k->backend;
+}
+
+const char *
+qs_kube_default_namespace(const struct qs_kube *k)
+{
+	return k->sa_namespace;
+}
+
+/* Names go into URLs and argv: allow only what Kubernetes allows. */
+static int
+check_name(const char *what, const char *s, struct qs_err *err)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return qs_err_set(err, EX_USAGE, "invalid %s name: \"%s\"", what, s);
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) ||
+		    isdigit((unsigned char)s[i]) || s[i] == '-' || s[i] == '.'))
+			return qs_err_set(err, EX_USAGE, "invalid %s name: \"%s\"",
+			    what, s);
+	return 0;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+	size_t n = size * nmemb;
+
+	if (b->len + n + 1 > BODY_MAX) {
+		b->toolong = 1;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+/*
+ * Fill err for an HTTP error answer: the status, its reason, and the
+ * message of a Kubernetes Status object when the body is one.
+ */
+static int
+http_error(int code, const struct buf *b, struct qs_err *err)
+{
+	char msg[256] = "";
+	const char *m;
+	json_t *j;
+
+	if (b->p != NULL && (j = json_loadb(b->p, b->len, 0, NULL)) != NULL) {
+		if ((m = json_string_value(json_object_get(j, "message"))) != NULL)
+			oneline(msg, sizeof(msg), m, strlen(m));
+		json_decref(j);
+	}
+	return qs_err_set(err, EX_UNAVAILABLE, "HTTP %d%s%s%s%s", code,
+	    *qs_kube_reason(code) ? " " : "", qs_kube_reason(code),
+	    *msg ? ": " : "", msg);
+}
+
+/*
+ * One REST call.  body (may be NULL) is sent with content type ctype.
+ * On success *out is a new reference to the parsed answer.
+ */
+static int
+api_call(struct qs_kube *k, const char *method, const char *path,
+    const char *body, const char *ctype, json_t **out, int *http,
+    struct qs_err *err)
+{
+	struct curl_slist *hdr = NULL;
+	struct buf b = { 0 };
+	char url[8192], ebuf[CURL_ERROR_SIZE] = "", line[4200];
+	json_error_t jerr;
+	long code = 0;
+	CURLcode rc;
+	CURL *c = k->curl;
+	int ret = -1;
+
+	*http = 0;
+	*out = NULL;
+	snprintf(url, sizeof(url), "%s%s", k->server, path);
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ceil(k->timeout * 1000));
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "qscale/" QS_VERSION);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (k->cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, k->cacert);
+	if (k->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	hdr = curl_slist_append(hdr, "Accept: application/json");
+	if (k->token != NULL && *k->token != '\0') {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", k->token);
+		hdr = curl_slist_append(hdr, line);
+		memset(line, 0, sizeof(line));
+	}
+	if (body != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
+		hdr = curl_slist_append(hdr, line);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		qs_err_set(err, EX_UNAVAILABLE, "%s timed out after %g s",
+		    k->server, k->timeout);
+		goto out;
+	}
+	if (rc == CURLE_WRITE_ERROR && b.toolong) {
+		qs_err_set(err, EX_UNAVAILABLE, "%s: answer longer than %d bytes",
+		    k->server, BODY_MAX);
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		qs_err_set(err, EX_UNAVAILABLE, "%s: %s", k->server,
+		    *ebuf ? ebuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	*http = (int)code;
+	if (code < 200 || code > 299) {
+		http_error((int)code, &b, err);
+		goto out;
+	}
+	if (b.p == NULL || (*out = json_loadb(b.p, b.len, 0, &jerr)) == NULL ||
+	    !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		qs_err_set(err, EX_UNAVAILABLE, "%s: HTTP %ld with an answer "
+		    "that is not a JSON object", k->server, code);
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_slist_free_all(hdr);
+	free(b.p);
+	return ret;
+}
+
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Run kubectl with args (NULL-terminated, without the program name),
+ * at most k->timeout seconds.  On success *out (may be NULL) is its
+ * standard output as a new string.  On failure, err holds kubectl's last
+ * line of standard error and *http the status its reason names.
+ */
+static int
+kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
+    struct qs_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	const char *argv[32];
+	char tmo[64], line[400] = "", *p, *q;
+	struct buf b = { 0 }, e = { 0 };
+	struct pollfd pfd;
+	double deadline;
+	FILE *ef;
+	pid_t pid;
+	int pfds[2], status, n, i, rc, timedout = 0;
+	ssize_t r;
+	char chunk[8192];
+
+	*http = 0;
+	if (out != NULL)
+		*out = NULL;
+	snprintf(tmo, sizeof(tmo), "--request-timeout=%gs", k->timeout);
+	argv[0] = k->kubectl;
+	for (n = 1; args[n - 1] != NULL && n < 30; n++)
+		argv[n] = args[n - 1];
+	argv[n++] = tmo;
+	argv[n] = NULL;
+	if ((ef = tmpfile()) == NULL)
+		return qs_err_sys(err, EX_OSERR, "cannot create a temporary file");
+	if (pipe(pfds) != 0) {
+		fclose(ef);
+		return qs_err_sys(err, EX_OSERR, "cannot create a pipe");
+	}
+	fcntl(pfds[0], F_SETFD, FD_CLOEXEC);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, fileno(ef), STDERR_FILENO);
+	posix_spawn_file_actions_addclose(&fa, pfds[1]);
+	rc = posix_spawnp(&pid, k->kubectl, &fa, NULL, (char *const *)argv,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfds[1]);
+	if (rc != 0) {
+		close(pfds[0]);
+		fclose(ef);
+		errno = rc;
+		return qs_err_sys(err, EX_UNAVAILABLE, "cannot run %s", k->kubectl);
+	}
+	deadline = now_mono() + k->timeout + 1;
+	pfd.fd = pfds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		double left = deadline - now_mono();
+
+		if (left <= 0) {
+			timedout = 1;
+			break;
+		}
+		if ((i = poll(&pfd, 1, (int)ceil(left * 1000))) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (i == 0)
+			continue;
+		if ((r = read(pfds[0], chunk, sizeof(chunk))) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (r == 0)
+			break;
+		if (b.len + (size_t)r + 1 > BODY_MAX) {
+			b.toolong = 1;
+			continue;
+		}
+		on_body(chunk, 1, (size_t)r, &b);
+	}
+	close(pfds[0]);
+	if (timedout)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (timedout) {
+		rc = qs_err_set(err, EX_UNAVAILABLE, "%s timed out after %g s",
+		    k->kubectl, k->timeout);
+		goto out;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* kubectl's last line of standard error says what failed. */
+		rewind(ef);
+		while ((n = fread(chunk, 1, sizeof(chunk), ef)) > 0)
+			on_body(chunk, 1, (size_t)n, &e);
+		if (e.p != NULL) {
+			while (e.len > 0 && isspace((unsigned char)e.p[e.len - 1]))
+				e.p[--e.len] = '\0';
+			p = strrchr(e.p, '\n');
+			p = p ? p + 1 : e.p;
+			oneline(line, sizeof(line), p, strlen(p));
+			if ((p = strstr(line, "(")) != NULL &&
+			    (q = strchr(p, ')')) != NULL)
+				*http = k8s_reason_code(p + 1, (size_t)(q - p - 1));
+			/*
+			 * kubectl checks --resource-version itself; a stale
+			 * one is the conflict the server would have answered.
+			 */
+			if (*http == 0 && strstr(line, "Expected resource "
+			    "version to be") != NULL)
+				*http = 409;
+		}
+		if (*http == 0 && (strstr(line, "deadline exceeded") ||
+		    strstr(line, "Client.Timeout") || strstr(line, "i/o timeout")))
+			rc = qs_err_set(err, EX_UNAVAILABLE, "%s timed out after "
+			    "%g s: %s", k->kubectl, k->timeout, line);
+		else if (*http != 0)
+			rc = qs_err_set(err, EX_UNAVAILABLE, "HTTP %d %s: %s: %s",
+			    *http, qs_kube_reason(*http), k->kubectl, line);
+		else if (WIFEXITED(status))
+			rc = qs_err_set(err, EX_UNAVAILABLE, "%s exited with "
+			    "status %d%s%s", k->kubectl, WEXITSTATUS(status),
+			    *line ? ": " : "", line);
+		else
+			rc = qs_err_set(err, EX_UNAVAILABLE, "%s was killed by "
+			    "signal %d", k->kubectl, WTERMSIG(status));
+		goto out;
+	}
+	if (b.toolong) {
+		rc = qs_err_set(err, EX_UNAVAILABLE, "%s: output longer than %d "
+		    "bytes", k->kubectl, BODY_MAX);
+		goto out;
+	}
+	rc = 0;
+	if (out != NULL) {
+		*out = b.p ? b.p : xstrdup("");
+		b.p = NULL;
+	}
+out:
+	fclose(ef);
+	free(b.p);
+	free(e.p);
+	return rc;
+}
+
+/* Read the fields we need from a Deployment object (borrowed). */
+static int
+parse_deployment(json_t *d, struct qs_kube_scale *out, struct qs_err *err)
+{
+	json_t *spec = json_object_get(d, "spec");
+	json_t *status = json_object_get(d, "status");
+	json_t *v;
+	const char *rv;
+
+	memset(out, 0, sizeof(*out));
+	v = json_object_get(spec, "replicas");
+	if (v == NULL)
+		out->replicas = 1;	/* the API's default */
+	else if (json_is_integer(v) && json_integer_value(v) >= 0)
+		out->replicas = (long)json_integer_value(v);
+	else
+		return qs_err_set(err, EX_UNAVAILABLE, "invalid deployment: "
+		    "spec.replicas is not a count");
+	v = json_object_get(status, "replicas");
+	out->current = json_is_integer(v) ? (long)json_integer_value(v) : 0;
+	v = json_object_get(status, "readyReplicas");
+	out->ready = json_is_integer(v) ? (long)json_integer_value(v) : 0;
+	rv = json_string_value(json_object_get(json_object_get(d, "metadata"),
+	    "resourceVersion"));
+	if (rv != NULL && strlen(rv) < sizeof(out->version))
+		strcpy(out->version, rv);
+	return 0;
+}
+
+int
+qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
+    struct qs_kube_scale *out, int *http, struct qs_err *err)
+{
+	char path[1024], *text;
+	json_t *d;
+	int rc;
+
+	*http = 0;
+	if ((ns != NULL && check_name("namespace", ns, err) != 0) ||
+	    check_name("deployment", name, err) != 0)
+		return -1;
+	if (k->backend == QS_KUBE_KUBECTL) {
+		const char *args[] = { "get", "deployment", name, "--output",
+		    "json", NULL, NULL, NULL };
+
+		if (ns != NULL) {
+			args[5] = "--namespace";
+			args[6] = ns;
+		}
+
+		if (kubectl_run(k, args, &text, http, err) != 0)
+			return -1;
+		d = json_loads(text, 0, NULL);
+		free(text);
+		if (!json_is_object(d)) {
+			json_decref(d);
+			return qs_err_set(err, EX_UNAVAILABLE, "%s printed no "
+			    "JSON object", k->kubectl);
+		}
+	} else {
+		snprintf(path, sizeof(path),
+		    "/apis/apps/v1/namespaces/%s/deployments/%s",
+		    ns ? ns : "default", name);
+		if (api_call(k, "GET", path, NULL, NULL, &d, http, err) != 0)
+			return -1;
+	}
+	rc = parse_deployment(d, out, err);
+	json_decref(d);
+	return rc;
+}
+
+int
+qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
+    long replicas, const char *version, int *http, struct qs_err *err)
+{
+	char path[1024], num[64], rv[128];
+	json_t *patch, *d;
+	char *body;
+	int rc;
+
+	*http = 0;
+	if ((ns != NULL && check_name("namespace", ns, err) != 0) ||
+	    check_name("deployment", name, err) != 0)
+		return -1;
+	if (k->backend == QS_KUBE_KUBECTL) {
+		const char *args[8] = { "scale", "deployment", name, num };
+		int n = 4;
+
+		snprintf(num, sizeof(num), "--replicas=%ld", replicas);
+		if (version != NULL && *version != '\0') {
+			snprintf(rv, sizeof(rv), "--resource-version=%s", version);
+			args[n++] = rv;
+		}
+		if (ns != NULL) {
+			args[n++] = "--namespace";
+			args[n++] = ns;
+		}
+		args[n] = NULL;
+		return kubectl_run(k, args, NULL, http, err);
+	}
+	patch = json_pack("{s:{s:I}}", "spec", "replicas", (json_int_t)replicas);
+	if (version != NULL && *version != '\0')
+		json_object_set_new(patch, "metadata",
+		    json_pack("{s:s}", "resourceVersion", version));
+	body = json_dumps(patch, JSON_COMPACT);
+	json_decref(patch);
+	snprintf(path, sizeof(path),
+	    "/apis/apps/v1/namespaces/%s/deployments/%s/scale",
+	    ns ? ns : "default", name);
+	rc = api_call(k, "PATCH", path, body, "application/merge-patch+json",
+	    &d, http, err);
+	free(body);
+	json_decref(d);
+	return rc;
+}

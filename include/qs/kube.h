@@ -1,0 +1,90 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef QS_KUBE_H
+#define QS_KUBE_H
+
+#include "qs/err.h"
+
+/*
+ * A small Kubernetes client for one deployment: read its desired and
+ * ready replicas, and set its replica count through the scale
+ * subresource.  Two backends: the REST API over libcurl, authenticated as
+ * a pod is (the service account) or with an explicit server, token and
+ * CA; or the kubectl program, so that a user's kubeconfig just works.
+ * The bearer token is kept in memory only and never appears in a message.
+ */
+enum qs_kube_backend {
+	QS_KUBE_AUTO,
+	QS_KUBE_API,
+	QS_KUBE_KUBECTL
+};
+
+/* Where the service account's token, ca.crt and namespace are mounted. */
+#define QS_KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+struct qs_kube_opts {
+	enum qs_kube_backend backend;
+	const char *server;	/* https://host:port, or NULL for in-cluster */
+	const char *token_file;	/* NULL: the service account's, if any */
+	const char *cacert;	/* NULL: the service account's, if any */
+	int insecure;		/* do not verify the server's certificate */
+	double timeout;		/* seconds per call, > 0 */
+	const char *kubectl;	/* the kubectl program ("kubectl") */
+	const char *sa_dir;	/* NULL: QS_KUBE_SA_DIR */
+};
+
+/* What a deployment's scale subresource says. */
+struct qs_kube_scale {
+	long replicas;		/* spec.replicas, the desired count */
+	long current;		/* status.replicas */
+	long ready;		/* the deployment's status.readyReplicas */
+	char version[64];	/* metadata.resourceVersion, "" if unknown */
+};
+
+struct qs_kube;
+
+/* Parse "api", "kubectl" or "auto"; returns -1 for anything else. */
+int qs_kube_backend_parse(const char *s, enum qs_kube_backend *b);
+
+/*
+ * Make a client.  QS_KUBE_AUTO picks the API when --server is given or
+ * the process runs in a cluster (KUBERNETES_SERVICE_HOST is set and the
+ * service account's token exists), else kubectl when it is on the PATH.
+ * Returns NULL with err (EX_USAGE, EX_NOINPUT for an unreadable token or
+ * CA, EX_UNAVAILABLE when no backend applies).
+ */
+struct qs_kube *qs_kube_new(const struct qs_kube_opts *o, struct qs_err *err);
+void qs_kube_free(struct qs_kube *k);
+
+/* The backend qs_kube_new chose: QS_KUBE_API or QS_KUBE_KUBECTL. */
+enum qs_kube_backend qs_kube_backend(const struct qs_kube *k);
+
+/*
+ * The namespace of the service account when running in a cluster, else
+ * NULL.  The string belongs to k.
+ */
+const char *qs_kube_default_namespace(const struct qs_kube *k);
+
+/*
+ * Read deployment name in namespace ns (NULL: kubectl's current context's
+ * namespace, or "default" for the API): its desired replicas, status
+ * replicas, ready replicas and resource version.  Returns 0, or -1 with
+ * err: EX_UNAVAILABLE for a server that answers an error (the message
+ * names the HTTP status, as "HTTP 404 Not Found"), cannot be reached or
+ * times out; *http is set to the HTTP status when there was one, else 0.
+ */
+int qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
+    struct qs_kube_scale *out, int *http, struct qs_err *err);
+
+/*
+ * Set the desired replicas of deployment name by patching its scale
+ * subresource.  A non-empty version makes it a precondition: the server
+ * answers 409 Conflict when the deployment changed since it was read.
+ * Errors as for qs_kube_get_scale.
+ */
+int qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
+    long replicas, const char *version, int *http, struct qs_err *err);
+
+/* The reason phrase of an HTTP status: "Not Found", or "" if unknown. */
+const char *qs_kube_reason(int status);
+
+#endif

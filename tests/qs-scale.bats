@@ -1,0 +1,390 @@
+#!/usr/bin/env bats
+# qs-scale against qs-sim serve, through the API and the real kubectl.
+
+load helpers
+load simserve
+
+local_teardown() {
+	stop_sim
+}
+
+# Run qs-scale against the simulator through the API with records $1.
+scale_api() {
+	local in=$1
+	shift
+	printf '%s\n' "$in" >"$T/in"
+	run qs-scale --server "$URL" --deployment web "$@" <"$T/in"
+}
+
+@test "qs-scale --help prints the usage on stdout" {
+	run qs-scale --help
+	assert_success
+	assert_line --index 0 --partial "usage: qs-scale [-n] [--backend api|kubectl|auto]"
+	assert_output --partial "--max-step n"
+}
+
+@test "qs-scale --version prints the version" {
+	run qs-scale --version
+	assert_success
+	assert_output --regexp '^qs-scale \(qscale\) [0-9.]+$'
+}
+
+@test "qs-scale rejects bad usage with exit 64" {
+	run qs-scale --bogus
+	assert_failure 64
+	assert_line --partial "usage: qs-scale"
+	run qs-scale --server http://127.0.0.1:1
+	assert_failure 64
+	assert_output "qs-scale: no deployment: use --deployment or QS_DEPLOYMENT"
+	run qs-scale --deployment web --min-replicas 3 --max-replicas 2
+	assert_failure 64
+	assert_output "qs-scale: --max-replicas 2 is below --min-replicas 3"
+	run qs-scale --deployment web --backend kubectl --server http://127.0.0.1:1
+	assert_failure 64
+	assert_output --partial "need the api backend"
+	run qs-scale --deployment web --backend helm
+	assert_failure 64
+	assert_output "qs-scale: invalid --backend: helm (api, kubectl or auto)"
+	run qs-scale --deployment web --max-step 0
+	assert_failure 64
+	run qs-scale --deployment 'web/../x' --server http://127.0.0.1:1 <<<'{"action":1}'
+	assert_failure 64
+	assert_output 'qs-scale: cannot get deployment web/../x: invalid deployment name: "web/../x"'
+}
+
+@test "qs-scale scales up and adds scaled" {
+	start_sim --replicas 1
+	scale_api '{"pod":1,"latency":900,"requests":30,"action":3,"random":false}'
+	assert_success
+	assert_output '{"pod":1,"latency":900,"requests":30,"action":3,"random":false,"scaled":true}'
+	[ "$(sim_state replicas)" = 3 ]
+	[ "$(sim_state ready)" = 3 ]
+}
+
+@test "qs-scale scales down" {
+	start_sim --replicas 3
+	scale_api '{"action":1}'
+	assert_success
+	assert_output '{"action":1,"scaled":true}'
+	[ "$(sim_state replicas)" = 1 ]
+}
+
+@test "qs-scale makes no call when the action is the current count" {
+	start_sim --replicas 2
+	# A PATCH would fail, so success shows that none was made.
+	sim_fail 500 1 PATCH
+	scale_api '{"action":2}'
+	assert_success
+	assert_output '{"action":2,"scaled":false}'
+	[ "$(sim_state resourceVersion)" = 1 ]
+}
+
+@test "qs-scale handles a stream of records, flushing each" {
+	start_sim --replicas 1
+	scale_api $'{"action":2}\n{"action":2}\n{"action":1}'
+	assert_success
+	assert_output $'{"action":2,"scaled":true}\n{"action":2,"scaled":false}\n{"action":1,"scaled":true}'
+	[ "$(sim_state replicas)" = 1 ]
+}
+
+@test "qs-scale clamps to --min-replicas and --max-replicas" {
+	start_sim --replicas 2
+	scale_api '{"action":7}' --max-replicas 4
+	assert_success
+	assert_line --index 0 "qs-scale: action 7 for deployment web lowered to 4 (--max-replicas)"
+	assert_line --index 1 '{"action":7,"scaled":true}'
+	[ "$(sim_state replicas)" = 4 ]
+	scale_api '{"action":0}' --min-replicas 2
+	assert_success
+	assert_line --index 0 "qs-scale: action 0 for deployment web raised to 2 (--min-replicas)"
+	assert_line --index 1 '{"action":0,"scaled":true}'
+	[ "$(sim_state replicas)" = 2 ]
+	# The default floor is one replica.
+	scale_api '{"action":0}'
+	assert_success
+	[ "$(sim_state replicas)" = 1 ]
+}
+
+@test "qs-scale limits one change to --max-step" {
+	start_sim --replicas 1
+	scale_api '{"action":5}' --max-step 2
+	assert_success
+	assert_line --index 0 "qs-scale: action 5 for deployment web limited to 3 (--max-step 2 from 1)"
+	[ "$(sim_state replicas)" = 3 ]
+	scale_api '{"action":1}' --max-step 1
+	assert_success
+	assert_line --index 0 "qs-scale: action 1 for deployment web limited to 2 (--max-step 1 from 3)"
+	assert_line --index 1 '{"action":1,"scaled":true}'
+	[ "$(sim_state replicas)" = 2 ]
+}
+
+@test "qs-scale --dry-run changes nothing and says what it would do" {
+	start_sim --replicas 1
+	scale_api '{"action":3}' --dry-run
+	assert_success
+	assert_line --index 0 "qs-scale: dry run: would scale deployment web from 1 to 3 replicas"
+	assert_line --index 1 '{"action":3,"scaled":false}'
+	[ "$(sim_state replicas)" = 1 ]
+	[ "$(sim_state resourceVersion)" = 1 ]
+}
+
+@test "qs-scale reads and writes CSV" {
+	start_sim --replicas 1
+	printf 'pod,latency,requests,action,random\n1,900,30,2,False\n' >"$T/in.csv"
+	run qs-scale --server "$URL" --deployment web <"$T/in.csv"
+	assert_success
+	assert_output $'pod,latency,requests,action,random,scaled\n1,900,30,2,False,True'
+	[ "$(sim_state replicas)" = 2 ]
+	run qs-scale --server "$URL" --deployment web --format json <"$T/in.csv"
+	assert_success
+	assert_output '{"pod":1,"latency":900,"requests":30,"action":2,"random":false,"scaled":false}'
+}
+
+@test "qs-scale rejects a record without an action with exit 65" {
+	start_sim --replicas 1
+	scale_api '{"pod":1}'
+	assert_failure 65
+	assert_output "qs-scale: invalid record on line 1: field action is missing"
+	scale_api '{"action":1.5}'
+	assert_failure 65
+	assert_output "qs-scale: invalid record on line 1: field action is not an integer: 1.5"
+	scale_api '{"action":'
+	assert_failure 65
+	[ "$(sim_state resourceVersion)" = 1 ]
+}
+
+@test "qs-scale takes the deployment and namespace from the environment" {
+	start_sim --replicas 1 --deployment api --namespace prod
+	printf '{"action":2}\n' >"$T/in"
+	QS_DEPLOYMENT=api QS_NAMESPACE=prod run qs-scale --server "$URL" <"$T/in"
+	assert_success
+	assert_output '{"action":2,"scaled":true}'
+	[ "$(sim_state replicas)" = 2 ]
+	# Options win over the environment.
+	QS_DEPLOYMENT=api QS_NAMESPACE=prod run qs-scale --server "$URL" \
+	    --namespace default <"$T/in"
+	assert_failure 69
+	assert_output --partial 'qs-scale: cannot get deployment api: HTTP 404 Not Found: deployments.apps "api" not found'
+}
+
+@test "qs-scale exits 69 naming the status for every API error" {
+	start_sim --replicas 1
+	for s in 400 401 403 404 409 422 429 500 502 503 504; do
+		sim_fail "$s"
+		scale_api '{"action":2}'
+		assert_failure 69
+		assert_output --regexp "^qs-scale: cannot get deployment web: HTTP $s [A-Z][A-Za-z ]+: qs-sim: failure $s injected by /qs-sim/fail\$"
+	done
+	# The same on the PATCH that sets the count.
+	for s in 401 403 404 422 500 503; do
+		sim_fail "$s" 1 PATCH
+		scale_api '{"action":2}'
+		assert_failure 69
+		assert_output --regexp "^qs-scale: cannot scale deployment web to 2 replicas: HTTP $s [A-Z][A-Za-z ]+: qs-sim: failure $s"
+	done
+	[ "$(sim_state replicas)" = 1 ]
+}
+
+@test "qs-scale names a real 404 from the server" {
+	start_sim --replicas 1
+	printf '{"action":2}\n' >"$T/in"
+	run qs-scale --server "$URL" --deployment nope <"$T/in"
+	assert_failure 69
+	assert_output 'qs-scale: cannot get deployment nope: HTTP 404 Not Found: deployments.apps "nope" not found'
+}
+
+@test "qs-scale retries a conflict a bounded number of times" {
+	start_sim --replicas 1
+	sim_fail 409 2 PATCH
+	scale_api '{"action":2}'
+	assert_success
+	assert_output '{"action":2,"scaled":true}'
+	[ "$(sim_state replicas)" = 2 ]
+	sim_fail 409 5 PATCH
+	scale_api '{"action":3}' --retries 2
+	assert_failure 69
+	assert_output 'qs-scale: cannot scale deployment web to 3 replicas after 2 retries: HTTP 409 Conflict: qs-sim: failure 409 injected by /qs-sim/fail'
+	[ "$(sim_state replicas)" = 2 ]
+}
+
+@test "qs-scale gives up after --timeout with exit 69" {
+	start_sim --replicas 1
+	curl -fsS -X POST "$URL/qs-sim/delay?seconds=5&count=1" >/dev/null
+	scale_api '{"action":2}' --timeout 0.3
+	assert_failure 69
+	assert_output "qs-scale: cannot get deployment web: $URL timed out after 0.3 s"
+	[ "$(sim_state replicas)" = 1 ]
+}
+
+@test "qs-scale exits 69 when the server cannot be reached" {
+	port=$(free_port)
+	printf '{"action":2}\n' >"$T/in"
+	run qs-scale --server "http://127.0.0.1:$port" --deployment web <"$T/in"
+	assert_failure 69
+	assert_output --regexp "^qs-scale: cannot get deployment web: http://127.0.0.1:$port: .*(connect|Connection refused)"
+}
+
+@test "qs-scale never shows the token" {
+	secret=tok-6f1d2c9a8b7e
+	printf '%s\n' "$secret" >"$T/token"
+	printf 'other-token\n' >"$T/server-token"
+	start_sim --replicas 1 --token-file "$T/server-token"
+	scale_api '{"action":2}' --token-file "$T/token"
+	assert_failure 69
+	assert_output 'qs-scale: cannot get deployment web: HTTP 401 Unauthorized: Unauthorized'
+	refute_output --partial "$secret"
+	# With the right token it works, still without showing it.
+	scale_api '{"action":2}' --token-file "$T/server-token"
+	assert_success
+	assert_output '{"action":2,"scaled":true}'
+	for s in 403 500; do
+		sim_fail "$s"
+		scale_api '{"action":3}' --token-file "$T/server-token"
+		assert_failure 69
+		refute_output --partial other-token
+	done
+	run qs-scale --deployment web --server "$URL" --token-file "$T/missing" <"$T/in"
+	assert_failure 66
+	assert_output --partial "qs-scale: cannot open token file $T/missing"
+}
+
+@test "qs-scale verifies TLS: the right CA passes, a wrong CA exits 69" {
+	make_cert server
+	make_cert other
+	printf 'sekrit-tls-token\n' >"$T/token"
+	start_sim --replicas 1 --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
+	    --token-file "$T/token"
+	URL="https://127.0.0.1:$PORT"
+	scale_api '{"action":2}' --cacert "$T/server.pem" --token-file "$T/token"
+	assert_success
+	assert_output '{"action":2,"scaled":true}'
+	scale_api '{"action":3}' --cacert "$T/other.pem" --token-file "$T/token"
+	assert_failure 69
+	assert_output --regexp "^qs-scale: cannot get deployment web: $URL: SSL certificate problem: self.signed certificate\$"
+	# The system's CAs do not know it either.
+	scale_api '{"action":3}' --token-file "$T/token"
+	assert_failure 69
+	scale_api '{"action":3}' --insecure-skip-tls-verify --token-file "$T/token"
+	assert_success
+	assert_output '{"action":3,"scaled":true}'
+	run qs-scale --deployment web --server "$URL" --cacert "$T/server.pem" \
+	    --insecure-skip-tls-verify <"$T/in"
+	assert_failure 64
+}
+
+@test "qs-scale authenticates as a pod in a cluster" {
+	make_cert server
+	mkdir "$T/sa"
+	cp "$T/server.pem" "$T/sa/ca.crt"
+	printf 'pod-token\n' >"$T/sa/token"
+	printf 'prod\n' >"$T/sa/namespace"
+	start_sim --replicas 1 --namespace prod --tls-cert "$T/server.pem" \
+	    --tls-key "$T/server.key" --token-file "$T/sa/token"
+	SIM_URL="https://127.0.0.1:$PORT"
+	printf '{"action":2}\n' >"$T/in"
+	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$PORT \
+	    QS_SERVICEACCOUNT_DIR="$T/sa" run qs-scale --deployment web <"$T/in"
+	assert_success
+	assert_output '{"action":2,"scaled":true}'
+	[ "$(curl -fsS --cacert "$T/server.pem" "$SIM_URL/qs-sim/state" | json_get replicas)" = 2 ]
+	# Without KUBERNETES_SERVICE_HOST there is no cluster and no kubectl.
+	QS_SERVICEACCOUNT_DIR="$T/sa" run env PATH="$(dirname "$(command -v qs-scale)")" \
+	    qs-scale --deployment web <"$T/in"
+	assert_failure 69
+	assert_output "qs-scale: no Kubernetes API: not in a cluster, no --server, and no kubectl on the PATH"
+}
+
+@test "qs-scale --backend kubectl scales through the real kubectl" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1
+	write_kubeconfig "$URL"
+	printf '{"action":3}\n' >"$T/in"
+	run qs-scale --backend kubectl --deployment web <"$T/in"
+	assert_success
+	assert_output '{"action":3,"scaled":true}'
+	[ "$(sim_state replicas)" = 3 ]
+	# auto picks kubectl when there is no cluster and no --server.
+	printf '{"action":2}\n{"action":2}\n' >"$T/in"
+	run qs-scale --deployment web --max-step 1 <"$T/in"
+	assert_success
+	assert_output $'{"action":2,"scaled":true}\n{"action":2,"scaled":false}'
+	[ "$(sim_state replicas)" = 2 ]
+	run qs-scale --backend kubectl --deployment web --dry-run <<<'{"action":4}'
+	assert_success
+	assert_line --index 0 "qs-scale: dry run: would scale deployment web from 2 to 4 replicas"
+	[ "$(sim_state replicas)" = 2 ]
+}
+
+@test "qs-scale --backend kubectl uses the namespace of kubectl's context" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1 --namespace prod
+	write_kubeconfig "$URL" prod
+	printf '{"action":2}\n' >"$T/in"
+	run qs-scale --backend kubectl --deployment web <"$T/in"
+	assert_success
+	assert_output '{"action":2,"scaled":true}'
+	[ "$(sim_state replicas)" = 2 ]
+	run qs-scale --backend kubectl --deployment web --namespace default <"$T/in"
+	assert_failure 69
+	assert_output --partial 'HTTP 404 Not Found'
+}
+
+@test "qs-scale --backend kubectl exits 69 naming the status" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1
+	write_kubeconfig "$URL"
+	printf '{"action":3}\n' >"$T/in"
+	run qs-scale --backend kubectl --deployment nope <"$T/in"
+	assert_failure 69
+	assert_output 'qs-scale: cannot get deployment nope: HTTP 404 Not Found: kubectl: Error from server (NotFound): deployments.apps "nope" not found'
+	# kubectl has its discovery cached now, so the next GET is ours.
+	sim_fail 403 1 GET
+	run qs-scale --backend kubectl --deployment web <"$T/in"
+	assert_failure 69
+	assert_output 'qs-scale: cannot get deployment web: HTTP 403 Forbidden: kubectl: Error from server (Forbidden): qs-sim: failure 403 injected by /qs-sim/fail'
+	sim_fail 503 1 GET
+	run qs-scale --backend kubectl --deployment web <"$T/in"
+	assert_failure 69
+	assert_output --partial 'HTTP 503 Service Unavailable: kubectl: Error from server (ServiceUnavailable)'
+	curl -fsS -X POST "$URL/qs-sim/delay?seconds=5&count=1" >/dev/null
+	run qs-scale --backend kubectl --deployment web --timeout 0.5 <"$T/in"
+	assert_failure 69
+	assert_output --regexp '^qs-scale: cannot get deployment web: kubectl timed out after 0.5 s: .*(deadline exceeded|Timeout)'
+	[ "$(sim_state replicas)" = 1 ]
+	write_kubeconfig "http://127.0.0.1:$(free_port)"
+	run qs-scale --backend kubectl --deployment web --timeout 2 <"$T/in"
+	assert_failure 69
+	assert_output --regexp '^qs-scale: cannot get deployment web: kubectl exited with status 1: .*'
+}
+
+@test "qs-scale exits 74 when it cannot write standard output" {
+	start_sim --replicas 1
+	printf '{"action":2}\n' >"$T/in"
+	run bash -c 'qs-scale --server "$1" --deployment web <"$2" >/dev/full' _ "$URL" "$T/in"
+	assert_failure 74
+	assert_output --partial "qs-scale: cannot write standard output"
+}
+
+@test "qs-scale man page examples run" {
+	start_sim --replicas 1
+	write_kubeconfig "$URL"
+	# EXAMPLES: echo '{"action": 3}' | qs-scale --deployment web --dry-run
+	run bash -c "echo '{\"action\": 3}' | qs-scale --deployment web --dry-run"
+	assert_success
+	assert_line --index 0 "qs-scale: dry run: would scale deployment web from 1 to 3 replicas"
+	assert_line --index 1 '{"action":3,"scaled":false}'
+	stop_sim
+	# EXAMPLES: qs-scale --server https://... --cacert ca.crt --token-file token ...
+	make_cert server
+	cp "$T/server.pem" ca.crt
+	printf 'example-token\n' >token
+	start_sim --replicas 1 --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
+	    --token-file token
+	printf '{"action":3}\n' >pending.json
+	run qs-scale --server "https://127.0.0.1:$PORT" --cacert ca.crt \
+	    --token-file token --deployment web --max-replicas 5 \
+	    --max-step 1 <pending.json
+	assert_success
+	assert_line --index 0 "qs-scale: action 3 for deployment web limited to 2 (--max-step 1 from 1)"
+	assert_line --index 1 '{"action":3,"scaled":true}'
+}
