@@ -9,14 +9,18 @@
 #include <jansson.h>
 
 #include "qs/err.h"
+#include "qs/kube.h"
 #include "qs/opt.h"
 #include "qs/prom.h"
 #include "qs/record.h"
 #include "qs/xalloc.h"
 
-#define USAGE "usage: qs-observe [--backoff s] [--cacert file] [--empty-as-zero]\n" \
-	"       [--format fmt] [--insecure-skip-tls-verify]\n" \
-	"       [--latency-query promql] [--next] [--password-file file]\n" \
+#define USAGE "usage: qs-observe [--backend b] [--backoff s]\n" \
+	"       [--cacert file] [--deployment name] [--empty-as-zero]\n" \
+	"       [--format fmt] [--insecure-skip-tls-verify] [--kube-cacert file]\n" \
+	"       [--kube-insecure-skip-tls-verify] [--kube-server url]\n" \
+	"       [--kube-token-file file] [--latency-query promql]\n" \
+	"       [--namespace ns] [--next] [--password-file file]\n" \
 	"       [--path path] [--pod n] [--prometheus url]\n" \
 	"       [--requests-query promql] [--retries n] [--timeout s]\n" \
 	"       [--token-file file] [--user name] [--window range]\n"
@@ -47,16 +51,23 @@ help(void)
 	    "Observe a deployment's state in Prometheus and write it as a record\n"
 	    "{time, pod, latency, requests}; with --next, add it to each record\n"
 	    "read as new_time, new_pod, new_latency, new_requests.\n\n"
+	    "      --backend b           Kubernetes through api, kubectl or auto (auto)\n"
 	    "      --backoff s           wait before the first retry, doubled after (1)\n"
 	    "      --cacert file         verify TLS with these CA certificates\n"
+	    "      --deployment name     whose ready replicas are pod (QS_DEPLOYMENT)\n"
 	    "      --empty-as-zero       read an answer without data as 0\n"
 	    "      --format fmt          json or csv (json; with --next, the input's)\n"
 	    "      --insecure-skip-tls-verify  do not verify the server's certificate\n"
+	    "      --kube-cacert file    CA certificates of the Kubernetes API server\n"
+	    "      --kube-insecure-skip-tls-verify  do not verify the API server\n"
+	    "      --kube-server url     the API server (QS_KUBE_SERVER; in-cluster)\n"
+	    "      --kube-token-file f   bearer token for the API server\n"
 	    "      --latency-query promql  mean latency in seconds (sum of rates)\n"
+	    "      --namespace ns        the deployment's namespace (QS_NAMESPACE)\n"
 	    "      --next                read records, add the after-state\n"
 	    "      --password-file file  basic auth password, first line\n"
 	    "      --path path           the path label of the default queries (/test)\n"
-	    "      --pod n               the ready replicas (QS_POD; required for now)\n"
+	    "      --pod n               the ready replicas, not asking Kubernetes (QS_POD)\n"
 	    "      --prometheus url      Prometheus (QS_PROMETHEUS_URL, http://localhost:9090)\n"
 	    "      --requests-query promql  requests in the window\n"
 	    "      --retries n           retries after a failed attempt (2)\n"
@@ -115,16 +126,28 @@ default_query(int latency, const char *path, const char *window)
 }
 
 /*
- * The deployment's ready replicas when neither --pod nor QS_POD gave
- * them.  This is where qs_kube_ready_replicas() will be called once the
- * Kubernetes client is part of libqs; until then the count is required.
+ * The deployment's ready replicas, from the Kubernetes API or kubectl,
+ * when neither --pod nor QS_POD gave them.
  */
 static int
-ready_replicas(long *pod, struct qs_err *err)
+ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
+    long *pod, struct qs_err *err)
 {
-	(void)pod;
-	return qs_err_set(err, EX_USAGE, "--pod is required (or QS_POD): "
-	    "this qs-observe cannot ask Kubernetes for the ready replicas yet");
+	struct qs_kube_scale sc;
+	struct qs_kube *k;
+	int http, rc;
+
+	if (name == NULL)
+		return qs_err_set(err, EX_USAGE, "no deployment to count the "
+		    "ready replicas of: use --deployment, QS_DEPLOYMENT or --pod");
+	if ((k = qs_kube_new(ko, err)) == NULL)
+		return -1;
+	rc = qs_kube_get_scale(k, qs_kube_namespace(k, ns), name, &sc, &http, err);
+	qs_kube_free(k);
+	if (rc != 0)
+		return qs_err_wrap(err, "cannot get the ready replicas of %s", name);
+	*pod = sc.ready;
+	return 0;
 }
 
 /*
@@ -206,13 +229,20 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'B' },
 		{ "backoff", required_argument, NULL, 'b' },
 		{ "cacert", required_argument, NULL, 'c' },
+		{ "deployment", required_argument, NULL, 'D' },
 		{ "empty-as-zero", no_argument, NULL, 'z' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "insecure-skip-tls-verify", no_argument, NULL, 'k' },
+		{ "kube-cacert", required_argument, NULL, 'C' },
+		{ "kube-insecure-skip-tls-verify", no_argument, NULL, 'K' },
+		{ "kube-server", required_argument, NULL, 'S' },
+		{ "kube-token-file", required_argument, NULL, 'O' },
 		{ "latency-query", required_argument, NULL, 'L' },
+		{ "namespace", required_argument, NULL, 'N' },
 		{ "next", no_argument, NULL, 'n' },
 		{ "password-file", required_argument, NULL, 'P' },
 		{ "path", required_argument, NULL, 'a' },
@@ -227,6 +257,7 @@ main(int argc, char *argv[])
 		{ "window", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct qs_kube_opts ko = { 0 };
 	struct qs_prom_conf conf = { 0 };
 	struct qs_err err = { 0 };
 	struct qs_prom *prom;
@@ -235,6 +266,7 @@ main(int argc, char *argv[])
 	struct state st;
 	enum qs_format fmt = QS_FMT_AUTO;
 	const char *path = NULL, *window = NULL, *lq = NULL, *rq = NULL, *env;
+	const char *deployment = NULL, *ns = NULL;
 	char *lqbuf = NULL, *rqbuf = NULL;
 	json_t *rec = NULL;
 	long pod = -1;
@@ -245,16 +277,30 @@ main(int argc, char *argv[])
 	conf.timeout = 10;
 	conf.retries = 2;
 	conf.backoff = 1;
+	ko.backend = QS_KUBE_AUTO;
+	ko.timeout = 10;
+	ko.kubectl = "kubectl";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			path = optarg;
 			break;
+		case 'B':
+			if (qs_kube_backend_parse(optarg, &ko.backend) != 0)
+				qs_die(EX_USAGE, "invalid --backend: %s (api, kubectl "
+				    "or auto)", optarg);
+			break;
 		case 'b':
 			conf.backoff = qs_opt_double("--backoff", optarg, 0, 30);
 			break;
+		case 'C':
+			ko.cacert = optarg;
+			break;
 		case 'c':
 			conf.cacert = optarg;
+			break;
+		case 'D':
+			deployment = optarg;
 			break;
 		case 'f':
 			if (qs_format_parse(optarg, &fmt) != 0)
@@ -264,14 +310,23 @@ main(int argc, char *argv[])
 		case 'h':
 			help();
 			break;
+		case 'K':
+			ko.insecure = 1;
+			break;
 		case 'k':
 			conf.insecure = 1;
 			break;
 		case 'L':
 			lq = optarg;
 			break;
+		case 'N':
+			ns = optarg;
+			break;
 		case 'n':
 			next = 1;
+			break;
+		case 'O':
+			ko.token_file = optarg;
 			break;
 		case 'P':
 			conf.password_file = optarg;
@@ -281,6 +336,9 @@ main(int argc, char *argv[])
 			break;
 		case 'R':
 			rq = optarg;
+			break;
+		case 'S':
+			ko.server = optarg;
 			break;
 		case 'r':
 			conf.retries = qs_opt_long("--retries", optarg, 0, 100);
@@ -332,7 +390,17 @@ main(int argc, char *argv[])
 	}
 	if (pod < 0 && (env = qs_env("QS_POD", NULL)) != NULL)
 		pod = qs_opt_long("QS_POD", env, 0, 1000000);
-	if (pod < 0 && ready_replicas(&pod, &err) != 0)
+	if (deployment == NULL)
+		deployment = qs_env("QS_DEPLOYMENT", NULL);
+	if (ko.server == NULL && ko.backend != QS_KUBE_KUBECTL)
+		ko.server = qs_env("QS_KUBE_SERVER", NULL);
+	if (ko.backend == QS_KUBE_KUBECTL && (ko.server || ko.token_file ||
+	    ko.cacert || ko.insecure))
+		qs_die(EX_USAGE, "--kube-server, --kube-token-file, --kube-cacert "
+		    "and --kube-insecure-skip-tls-verify need the api backend");
+	ko.timeout = conf.timeout;
+	ko.sa_dir = qs_env("QS_SERVICEACCOUNT_DIR", NULL);
+	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, &err) != 0)
 		qs_die_err(&err);
 
 	if (lq == NULL)

@@ -240,6 +240,8 @@ main(int argc, char *argv[])
 	if (sc.max >= 0 && sc.max < sc.min)
 		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
 		    sc.max, sc.min);
+	if (ko.server == NULL && ko.backend != QS_KUBE_KUBECTL)
+		ko.server = qs_env("QS_KUBE_SERVER", NULL);
 	if (ko.backend == QS_KUBE_KUBECTL && (ko.server || ko.token_file ||
 	    ko.cacert || ko.insecure))
 		qs_die(EX_USAGE, "--server, --token-file, --cacert and "
@@ -251,14 +253,7 @@ main(int argc, char *argv[])
 	ko.sa_dir = qs_env("QS_SERVICEACCOUNT_DIR", NULL);
 	if ((sc.k = qs_kube_new(&ko, &err)) == NULL)
 		qs_die_err(&err);
-	if (ns == NULL)
-		ns = qs_env("QS_NAMESPACE", NULL);
-	if (ns == NULL)
-		ns = qs_kube_default_namespace(sc.k);
-	/* kubectl without a namespace uses its context's. */
-	if (ns == NULL && qs_kube_backend(sc.k) == QS_KUBE_API)
-		ns = "default";
-	sc.ns = ns;
+	sc.ns = qs_kube_namespace(sc.k, ns);
 
 	r = qs_reader_new(stdin, "<stdin>");
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {

@@ -21,6 +21,7 @@
 
 #include "qs/err.h"
 #include "qs/kube.h"
+#include "qs/opt.h"
 #include "qs/xalloc.h"
 
 extern char **environ;
@@ -725,4 +726,17 @@ qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 	free(body);
 	json_decref(d);
 	return rc;
+}
+
+const char *
+qs_kube_namespace(const struct qs_kube *k, const char *ns)
+{
+	if (ns == NULL)
+		ns = qs_env("QS_NAMESPACE", NULL);
+	if (ns == NULL)
+		ns = qs_kube_default_namespace(k);
+	/* kubectl without a namespace uses its context's. */
+	if (ns == NULL && qs_kube_backend(k) == QS_KUBE_API)
+		ns = "default";
+	return ns;
 }

@@ -88,6 +88,9 @@ local_teardown() {
 	if [ -f fake.pid ]; then
 		kill "$(cat fake.pid)" 2>/dev/null || true
 	fi
+	if declare -F stop_sim >/dev/null; then
+		stop_sim
+	fi
 }
 
 # Print the fields of the JSON record in $output as key=value lines, in
@@ -503,11 +506,43 @@ for line in open("fake.log"):
 
 # --- usage and input --------------------------------------------------------
 
-@test "--pod is required until the Kubernetes client lands" {
+@test "without --pod, a deployment is needed to count ready replicas" {
 	run --separate-stderr qs-observe --prometheus "$PROM"
 	assert_failure 64
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: --pod is required (or QS_POD): this qs-observe cannot ask Kubernetes for the ready replicas yet"
+	assert_equal "$stderr" "qs-observe: no deployment to count the ready replicas of: use --deployment, QS_DEPLOYMENT or --pod"
+}
+
+@test "pod is the deployment's ready replicas, from the Kubernetes API (qs-sim serve)" {
+	load simserve
+	start_sim --replicas 3 --deployment web --rate 1
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$URL"
+	assert_success
+	assert_output --regexp '^\{"time":"[0-9T:Z-]+","pod":3,"latency":240,"requests":[0-9]+\}$'
+	QS_DEPLOYMENT=web QS_KUBE_SERVER="$URL" run --separate-stderr qs-observe --prometheus "$PROM" --namespace default
+	assert_success
+	assert_output --partial '"pod":3,'
+	sim_fail 503 1
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$URL"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: HTTP 503 Service Unavailable: qs-sim: failure 503 injected by /qs-sim/fail"
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment nope --kube-server "$URL"
+	assert_failure 69
+	assert_output ""
+	stop_sim
+}
+
+@test "pod through the real kubectl, with a kubeconfig" {
+	load simserve
+	start_sim --replicas 2 --deployment web --rate 1
+	write_kubeconfig "$URL"
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --backend kubectl
+	assert_success
+	assert_output --partial '"pod":2,'
+	run --separate-stderr qs-observe --backend kubectl --kube-server "$URL" --deployment web
+	assert_failure 64
+	stop_sim
 }
 
 @test "bad options" {
@@ -540,7 +575,7 @@ for line in open("fake.log"):
 	assert_equal "$stderr" "qs-observe: invalid --path: it must be printable and shorter than 512 bytes"
 	run --separate-stderr qs-observe --pod 1 extra
 	assert_failure 64
-	[[ "$stderr" == "usage: qs-observe [--backoff s]"* ]]
+	[[ "$stderr" == "usage: qs-observe [--backend b] [--backoff s]"* ]]
 	run --separate-stderr qs-observe --bogus
 	assert_failure 64
 	assert_output ""
@@ -564,7 +599,7 @@ for line in open("fake.log"):
 @test "--help and --version" {
 	run --separate-stderr qs-observe --help
 	assert_success
-	assert_line --index 0 --partial "usage: qs-observe [--backoff s]"
+	assert_line --index 0 --partial "usage: qs-observe [--backend b] [--backoff s]"
 	assert_equal "$stderr" ""
 	run qs-observe --version
 	assert_success

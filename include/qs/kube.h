@@ -65,6 +65,13 @@ enum qs_kube_backend qs_kube_backend(const struct qs_kube *k);
 const char *qs_kube_default_namespace(const struct qs_kube *k);
 
 /*
+ * The namespace to use: ns when given, else QS_NAMESPACE, else the service
+ * account's, else "default" for the API and NULL (the context's) for
+ * kubectl.  The string is ns, the environment's, or belongs to k.
+ */
+const char *qs_kube_namespace(const struct qs_kube *k, const char *ns);
+
+/*
  * Read deployment name in namespace ns (NULL: kubectl's current context's
  * namespace, or "default" for the API): its desired replicas, status
  * replicas, ready replicas and resource version.  Returns 0, or -1 with
