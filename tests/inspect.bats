@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
-# docs/inspect.md: every example runs on the fixtures and prints what the
+# README.md, "Inspecting with Unix tools": every example runs on the fixtures and prints what the
 # page shows; the examples that depend on the clock or on the columns'
 # order are checked on histories written for the purpose.
 
 load helpers
 
-DOC="$TOP/docs/inspect.md"
+DOC="$TOP/README.md"
 
 # Split the page into cmd.N (each ```sh block) and out.N (the ```text
 # block after it, when there is one).
@@ -27,7 +27,7 @@ fixtures() {
 	cp "$DATA/notebook-history.csv" history.csv
 }
 
-@test "every example in docs/inspect.md prints what the page shows" {
+@test "every example in the README prints what it shows" {
 	bats_require_minimum_version 1.5.0
 	fixtures
 	split_doc
