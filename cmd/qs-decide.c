@@ -86,44 +86,28 @@ state_of(const struct qs_table *t, json_t *rec, const char *where,
 	return 0;
 }
 
-/*
- * Decide for every record on stdin and write them enriched; returns 0 or
- * -1 with err.
- */
+struct decider {
+	const struct qs_table *t;
+	double epsilon;
+	struct qs_rand *rng;
+};
+
+/* Add action and random to rec (borrowed); a qs_records_filter callback. */
 static int
-decide_stream(const struct qs_table *t, double epsilon, struct qs_rand *rng,
-    enum qs_format fmt, struct qs_err *err)
+decide(json_t *rec, long line, void *arg, struct qs_err *err)
 {
-	struct qs_reader *r;
-	struct qs_writer *w = NULL;
-	json_t *rec;
+	struct decider *d = arg;
 	size_t state;
 	char where[32];
-	int rc, col, random;
+	int col, random;
 
-	r = qs_reader_new(stdin, "<stdin>");
-	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
-		snprintf(where, sizeof(where), "line %ld", qs_reader_line(r));
-		if (state_of(t, rec, where, &state, err) != 0) {
-			qs_err_wrap(err, "invalid record in <stdin>: %s", where);
-			json_decref(rec);
-			rc = -1;
-			break;
-		}
-		col = qs_learn_decide(t, state, epsilon, rng, &random);
-		qs_rec_set(rec, "action", json_integer(t->act[col]));
-		qs_rec_set(rec, "random", json_boolean(random));
-		if (w == NULL)
-			w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt :
-			    qs_reader_format(r));
-		rc = qs_writer_put(w, rec, err);
-		json_decref(rec);
-		if (rc != 0)
-			break;
-	}
-	qs_reader_free(r);
-	qs_writer_free(w);
-	return rc < 0 ? -1 : 0;
+	snprintf(where, sizeof(where), "line %ld", line);
+	if (state_of(d->t, rec, where, &state, err) != 0)
+		return -1;
+	col = qs_learn_decide(d->t, state, d->epsilon, d->rng, &random);
+	qs_rec_set(rec, "action", json_integer(d->t->act[col]));
+	qs_rec_set(rec, "random", json_boolean(random));
+	return 0;
 }
 
 /*
@@ -282,8 +266,12 @@ main(int argc, char *argv[])
 		rc = print_policy(t, fmt, &err);
 	else if (cpa)
 		rc = decide_cpa(t, epsilon, &rng, &err);
-	else
-		rc = decide_stream(t, epsilon, &rng, fmt, &err);
+	else {
+		struct decider d = { t, epsilon, &rng };
+
+		rc = qs_records_filter(stdin, "<stdin>", stdout, fmt, decide, &d,
+		    &err);
+	}
 	qs_table_free(t);
 	if (rc < 0)
 		qs_die_err(&err);

@@ -35,6 +35,24 @@ help(void)
 	exit(qs_fshut_stdout());
 }
 
+/* Add the reward to rec (borrowed); a qs_records_filter callback. */
+static int
+reward(json_t *rec, long line, void *arg, struct qs_err *err)
+{
+	double ideal = *(double *)arg, lat, newlat;
+	long pod, action;
+
+	(void)line;
+	if (qs_rec_long(rec, "pod", 0, 1000000000L, &pod, err) != 0 ||
+	    qs_rec_long(rec, "action", 0, 1000000000L, &action, err) != 0 ||
+	    qs_rec_double(rec, "latency", 0, 1e12, &lat, err) != 0 ||
+	    qs_rec_double(rec, "new_latency", 0, 1e12, &newlat, err) != 0)
+		return -1;
+	qs_rec_set(rec, "reward", json_integer(qs_reward_notebook(ideal, pod,
+	    action, lat, newlat)));
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -47,14 +65,10 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct qs_err err = { 0 };
-	struct qs_reader *r;
-	struct qs_writer *w = NULL;
 	enum qs_format fmt = QS_FMT_AUTO;
-	double ideal = QS_IDEAL_LATENCY, lat, newlat;
+	double ideal = QS_IDEAL_LATENCY;
 	const char *s;
-	json_t *rec;
-	long pod, action;
-	int c, rc;
+	int c;
 
 	qs_setprogname(argv[0]);
 	if ((s = qs_env("QS_IDEAL_LATENCY", NULL)) != NULL)
@@ -87,31 +101,8 @@ main(int argc, char *argv[])
 	if (argc != 0)
 		usage();
 
-	r = qs_reader_new(stdin, "<stdin>");
-	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
-		if (qs_rec_long(rec, "pod", 0, 1000000000L, &pod, &err) != 0 ||
-		    qs_rec_long(rec, "action", 0, 1000000000L, &action, &err) != 0 ||
-		    qs_rec_double(rec, "latency", 0, 1e12, &lat, &err) != 0 ||
-		    qs_rec_double(rec, "new_latency", 0, 1e12, &newlat, &err) != 0) {
-			qs_err_wrap(&err, "invalid record in <stdin>: line %ld",
-			    qs_reader_line(r));
-			json_decref(rec);
-			rc = -1;
-			break;
-		}
-		qs_rec_set(rec, "reward", json_integer(qs_reward_notebook(ideal,
-		    pod, action, lat, newlat)));
-		if (w == NULL)
-			w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt :
-			    qs_reader_format(r));
-		rc = qs_writer_put(w, rec, &err);
-		json_decref(rec);
-		if (rc != 0)
-			break;
-	}
-	qs_reader_free(r);
-	qs_writer_free(w);
-	if (rc < 0)
+	if (qs_records_filter(stdin, "<stdin>", stdout, fmt, reward, &ideal,
+	    &err) != 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();
 }

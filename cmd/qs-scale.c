@@ -132,6 +132,22 @@ scale(const struct scaler *sc, long action, int *scaled, struct qs_err *err)
 	return -1;
 }
 
+/* Scale to rec's action and add scaled; a qs_records_filter callback. */
+static int
+scale_record(json_t *rec, long line, void *arg, struct qs_err *err)
+{
+	long action;
+	int scaled;
+
+	(void)line;
+	if (qs_rec_long(rec, "action", 0, 100000, &action, err) != 0)
+		return -1;
+	if (scale(arg, action, &scaled, err) != 0)
+		return -1;
+	qs_rec_set(rec, "scaled", json_boolean(scaled));
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -156,14 +172,10 @@ main(int argc, char *argv[])
 	};
 	struct qs_kube_opts ko = { 0 };
 	struct qs_err err = { 0 };
-	struct qs_reader *r;
-	struct qs_writer *w = NULL;
 	struct scaler sc = { 0 };
 	enum qs_format fmt = QS_FMT_AUTO;
 	const char *ns = NULL;
-	json_t *rec;
-	long action;
-	int c, rc, scaled, status = 0;
+	int c, rc, status = 0;
 
 	qs_setprogname(argv[0]);
 	ko.backend = QS_KUBE_AUTO;
@@ -255,40 +267,12 @@ main(int argc, char *argv[])
 		qs_die_err(&err);
 	sc.ns = qs_kube_namespace(sc.k, ns);
 
-	r = qs_reader_new(stdin, "<stdin>");
-	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
-		if (qs_rec_long(rec, "action", 0, 100000, &action, &err) != 0) {
-			qs_err_wrap(&err, "invalid record on line %ld",
-			    qs_reader_line(r));
-			json_decref(rec);
-			rc = -1;
-			break;
-		}
-		if (scale(&sc, action, &scaled, &err) != 0) {
-			json_decref(rec);
-			rc = -1;
-			break;
-		}
-		qs_rec_set(rec, "scaled", json_boolean(scaled));
-		if (w == NULL)
-			w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt :
-			    qs_reader_format(r));
-		if (qs_writer_put(w, rec, &err) != 0 || fflush(stdout) != 0) {
-			json_decref(rec);
-			if (err.status == 0)
-				qs_err_sys(&err, EX_IOERR,
-				    "cannot write standard output");
-			rc = -1;
-			break;
-		}
-		json_decref(rec);
-	}
+	rc = qs_records_filter(stdin, "<stdin>", stdout, fmt, scale_record, &sc,
+	    &err);
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", qs_progname, err.msg);
 		status = err.status ? err.status : EX_SOFTWARE;
 	}
-	qs_reader_free(r);
-	qs_writer_free(w);
 	qs_kube_free(sc.k);
 	if (status != 0) {
 		/* One message is enough: do not complain about stdout again. */

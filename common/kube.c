@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "qs/buf.h"
 #include "qs/err.h"
 #include "qs/kube.h"
 #include "qs/opt.h"
@@ -39,12 +40,6 @@ struct qs_kube {
 	char *kubectl;
 	char *sa_namespace;
 	CURL *curl;
-};
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int toolong;
 };
 
 static const struct {
@@ -329,32 +324,12 @@ check_name(const char *what, const char *s, struct qs_err *err)
 	return 0;
 }
 
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len + n + 1 > BODY_MAX) {
-		b->toolong = 1;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xreallocarray(b->p, b->cap, 1);
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 /*
  * Fill err for an HTTP error answer: the status, its reason, and the
  * message of a Kubernetes Status object when the body is one.
  */
 static int
-http_error(int code, const struct buf *b, struct qs_err *err)
+http_error(int code, const struct qs_buf *b, struct qs_err *err)
 {
 	char msg[256] = "";
 	const char *m;
@@ -380,7 +355,7 @@ api_call(struct qs_kube *k, const char *method, const char *path,
     struct qs_err *err)
 {
 	struct curl_slist *hdr = NULL;
-	struct buf b = { 0 };
+	struct qs_buf b = { .max = BODY_MAX };
 	char url[8192], ebuf[CURL_ERROR_SIZE] = "", line[4200];
 	json_error_t jerr;
 	long code = 0;
@@ -397,7 +372,7 @@ api_call(struct qs_kube *k, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ceil(k->timeout * 1000));
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, qs_buf_curl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "qscale/" QS_VERSION);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -425,7 +400,7 @@ api_call(struct qs_kube *k, const char *method, const char *path,
 		    k->server, k->timeout);
 		goto out;
 	}
-	if (rc == CURLE_WRITE_ERROR && b.toolong) {
+	if (rc == CURLE_WRITE_ERROR && b.toobig) {
 		qs_err_set(err, EX_UNAVAILABLE, "%s: answer longer than %d bytes",
 		    k->server, BODY_MAX);
 		goto out;
@@ -478,7 +453,7 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 	posix_spawn_file_actions_t fa;
 	const char *argv[32];
 	char tmo[64], line[400] = "", *p, *q;
-	struct buf b = { 0 }, e = { 0 };
+	struct qs_buf b = { .max = BODY_MAX }, e = { .max = BODY_MAX };
 	struct pollfd pfd;
 	double deadline;
 	FILE *ef;
@@ -541,11 +516,8 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 		}
 		if (r == 0)
 			break;
-		if (b.len + (size_t)r + 1 > BODY_MAX) {
-			b.toolong = 1;
-			continue;
-		}
-		on_body(chunk, 1, (size_t)r, &b);
+		/* Past the limit, keep reading so that kubectl can finish. */
+		qs_buf_append(&b, chunk, (size_t)r);
 	}
 	close(pfds[0]);
 	if (timedout)
@@ -561,7 +533,7 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 		/* kubectl's last line of standard error says what failed. */
 		rewind(ef);
 		while ((n = fread(chunk, 1, sizeof(chunk), ef)) > 0)
-			on_body(chunk, 1, (size_t)n, &e);
+			qs_buf_append(&e, chunk, (size_t)n);
 		if (e.p != NULL) {
 			while (e.len > 0 && isspace((unsigned char)e.p[e.len - 1]))
 				e.p[--e.len] = '\0';
@@ -595,7 +567,7 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 			    "signal %d", k->kubectl, WTERMSIG(status));
 		goto out;
 	}
-	if (b.toolong) {
+	if (b.toobig) {
 		rc = qs_err_set(err, EX_UNAVAILABLE, "%s: output longer than %d "
 		    "bytes", k->kubectl, BODY_MAX);
 		goto out;

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "qs/buf.h"
 #include "qs/err.h"
 #include "qs/num.h"
 #include "qs/prom.h"
@@ -33,12 +34,6 @@ struct qs_prom {
 	double timeout;
 	long retries;
 	double backoff;
-};
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int toobig;
 };
 
 static int curl_ready;
@@ -223,26 +218,6 @@ const char *
 qs_prom_url(const struct qs_prom *p)
 {
 	return p->shown;
-}
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len + n + 1 > (size_t)BODY_MAX) {
-		b->toobig = 1;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xreallocarray(b->p, b->cap, 1);
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
 }
 
 /* Keep the reason phrase of the last status line ("Internal Server Error"). */
@@ -445,7 +420,7 @@ attempt(struct qs_prom *p, const char *url, double *value, int *retry,
     struct qs_err *err)
 {
 	char errbuf[CURL_ERROR_SIZE], reason[64];
-	struct buf body = { 0 };
+	struct qs_buf body = { .max = BODY_MAX };
 	struct qs_err perr = { 0 };
 	CURLcode cc;
 	long code = 0, oserr = 0;
@@ -454,7 +429,7 @@ attempt(struct qs_prom *p, const char *url, double *value, int *retry,
 	errbuf[0] = reason[0] = '\0';
 	curl_easy_setopt(p->curl, CURLOPT_URL, url);
 	curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, qs_buf_curl_write);
 	curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(p->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(p->curl, CURLOPT_HEADERDATA, reason);

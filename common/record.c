@@ -515,3 +515,37 @@ qs_rec_set(json_t *rec, const char *key, json_t *v)
 	if (v == NULL || json_object_set_new(rec, key, v) != 0)
 		qs_die(EX_OSERR, "out of memory");
 }
+
+int
+qs_records_filter(FILE *in, const char *name, FILE *out, enum qs_format fmt,
+    int (*fn)(json_t *rec, long line, void *arg, struct qs_err *err),
+    void *arg, struct qs_err *err)
+{
+	struct qs_reader *r = qs_reader_new(in, name);
+	struct qs_writer *w = NULL;
+	json_t *rec;
+	int rc;
+
+	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
+		if (fn(rec, qs_reader_line(r), arg, err) != 0) {
+			if (err->status == EX_DATAERR)
+				qs_err_wrap(err, "invalid record in %s: line %ld",
+				    name, qs_reader_line(r));
+			rc = -1;
+		} else {
+			if (w == NULL)
+				w = qs_writer_new(out, fmt != QS_FMT_AUTO ? fmt :
+				    qs_reader_format(r));
+			/* Each record goes out at once: a later step may act on it. */
+			rc = qs_writer_put(w, rec, err);
+			if (rc == 0 && fflush(out) != 0)
+				rc = qs_err_sys(err, EX_IOERR, "cannot write standard output");
+		}
+		json_decref(rec);
+		if (rc != 0)
+			break;
+	}
+	qs_reader_free(r);
+	qs_writer_free(w);
+	return rc < 0 ? -1 : 0;
+}

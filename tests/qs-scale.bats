@@ -144,10 +144,10 @@ scale_api() {
 	start_sim --replicas 1
 	scale_api '{"pod":1}'
 	assert_failure 65
-	assert_output "qs-scale: invalid record on line 1: field action is missing"
+	assert_output "qs-scale: invalid record in <stdin>: line 1: field action is missing"
 	scale_api '{"action":1.5}'
 	assert_failure 65
-	assert_output "qs-scale: invalid record on line 1: field action is not an integer: 1.5"
+	assert_output "qs-scale: invalid record in <stdin>: line 1: field action is not an integer: 1.5"
 	scale_api '{"action":'
 	assert_failure 65
 	[ "$(sim_state resourceVersion)" = 1 ]

@@ -79,6 +79,17 @@ int qs_rec_has(json_t *rec, const char *key);
 /* Set a field; v is stolen (json_object_set_new semantics). */
 void qs_rec_set(json_t *rec, const char *key, json_t *v);
 
+/*
+ * The loop of a filter: read records from in, call fn on each to add its
+ * fields (rec is borrowed; line is the record's line), and write each to
+ * out as soon as fn returns, in fmt (QS_FMT_AUTO: the input's format).
+ * A failure of fn with EX_DATAERR is reported against the record's line,
+ * "invalid record in NAME: line N: ...".  Returns 0, or -1 with err.
+ */
+int qs_records_filter(FILE *in, const char *name, FILE *out,
+    enum qs_format fmt, int (*fn)(json_t *rec, long line, void *arg,
+    struct qs_err *err), void *arg, struct qs_err *err);
+
 /* Convert one CSV cell to a JSON value; returns a new reference. */
 json_t *qs_csv_cell(const char *s, size_t len);
 
