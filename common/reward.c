@@ -1,4 +1,6 @@
 /* See LICENSE file for copyright and license details. */
+#include <string.h>
+
 #include "qs/learn.h"
 
 enum change {
@@ -44,4 +46,31 @@ qs_reward_notebook(double ideal, long pod, long action, double latency,
 	if (was_ideal)
 		return is_ideal ? within[pods][lat] : -20;
 	return is_ideal ? 20 : outside[pods][lat];
+}
+
+int
+qs_reward_rule_parse(const char *s, enum qs_reward_rule *rule)
+{
+	if (strcmp(s, "notebook") == 0)
+		*rule = QS_REWARD_NOTEBOOK;
+	else if (strcmp(s, "cost") == 0)
+		*rule = QS_REWARD_COST;
+	else
+		return -1;
+	return 0;
+}
+
+double
+qs_reward_cost(const struct qs_reward_cost *c, double ideal, long pod,
+    long action, double new_latency)
+{
+	double cost = 0;
+
+	if (new_latency > ideal)
+		cost += c->w_perf;
+	if (c->max_replicas > 0)
+		cost += c->w_res * (double)action / (double)c->max_replicas;
+	if (action != pod)
+		cost += c->w_adp;
+	return -cost;
 }

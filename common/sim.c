@@ -188,3 +188,16 @@ qs_sim_needed(const struct qs_sim_params *p, double rate)
 		n++;
 	return n;
 }
+
+double
+qs_sim_scale_for_peak(const struct qs_sim_params *p, double peak,
+    long replicas)
+{
+	struct qs_sim_params q = *p;
+	double scale = (double)replicas * p->capacity * p->interval / peak;
+
+	/* Rounding may leave the peak a hair above what replicas serve. */
+	while (qs_sim_needed(&q, peak * scale / p->interval) > replicas)
+		scale = nextafter(scale, 0);
+	return scale;
+}

@@ -86,4 +86,12 @@ double qs_sim_latency_now(struct qs_sim *s);
 /* The fewest ready replicas that keep the latency at or under the ideal. */
 long qs_sim_needed(const struct qs_sim_params *p, double rate);
 
+/*
+ * The factor on a trace of the given peak (requests per interval) that
+ * makes its peak need exactly replicas at the ideal latency (for
+ * --peak-replicas).  peak and replicas must be positive.
+ */
+double qs_sim_scale_for_peak(const struct qs_sim_params *p, double peak,
+    long replicas);
+
 #endif
