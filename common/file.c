@@ -69,24 +69,32 @@ qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err)
 }
 
 int
-qs_atomic_commit(struct qs_atomic *a, struct qs_err *err)
+qs_atomic_sync(struct qs_atomic *a, struct qs_err *err)
 {
-	char *dir;
-	int dfd, bad;
+	int bad;
 
+	if (a->fp == NULL)
+		return 0;
 	bad = fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0;
+	if (fclose(a->fp) != 0)
+		bad = 1;
+	a->fp = NULL;
 	if (bad) {
 		qs_err_sys(err, EX_IOERR, "cannot write %s", a->path);
 		qs_atomic_abort(a);
 		return -1;
 	}
-	if (fclose(a->fp) != 0) {
-		a->fp = NULL;
-		qs_err_sys(err, EX_IOERR, "cannot write %s", a->path);
-		qs_atomic_abort(a);
+	return 0;
+}
+
+int
+qs_atomic_commit(struct qs_atomic *a, struct qs_err *err)
+{
+	char *dir;
+	int dfd;
+
+	if (qs_atomic_sync(a, err) != 0)
 		return -1;
-	}
-	a->fp = NULL;
 	if (rename(a->tmp, a->path) != 0) {
 		qs_err_sys(err, EX_CANTCREAT, "cannot replace %s", a->path);
 		qs_atomic_abort(a);

@@ -309,7 +309,7 @@ qs_reader_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 			return 0;
 		}
 		ungetc(c, r->fp);
-		r->fmt = c == '{' ? QS_FMT_JSON : QS_FMT_CSV;
+		r->fmt = c == '{' || c == '[' ? QS_FMT_JSON : QS_FMT_CSV;
 		if (r->fmt == QS_FMT_CSV) {
 			if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI |
 			    CSV_APPEND_NULL) != 0)

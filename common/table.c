@@ -44,6 +44,8 @@ struct loader {
 	long *keys;		/* NKEYS per data row */
 	long *lines;		/* the line of each data row */
 	long hdr_acts;
+	off_t size;		/* of the file, to size the arrays once */
+	size_t linelen;		/* of the line being parsed */
 };
 
 static int
@@ -65,6 +67,10 @@ grow(struct loader *ld)
 	struct qs_table *t = ld->t;
 	size_t n = ld->cap ? ld->cap * 2 : 1024;
 
+	/* Rows tend to be the same length: guess the count from the first. */
+	if (ld->cap == 0 && ld->linelen > 0 && ld->size > 0)
+		n = (size_t)(ld->size / (off_t)ld->linelen) + 64;
+
 	t->q = xreallocarray(t->q, n, (size_t)t->nact * sizeof(double));
 	ld->keys = xreallocarray(ld->keys, n, NKEYS * sizeof(long));
 	ld->lines = xreallocarray(ld->lines, n, sizeof(long));
@@ -73,14 +79,14 @@ grow(struct loader *ld)
 }
 
 static void
-header_field(struct loader *ld, const char *s)
+header_field(struct loader *ld, size_t f, const char *s)
 {
 	struct qs_table *t = ld->t;
 	long a;
 
-	if (ld->field < NKEYS) {
-		if (strcmp(s, keynames[ld->field]) != 0)
-			fail(ld, "column %s should be %s", s, keynames[ld->field]);
+	if (f < NKEYS) {
+		if (strcmp(s, keynames[f]) != 0)
+			fail(ld, "column %s should be %s", s, keynames[f]);
 		return;
 	}
 	if (qs_num_parse_long(s, 0, MAX_KEY, &a) != 0) {
@@ -106,12 +112,13 @@ field_cb(void *data, size_t len, void *arg)
 
 	if (ld->failed)
 		return;
-	if (strlen(s) != len) {
+	/* Values are checked byte by byte below; the rest must hold no NUL. */
+	if ((ld->row == 0 || f < NKEYS) && strlen(s) != len) {
 		fail(ld, "field %s holds a NUL byte%s", "", "");
 		return;
 	}
 	if (ld->row == 0) {
-		header_field(ld, s);
+		header_field(ld, f, s);
 		return;
 	}
 	if (f >= NKEYS + (size_t)t->nact) {
@@ -130,9 +137,12 @@ field_cb(void *data, size_t len, void *arg)
 			    keynames[f], s);
 		return;
 	}
-	if (qs_num_parse(s, &v) != 0) {
-		fail(ld, "value \"%.40s\" of action %s is not a finite number", s,
-		    "");
+	if (qs_num_parsen(s, len, &v) != 0) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "%ld", t->act[f - NKEYS]);
+		fail(ld, "value \"%.40s\" for action %s is not a finite number",
+		    s, a);
 		return;
 	}
 	t->q[r * (size_t)t->nact + (f - NKEYS)] = v;
@@ -340,6 +350,7 @@ qs_table_load(const char *path, struct qs_err *err)
 	t = xcalloc(1, sizeof(*t));
 	t->src_fd = fd;
 	memset(&ld, 0, sizeof(ld));
+	ld.size = st.st_size;
 	ld.path = path;
 	ld.err = err;
 	ld.t = t;
@@ -353,6 +364,7 @@ qs_table_load(const char *path, struct qs_err *err)
 			break;
 		}
 		before = ld.row;
+		ld.linelen = (size_t)len;
 		if (csv_parse(&p, line, (size_t)len, field_cb, row_cb, &ld) != (size_t)len &&
 		    !ld.failed)
 			fail(&ld, "%s%s", csv_strerror(csv_error(&p)), "");
@@ -585,22 +597,32 @@ write_from_source(const struct qs_table *t, FILE *fp)
 }
 
 int
+qs_table_save_prepare(struct qs_table *t, const char *path, struct qs_atomic *a,
+    struct qs_err *err)
+{
+	int rc;
+
+	if (qs_atomic_open(a, path, err) != 0)
+		return -1;
+	if (t->src_fd >= 0)
+		rc = write_from_source(t, a->fp);
+	else
+		rc = qs_table_write(t, a->fp);
+	if (rc != 0) {
+		qs_err_sys(err, EX_IOERR, "cannot write %s", path);
+		qs_atomic_abort(a);
+		return -1;
+	}
+	return qs_atomic_sync(a, err);
+}
+
+int
 qs_table_save(struct qs_table *t, const char *path, struct qs_err *err)
 {
 	struct qs_atomic a;
-	int rc;
 
-	if (qs_atomic_open(&a, path, err) != 0)
+	if (qs_table_save_prepare(t, path, &a, err) != 0)
 		return -1;
-	if (t->src_fd >= 0)
-		rc = write_from_source(t, a.fp);
-	else
-		rc = qs_table_write(t, a.fp);
-	if (rc != 0) {
-		qs_err_sys(err, EX_IOERR, "cannot write %s", path);
-		qs_atomic_abort(&a);
-		return -1;
-	}
 	return qs_atomic_commit(&a, err);
 }
 

@@ -32,3 +32,14 @@ free_port() {
 digest() {
 	sha256sum "$1" | cut -d' ' -f1
 }
+
+# Run a command as an unprivileged user, so that directory permissions
+# apply even when the suite runs as root (as CI does).
+as_nobody() {
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod 755 "$T"
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}

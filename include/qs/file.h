@@ -20,6 +20,8 @@ struct qs_atomic {
 };
 
 int qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err);
+/* Flush, fsync and close the temporary file, without renaming it yet. */
+int qs_atomic_sync(struct qs_atomic *a, struct qs_err *err);
 int qs_atomic_commit(struct qs_atomic *a, struct qs_err *err);
 void qs_atomic_abort(struct qs_atomic *a);
 

@@ -13,6 +13,8 @@
  * Returns 0, or -1 when s is not such a number or does not fit a double.
  */
 int qs_num_parse(const char *s, double *out);
+/* As qs_num_parse, for len bytes at s (no NUL needed). */
+int qs_num_parsen(const char *s, size_t len, double *out);
 
 /* Parse a decimal integer within [min, max]; returns 0 or -1. */
 int qs_num_parse_long(const char *s, long min, long max, long *out);

@@ -67,6 +67,16 @@ int qs_table_write(const struct qs_table *t, FILE *fp);
 int qs_table_save(struct qs_table *t, const char *path, struct qs_err *err);
 
 /*
+ * The first half of qs_table_save: the table written and synced to a
+ * temporary file that qs_atomic_commit then renames over path, so that a
+ * caller can do other work between the two and abandon the save with
+ * qs_atomic_abort.
+ */
+struct qs_atomic;
+int qs_table_save_prepare(struct qs_table *t, const char *path,
+    struct qs_atomic *a, struct qs_err *err);
+
+/*
  * The state an observation falls into.  Values outside the table go to
  * the edge bucket and set QS_CLAMP_* bits in *clamped.
  */

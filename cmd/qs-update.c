@@ -1,0 +1,226 @@
+/* See LICENSE file for copyright and license details. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "qs/err.h"
+#include "qs/file.h"
+#include "qs/history.h"
+#include "qs/learn.h"
+#include "qs/opt.h"
+#include "qs/record.h"
+#include "qs/table.h"
+
+#define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--format json|csv]\n" \
+	"       [--gamma g] [--history file] [--lock-wait seconds] --table file\n"
+
+static void
+usage(void)
+{
+	fputs(USAGE, stderr);
+	exit(EX_USAGE);
+}
+
+static void
+help(void)
+{
+	fputs(USAGE "\n"
+	    "Read complete transitions, update Q(s, a) in the table, add q_value\n"
+	    "and epoch, and append them to the history.  All records are one\n"
+	    "load and one crash-safe save of the table.\n\n"
+	    "      --alpha a           learning rate (0.1, QS_ALPHA)\n"
+	    "      --compat notebook   the notebook's arithmetic, to replay its history\n"
+	    "      --format f          output json or csv (default: as the input)\n"
+	    "      --gamma g           discount factor (0.6, QS_GAMMA)\n"
+	    "      --history file      append the transitions to file (QS_HISTORY)\n"
+	    "      --lock-wait s       wait up to s seconds for the table's lock (10)\n"
+	    "      --table file        the Q-table (QS_TABLE)\n"
+	    "      --help              print this help\n"
+	    "      --version           print the version\n", stdout);
+	exit(qs_fshut_stdout());
+}
+
+/* Apply one transition to the table and add q_value and epoch to rec. */
+static int
+update(struct qs_table *t, json_t *rec, long epoch, double alpha, double gamma,
+    enum qs_compat compat, struct qs_err *err)
+{
+	long pod, action, newpod;
+	double lat, req, newlat, newreq, reward, q;
+	size_t s, s2;
+	int col, clamped = 0;
+	char name[128];
+
+	if (qs_rec_long(rec, "pod", 0, 1000000000L, &pod, err) != 0 ||
+	    qs_rec_double(rec, "latency", 0, 1e12, &lat, err) != 0 ||
+	    qs_rec_double(rec, "requests", 0, 1e15, &req, err) != 0 ||
+	    qs_rec_long(rec, "action", 0, 1000000000L, &action, err) != 0 ||
+	    qs_rec_double(rec, "new_latency", 0, 1e12, &newlat, err) != 0 ||
+	    qs_rec_double(rec, "new_requests", 0, 1e15, &newreq, err) != 0 ||
+	    qs_rec_double(rec, "reward", -1e12, 1e12, &reward, err) != 0)
+		return -1;
+	/* The notebook's history has no new_pod: the action is what was set. */
+	newpod = action;
+	if (qs_rec_has(rec, "new_pod") &&
+	    qs_rec_long(rec, "new_pod", 0, 1000000000L, &newpod, err) != 0)
+		return -1;
+	if ((col = qs_table_action(t, action)) < 0)
+		return qs_err_set(err, EX_DATAERR,
+		    "action %ld is not an action column of the table", action);
+	s = qs_table_state(t, pod, lat, req, &clamped);
+	s2 = qs_table_state(t, newpod, newlat, newreq, &clamped);
+	if (clamped) {
+		qs_table_state_name(t, s, name, sizeof(name));
+		qs_warn("transition %ld is partly outside the table; "
+		    "using the edge buckets (%s)", epoch, name);
+	}
+	q = qs_learn_update(t, s, col, reward, s2, alpha, gamma, compat);
+	qs_rec_set(rec, "q_value", json_real(q));
+	qs_rec_set(rec, "epoch", json_integer(epoch));
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "alpha", required_argument, NULL, 'a' },
+		{ "compat", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "gamma", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "history", required_argument, NULL, 'H' },
+		{ "lock-wait", required_argument, NULL, 'l' },
+		{ "table", required_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qs_err err = { 0 };
+	struct qs_history hist;
+	struct qs_atomic save;
+	struct qs_reader *r;
+	struct qs_writer *w = NULL;
+	struct qs_table *t;
+	enum qs_format fmt = QS_FMT_AUTO;
+	enum qs_compat compat = QS_COMPAT_NONE;
+	const char *table = qs_env("QS_TABLE", NULL);
+	const char *history = qs_env("QS_HISTORY", NULL), *s;
+	double alpha = QS_ALPHA, gamma = QS_GAMMA, lockwait = 10;
+	json_t *recs, *rec;
+	size_t i;
+	long epoch0 = 0;
+	int c, rc, lock;
+
+	qs_setprogname(argv[0]);
+	if ((s = qs_env("QS_ALPHA", NULL)) != NULL)
+		alpha = qs_opt_double("QS_ALPHA", s, 0, 1);
+	if ((s = qs_env("QS_GAMMA", NULL)) != NULL)
+		gamma = qs_opt_double("QS_GAMMA", s, 0, 1);
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			alpha = qs_opt_double("--alpha", optarg, 0, 1);
+			break;
+		case 'c':
+			if (strcmp(optarg, "notebook") == 0)
+				compat = QS_COMPAT_NOTEBOOK;
+			else if (strcmp(optarg, "none") == 0)
+				compat = QS_COMPAT_NONE;
+			else
+				qs_die(EX_USAGE, "invalid --compat: %s (notebook or none)",
+				    optarg);
+			break;
+		case 'f':
+			if (qs_format_parse(optarg, &fmt) != 0)
+				qs_die(EX_USAGE, "invalid --format: %s (json or csv)",
+				    optarg);
+			break;
+		case 'g':
+			gamma = qs_opt_double("--gamma", optarg, 0, 1);
+			break;
+		case 'h':
+			help();
+			break;
+		case 'H':
+			history = optarg;
+			break;
+		case 'l':
+			lockwait = qs_opt_double("--lock-wait", optarg, 0, 86400);
+			break;
+		case 't':
+			table = optarg;
+			break;
+		case 'V':
+			qs_print_version();
+			return qs_fshut_stdout();
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	if (argc != 0)
+		usage();
+	if (table == NULL)
+		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
+	if (history != NULL && strcmp(history, table) == 0)
+		qs_die(EX_USAGE, "the history and the table must be different files");
+
+	/* Hold the lock from load to save, so that no update is lost. */
+	if ((lock = qs_lock(table, lockwait, &err)) < 0)
+		qs_die_err(&err);
+	if ((t = qs_table_load(table, &err)) == NULL)
+		qs_die_err(&err);
+	if (history != NULL) {
+		if (qs_history_open(&hist, history, &err) != 0)
+			qs_die_err(&err);
+		epoch0 = hist.rows;
+	}
+
+	/* Read and apply everything first: a bad record changes nothing. */
+	recs = json_array();
+	r = qs_reader_new(stdin, "<stdin>");
+	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
+		json_array_append_new(recs, rec);
+		if (update(t, rec, epoch0 + (long)json_array_size(recs) - 1, alpha,
+		    gamma, compat, &err) != 0) {
+			qs_err_wrap(&err, "invalid record in <stdin>: line %ld",
+			    qs_reader_line(r));
+			rc = -1;
+			break;
+		}
+	}
+	if (rc < 0)
+		qs_die_err(&err);
+
+	w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt : qs_reader_format(r));
+	json_array_foreach(recs, i, rec)
+		if (qs_writer_put(w, rec, &err) != 0)
+			qs_die_err(&err);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		qs_die(EX_IOERR, "cannot write standard output:");
+
+	if (json_array_size(recs) > 0) {
+		if (qs_table_save_prepare(t, table, &save, &err) != 0)
+			qs_die_err(&err);
+		if (history != NULL && qs_history_append(&hist, recs, &err) != 0) {
+			qs_atomic_abort(&save);
+			qs_die_err(&err);
+		}
+		if (qs_atomic_commit(&save, &err) != 0) {
+			if (history != NULL)
+				qs_history_rollback(&hist);
+			qs_die_err(&err);
+		}
+	}
+	if (history != NULL)
+		qs_history_close(&hist);
+	qs_unlock(lock);
+	json_decref(recs);
+	qs_reader_free(r);
+	qs_writer_free(w);
+	qs_table_free(t);
+	return qs_fshut_stdout();
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env bats
+# qs-decide: epsilon-greedy choice from the Q-table; table validation.
+
+load helpers
+
+rec() {
+	printf '{"pod":%s,"latency":%s,"requests":%s}\n' "$1" "$2" "$3"
+}
+
+@test "greedy on the notebook's own table (pandas floats load unchanged)" {
+	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 < <(rec 1 100 5; rec 2 100 5; rec 2 700 10)
+	assert_success
+	assert_line -n 0 '{"pod":1,"latency":100,"requests":5,"action":1,"random":false}'
+	assert_line -n 1 '{"pod":2,"latency":100,"requests":5,"action":1,"random":false}'
+	assert_line -n 2 '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
+}
+
+@test "ties go to the lowest replica count" {
+	qs-init-table --min-replicas 2 --max-replicas 5 -o t.csv
+	run qs-decide --table t.csv --epsilon 0 < <(rec 4 10 1)
+	assert_success
+	assert_output '{"pod":4,"latency":10,"requests":1,"action":2,"random":false}'
+}
+
+@test "epsilon 1 explores every action; a seed replays the same stream" {
+	qs-init-table -o t.csv
+	for i in $(seq 300); do rec 1 10 1; done > in.json
+	qs-decide --table t.csv --epsilon 1 --seed 42 < in.json > a.json
+	qs-decide --table t.csv --epsilon 1 --seed 42 < in.json > b.json
+	cmp a.json b.json
+	run sh -c "grep -o '\"action\":[0-9]*' a.json | sort | uniq -c | wc -l"
+	assert_output 3
+	run grep -c '"random":true' a.json
+	assert_output 300
+	qs-decide --table t.csv --epsilon 1 --seed 43 < in.json > c.json
+	run cmp -s a.json c.json
+	assert_failure
+}
+
+@test "the default epsilon explores about one time in ten" {
+	qs-init-table -o t.csv
+	for i in $(seq 2000); do rec 1 10 1; done > in.json
+	n=$(qs-decide --table t.csv --seed 7 < in.json | grep -c '"random":true')
+	[ "$n" -gt 140 ] && [ "$n" -lt 260 ]
+}
+
+@test "observations outside the table go to the edge bucket with a warning" {
+	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 < <(rec 2 9000 500)
+	assert_success
+	assert_line -n 0 "qs-decide: line 1: latency 9000 is outside the table (0-2000), using the edge bucket"
+	assert_line -n 1 "qs-decide: line 1: requests 500 is outside the table (0-54), using the edge bucket"
+	assert_line -n 2 '{"pod":2,"latency":9000,"requests":500,"action":1,"random":false}'
+	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 < <(rec 0 10 1)
+	assert_success
+	assert_line -n 0 "qs-decide: line 1: pod 0 is outside the table (1-3), using the nearest"
+}
+
+@test "CSV records in, CSV out; --format json converts" {
+	printf 'pod,latency,requests,note\n2,700,10,x\n' > in.csv
+	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 < in.csv
+	assert_success
+	assert_line -n 0 "pod,latency,requests,note,action,random"
+	assert_line -n 1 "2,700,10,x,3,False"
+	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 --format json < in.csv
+	assert_output '{"pod":2,"latency":700,"requests":10,"note":"x","action":3,"random":false}'
+}
+
+@test "QS_TABLE and QS_EPSILON stand in for the options" {
+	cp "$DATA/notebook-table.csv" t.csv
+	QS_TABLE=t.csv QS_EPSILON=0 run qs-decide < <(rec 2 700 10)
+	assert_success
+	assert_output --partial '"action":3,"random":false'
+}
+
+@test "no input, no output" {
+	run qs-decide --table "$DATA/notebook-table.csv" < /dev/null
+	assert_success
+	assert_output ""
+}
+
+@test "a missing table is exit 66" {
+	run qs-decide --table nope.csv < <(rec 1 1 1)
+	assert_failure 66
+	assert_output "qs-decide: cannot open nope.csv: No such file or directory"
+}
+
+@test "no table at all is exit 64" {
+	run qs-decide < <(rec 1 1 1)
+	assert_failure 64
+	assert_output "qs-decide: no table: give --table or set QS_TABLE"
+	run qs-decide --table t.csv --epsilon 1.5
+	assert_failure 64
+	run qs-decide --table t.csv --seed -1
+	assert_failure 64
+	run qs-decide --table t.csv --format xml
+	assert_failure 64
+}
+
+@test "a record with a missing or bad field is exit 65 naming the line" {
+	run qs-decide --table "$DATA/notebook-table.csv" < <(rec 1 1 1; echo '{"pod":1,"latency":1}')
+	assert_failure 65
+	assert_line "qs-decide: invalid record in <stdin>: line 2: field requests is missing"
+	run qs-decide --table "$DATA/notebook-table.csv" <<< '{"pod":1,"latency":1e300,"requests":1}'
+	assert_failure 65
+	assert_output "qs-decide: invalid record in <stdin>: line 1: field latency is out of range: 1e+300"
+	run qs-decide --table "$DATA/notebook-table.csv" <<< '[1,2]'
+	assert_failure 65
+	printf 'pod,latency,requests\n1,2\n' > bad.csv
+	run qs-decide --table "$DATA/notebook-table.csv" < bad.csv
+	assert_failure 65
+	assert_output "qs-decide: invalid record in <stdin>: line 2: expected 3 fields, found 2"
+}
+
+# Each malformed table: the message names the line and the fault.
+bad_table() {
+	run qs-decide --table bad.csv < <(rec 1 1 1)
+	assert_failure 65
+	assert_output "qs-decide: invalid table bad.csv: $1"
+}
+
+@test "tables: a ragged row" {
+	{ head -3 "$DATA/notebook-fresh-table.csv"; echo "3,0,500,0,18,0,0"; } > bad.csv
+	bad_table "line 4: expected 8 fields, found 7"
+}
+
+@test "tables: a value that is not a number, NaN or Inf" {
+	sed '3s/,0$/,abc/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 3: value "abc" for action 3 is not a finite number'
+	sed '3s/,0$/,nan/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 3: value "nan" for action 3 is not a finite number'
+	sed '5s/,0$/,inf/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 5: value "inf" for action 3 is not a finite number'
+}
+
+@test "tables: duplicate, overlapping and missing states" {
+	{ cat "$DATA/notebook-fresh-table.csv"; echo "1,0,500,0,18,0,0,0"; } > bad.csv
+	bad_table "line 38: the same state as line 2"
+	sed '2s/^1,0,500/1,0,600/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 2: latency interval 0-600 overlaps 0-500"
+	sed '2d' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "no row for pod 1, latency 0-500, requests 0-18"
+	sed '/,1501,2000,/d' "$DATA/notebook-fresh-table.csv" | sed 's/,1001,1500,/,1001,2000,/' > ok.csv
+	run qs-decide --table ok.csv --epsilon 0 < <(rec 1 1800 1)
+	assert_success
+}
+
+@test "tables: bad header, empty file, NUL byte, broken quotes" {
+	sed '1s/pod/replicas/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 1: column replicas should be pod"
+	sed '1s/,3$/,2/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 1: action column 2 is not above the one before it"
+	: > bad.csv
+	bad_table "line 1: the file is empty"
+	head -1 "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table "line 1: the table has no rows"
+	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,0,0\0,0\n'; } > bad.csv
+	run qs-decide --table bad.csv < <(rec 1 1 1)
+	assert_failure 65
+	assert_output --partial "qs-decide: invalid table bad.csv: line 3:"
+	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,"0,0\n'; } > bad.csv
+	run qs-decide --table bad.csv < <(rec 1 1 1)
+	assert_failure 65
+	assert_output --partial "qs-decide: invalid table bad.csv: line 3:"
+}
+
+@test "tables: quoted fields, CRLF line ends and any row order load" {
+	{ head -1 "$DATA/notebook-table.csv"; tail -n +2 "$DATA/notebook-table.csv" | sort -r | sed 's/^\([0-9]\),/"\1",/'; } | sed 's/$/\r/' > t.csv
+	run qs-decide --table t.csv --epsilon 0 < <(rec 2 700 10)
+	assert_success
+	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
+}
+
+@test "a full stdout is exit 74" {
+	run bash -c "echo '{\"pod\":1,\"latency\":1,\"requests\":1}' | qs-decide --table '$DATA/notebook-table.csv' > /dev/full"
+	assert_failure 74
+}
+
+@test "--help and --version" {
+	run qs-decide --help
+	assert_success
+	assert_line -n 0 --partial "usage: qs-decide"
+	run qs-decide --version
+	assert_output --regexp '^qs-decide \(qscale\) '
+}
+
+@test "man page example: decide for one observation, greedily" {
+	cp "$DATA/notebook-table.csv" table.csv
+	run bash -c "echo '{\"pod\":2,\"latency\":700,\"requests\":10}' | qs-decide --table table.csv --epsilon 0"
+	assert_success
+	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
+}
+
+@test "man page example: a reproducible exploration" {
+	cp "$DATA/notebook-fresh-table.csv" table.csv
+	a=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
+	b=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
+	assert_equal "$a" "$b"
+}

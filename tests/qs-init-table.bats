@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# qs-init-table: a fresh Q-table in the notebook's layout.
+
+load helpers
+
+@test "the defaults are byte for byte the notebook's fresh table" {
+	run qs-init-table
+	assert_success
+	qs-init-table > t.csv
+	cmp t.csv "$DATA/notebook-fresh-table.csv"
+}
+
+@test "options shape the grid: replicas, buckets, widths, row order" {
+	run qs-init-table --min-replicas 2 --max-replicas 4 --latency-width 100 \
+	    --latency-buckets 2 --request-width 10 --request-buckets 2
+	assert_success
+	assert_line -n 0 "pod,initial_latency,end_latency,initial_request,end_request,2,3,4"
+	assert_line -n 1 "2,0,100,0,10,0,0,0"
+	assert_line -n 4 "2,101,200,0,10,0,0,0"
+	assert_line -n 7 "2,0,100,11,20,0,0,0"
+	assert_line -n 12 "4,101,200,11,20,0,0,0"
+	assert_equal "${#lines[@]}" 13
+}
+
+@test "-o writes the file; an existing file needs --force" {
+	run qs-init-table -o t.csv
+	assert_success
+	assert_output ""
+	cmp t.csv "$DATA/notebook-fresh-table.csv"
+	echo keep > t.csv
+	run qs-init-table -o t.csv
+	assert_failure 73
+	assert_output "qs-init-table: cannot create t.csv: File exists (use --force)"
+	assert_equal "$(cat t.csv)" keep
+	run qs-init-table -f -o t.csv --max-replicas 2
+	assert_success
+	assert_equal "$(head -1 t.csv)" "pod,initial_latency,end_latency,initial_request,end_request,1,2"
+}
+
+@test "a written table loads in qs-decide" {
+	qs-init-table -o t.csv --max-replicas 5
+	run qs-decide --table t.csv --epsilon 0 <<< '{"pod":5,"latency":10,"requests":1}'
+	assert_success
+	assert_output '{"pod":5,"latency":10,"requests":1,"action":1,"random":false}'
+}
+
+@test "nonsense ranges are refused with exit 64" {
+	run qs-init-table --min-replicas 3 --max-replicas 2
+	assert_failure 64
+	assert_output "qs-init-table: --max-replicas 2 is below --min-replicas 3"
+	run qs-init-table --latency-buckets 0
+	assert_failure 64
+	assert_output "qs-init-table: invalid --latency-buckets: 0 (an integer from 1 to 100000)"
+	run qs-init-table --request-buckets 0
+	assert_failure 64
+	run qs-init-table --request-width -1
+	assert_failure 64
+	run qs-init-table --latency-width x
+	assert_failure 64
+	run qs-init-table extra
+	assert_failure 64
+	assert_output --partial "usage: qs-init-table"
+	run qs-init-table --force
+	assert_failure 64
+}
+
+@test "an unwritable directory is exit 73 and leaves nothing" {
+	mkdir ro
+	chmod 555 ro
+	run as_nobody qs-init-table -o ro/t.csv
+	assert_failure 73
+	assert_output --partial "qs-init-table: cannot create a temporary file for ro/t.csv:"
+	run ls -A ro
+	assert_output ""
+}
+
+@test "a full stdout is exit 74" {
+	run bash -c 'qs-init-table > /dev/full'
+	assert_failure 74
+	assert_output --partial "qs-init-table: cannot write standard output"
+}
+
+@test "--help and --version" {
+	run qs-init-table --help
+	assert_success
+	assert_line -n 0 --partial "usage: qs-init-table"
+	run qs-init-table --version
+	assert_success
+	assert_output --regexp '^qs-init-table \(qscale\) '
+}
+
+@test "man page example: a table for 1 to 10 replicas" {
+	run qs-init-table --max-replicas 10 -o table.csv
+	assert_success
+	assert_equal "$(wc -l < table.csv)" 121
+	assert_equal "$(head -1 table.csv | tr ',' '\n' | wc -l)" 15
+}
