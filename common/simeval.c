@@ -193,8 +193,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 				t = (double)k * p->interval + (double)j * o->hpa.sync;
 				want = qs_hpa_step(&hpa, t, sim.replicas, sim.ready,
 				    sim.replicas - sim.ready,
-				    window_rate(p, trace, n, t, o->window) *
-				    (double)sim.ready);
+				    window_rate(p, trace, n, t, o->window));
 				if (want != sim.replicas) {
 					res->scale_actions++;
 					qs_sim_scale(&sim, want);
