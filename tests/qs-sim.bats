@@ -335,3 +335,24 @@ near() {
 	run qs-sim eval --trace /dev/null --policy hpa --version
 	assert_success
 }
+
+@test "the man page's examples run" {
+	awk 'BEGIN { print "t,requests"; for (i = 0; i < 300; i++) printf "%d,%d\n", i, 40 + 30 * sin(i / 20) }' > trace.csv
+	qs-sim train --trace trace.csv --table table.csv --peak-replicas 10 \
+	    --max-replicas 12 --request-width 4 --request-buckets 30 \
+	    --latency-buckets 2 --reward cost --alpha 0.01 --epochs 1000000 --seed 1
+	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy table:table.csv
+	assert_success
+	assert_equal "$(field intervals)" 300
+	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy hpa \
+	    --hpa-target 0.25 --max-replicas 12
+	assert_success
+	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy oracle \
+	    --max-replicas 12
+	assert_success
+	qs-sim train --trace trace.csv --table t.csv --history h.csv --epochs 500
+	assert_equal "$(wc -l < h.csv)" 501
+	qs-sim eval --trace trace.csv --policy static:3 --series run.csv
+	qs-plot -o run.png series run.csv
+	assert_equal "$(od -An -c -N4 run.png | tr -d ' ')" '211PNG'
+}
