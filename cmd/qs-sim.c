@@ -33,8 +33,9 @@
 	"       [--window s] --table file --trace file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--capacity rate]\n" \
-	"       [--cost-weights perf,res,adp] [--gamma g] [--hpa-target rate]\n" \
-	"       [--hpa-tolerance x] [--hpa-window s] [--ideal-latency ms]\n" \
+	"       [--cost-weights perf,res,adp] [--gamma g] [--hpa-sync s]\n" \
+	"       [--hpa-target rate] [--hpa-tolerance x] [--hpa-window s]\n" \
+	"       [--ideal-latency ms]\n" \
 	"       [--interval s] [--learn] [--max-replicas n] [--min-replicas n]\n" \
 	"       [--noise sd] [--peak-replicas n | --scale x] [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
@@ -75,7 +76,7 @@ struct common {
 enum {
 	OPT_ALPHA = 256, OPT_CAPACITY, OPT_COST_WEIGHTS, OPT_EPOCHS,
 	OPT_EPSILON, OPT_GAMMA, OPT_HELP, OPT_HISTORY, OPT_HPA_TARGET,
-	OPT_HPA_TOLERANCE, OPT_HPA_WINDOW, OPT_IDEAL, OPT_INTERVAL,
+	OPT_HPA_SYNC, OPT_HPA_TOLERANCE, OPT_HPA_WINDOW, OPT_IDEAL, OPT_INTERVAL,
 	OPT_LAT_BUCKETS, OPT_LAT_WIDTH, OPT_LEARN, OPT_MAX_REPLICAS,
 	OPT_MIN_REPLICAS, OPT_NOISE, OPT_PEAK, OPT_POLICY, OPT_REPLICAS,
 	OPT_REQ_BUCKETS, OPT_REQ_WIDTH, OPT_REWARD, OPT_SCALE, OPT_SEED,
@@ -405,6 +406,7 @@ eval(int argc, char *argv[])
 		{ "cost-weights", required_argument, NULL, OPT_COST_WEIGHTS },
 		{ "gamma", required_argument, NULL, OPT_GAMMA },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "hpa-sync", required_argument, NULL, OPT_HPA_SYNC },
 		{ "hpa-target", required_argument, NULL, OPT_HPA_TARGET },
 		{ "hpa-tolerance", required_argument, NULL, OPT_HPA_TOLERANCE },
 		{ "hpa-window", required_argument, NULL, OPT_HPA_WINDOW },
@@ -457,6 +459,8 @@ eval(int argc, char *argv[])
 			    "(the fewest replicas meeting the ideal, with hindsight).\n\n"
 			    "      --alpha a           learning rate with --learn (0.1)\n"
 			    "      --gamma g           discount factor with --learn (0.6)\n"
+			    "      --hpa-sync s        hpa: seconds between reconciliations "
+			    "(15)\n"
 			    "      --hpa-target rate   hpa: requests/s per replica "
 			    "(--capacity)\n"
 			    "      --hpa-tolerance x   hpa: tolerance (0.1)\n"
@@ -471,6 +475,9 @@ eval(int argc, char *argv[])
 			    "per interval\n"
 			    "      --trace file        CSV t,requests\n"
 			    MODEL_HELP);
+			break;
+		case OPT_HPA_SYNC:
+			o.hpa.sync = qs_opt_double("--hpa-sync", optarg, 1e-3, 1e7);
 			break;
 		case OPT_HPA_TARGET:
 			target = qs_opt_double("--hpa-target", optarg, 1e-9, 1e12);

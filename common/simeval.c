@@ -190,7 +190,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		rep = 0;
 		for (j = 0; j < ticks; j++) {
 			if (o->policy == QS_POLICY_HPA) {
-				t = (double)k * p->interval + (double)j * o->hpa.sync;
+				t = (double)k * p->interval +
+				    (double)j * p->interval / (double)ticks;
 				want = qs_hpa_step(&hpa, t, sim.replicas, sim.ready,
 				    sim.replicas - sim.ready,
 				    window_rate(p, trace, n, t, o->window));
