@@ -28,7 +28,8 @@
 	"       [--gamma g] [--history file] [--ideal-latency ms] [--interval s]\n" \
 	"       [--latency-buckets n] [--latency-width ms] [--max-replicas n]\n" \
 	"       [--min-replicas n] [--noise sd] [--peak-replicas n | --scale x]\n" \
-	"       [--replicas n] [--request-buckets n] [--request-width n]\n" \
+	"       [--period s] [--replicas n] [--request-buckets n]\n" \
+	"       [--request-width n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--startup-delay s]\n" \
 	"       [--window s] --table file --trace file\n"
 
@@ -37,7 +38,8 @@
 	"       [--hpa-target rate] [--hpa-tolerance x] [--hpa-window s]\n" \
 	"       [--ideal-latency ms]\n" \
 	"       [--interval s] [--learn] [--max-replicas n] [--min-replicas n]\n" \
-	"       [--noise sd] [--peak-replicas n | --scale x] [--replicas n]\n" \
+	"       [--noise sd] [--peak-replicas n | --scale x] [--period s]\n" \
+	"       [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
 	"       [--startup-delay s] [--window s] --policy policy --trace file\n"
 
@@ -78,7 +80,7 @@ enum {
 	OPT_EPSILON, OPT_GAMMA, OPT_HELP, OPT_HISTORY, OPT_HPA_TARGET,
 	OPT_HPA_SYNC, OPT_HPA_TOLERANCE, OPT_HPA_WINDOW, OPT_IDEAL, OPT_INTERVAL,
 	OPT_LAT_BUCKETS, OPT_LAT_WIDTH, OPT_LEARN, OPT_MAX_REPLICAS,
-	OPT_MIN_REPLICAS, OPT_NOISE, OPT_PEAK, OPT_POLICY, OPT_REPLICAS,
+	OPT_MIN_REPLICAS, OPT_NOISE, OPT_PEAK, OPT_PERIOD, OPT_POLICY, OPT_REPLICAS,
 	OPT_REQ_BUCKETS, OPT_REQ_WIDTH, OPT_REWARD, OPT_SCALE, OPT_SEED,
 	OPT_SERIES, OPT_STARTUP, OPT_TABLE, OPT_TRACE, OPT_VERSION,
 	OPT_WINDOW
@@ -252,6 +254,7 @@ train(int argc, char *argv[])
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
 		{ "peak-replicas", required_argument, NULL, OPT_PEAK },
+		{ "period", required_argument, NULL, OPT_PERIOD },
 		{ "replicas", required_argument, NULL, OPT_REPLICAS },
 		{ "request-buckets", required_argument, NULL, OPT_REQ_BUCKETS },
 		{ "request-width", required_argument, NULL, OPT_REQ_WIDTH },
@@ -310,6 +313,7 @@ train(int argc, char *argv[])
 			    "      --latency-width ms  for a new table (500)\n"
 			    "      --max-replicas n    for a new table (3)\n"
 			    "      --min-replicas n    for a new table (1)\n"
+			    "      --period s          seconds per epoch (--interval)\n"
 			    "      --request-buckets n for a new table (3)\n"
 			    "      --request-width n   for a new table (18)\n"
 			    "      --seed n            seed of noise and decisions "
@@ -321,6 +325,9 @@ train(int argc, char *argv[])
 			break;
 		case OPT_HISTORY:
 			history = optarg;
+			break;
+		case OPT_PERIOD:
+			o.period = qs_opt_double("--period", optarg, 1e-3, 1e7);
 			break;
 		case OPT_LAT_BUCKETS:
 			latn = qs_opt_long("--latency-buckets", optarg, 1, 100000);
@@ -417,6 +424,7 @@ eval(int argc, char *argv[])
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
 		{ "peak-replicas", required_argument, NULL, OPT_PEAK },
+		{ "period", required_argument, NULL, OPT_PERIOD },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "replicas", required_argument, NULL, OPT_REPLICAS },
 		{ "reward", required_argument, NULL, OPT_REWARD },
@@ -469,6 +477,8 @@ eval(int argc, char *argv[])
 			    "      --learn             table: keep learning while it runs\n"
 			    "      --max-replicas n    hpa, oracle: highest count (100)\n"
 			    "      --min-replicas n    hpa, oracle: lowest count (1)\n"
+			    "      --period s          table: seconds between decisions "
+			    "(--interval)\n"
 			    "      --policy policy     the policy to run\n"
 			    "      --seed n            seed of the noise (1)\n"
 			    "      --series file       write t,requests,latency,replicas "
@@ -492,6 +502,9 @@ eval(int argc, char *argv[])
 			break;
 		case OPT_LEARN:
 			o.learn = 1;
+			break;
+		case OPT_PERIOD:
+			o.period = qs_opt_double("--period", optarg, 1e-3, 1e7);
 			break;
 		case OPT_POLICY:
 			policy = optarg;

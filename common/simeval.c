@@ -67,23 +67,6 @@ rate_at(const struct qs_sim_params *p, const double *trace, size_t n, long i)
 	return trace[i] * p->scale / p->interval;
 }
 
-/* The mean rate over [t - w, t), as a Prometheus rate() would see it. */
-static double
-window_rate(const struct qs_sim_params *p, const double *trace, size_t n,
-    double t, double w)
-{
-	double a = t - w, sum = 0, end;
-	long i;
-
-	while (a < t - 1e-9) {
-		i = (long)floor(a / p->interval + 1e-9);
-		end = fmin(t, (double)(i + 1) * p->interval);
-		sum += rate_at(p, trace, n, i) * (end - a);
-		a = end;
-	}
-	return w > 0 ? sum / w : rate_at(p, trace, n, (long)(t / p->interval));
-}
-
 /*
  * With hindsight of the interval's noise factor f, the fewest replicas in
  * [lo, hi] whose latency meets the ideal, or hi when none does.
@@ -133,7 +116,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	struct qs_sim sim;
 	struct qs_hpa hpa;
 	double *f = xcalloc(n, sizeof(double)), *lats = xcalloc(n, sizeof(double));
-	double rate, rep, t, sum, r;
+	double rate, rep, t, sum, r, tl;
 	double olat = 0, oreq = 0, plat = 0;
 	long ticks = 1, j, want, opod = 0, pact = 0;
 	size_t k, s = 0, ps = 0;
@@ -148,9 +131,11 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	if (o->policy == QS_POLICY_HPA) {
 		qs_hpa_init(&hpa, &o->hpa);
 		ticks = (long)floor(p->interval / o->hpa.sync + 0.5);
-		if (ticks < 1)
-			ticks = 1;
+	} else if (o->policy == QS_POLICY_TABLE && o->period > 0) {
+		ticks = (long)floor(p->interval / o->period + 0.5);
 	}
+	if (ticks < 1)
+		ticks = 1;
 	want = o->policy == QS_POLICY_STATIC ? o->static_replicas : o->replicas;
 	qs_sim_init(&sim, &q, trace, n, 0, want, o->seed);
 	if (o->series != NULL && fputs("t,requests,latency,replicas\n",
@@ -161,27 +146,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		if (o->policy == QS_POLICY_ORACLE)
 			want = oracle(&q, rate, f[k], o->min_replicas,
 			    o->max_replicas);
-		if (o->policy == QS_POLICY_TABLE && k > 0) {
-			/* Observe the interval just ended, as qs-observe would. */
-			s = qs_table_state(o->table, opod, olat, oreq, &clamped);
-			if (o->learn && have) {
-				if (o->rule == QS_REWARD_COST)
-					r = qs_reward_cost(&o->cost, p->ideal, pact,
-					    o->table->act[col], olat);
-				else
-					r = qs_reward_notebook(p->ideal, pact,
-					    o->table->act[col], plat, olat);
-				qs_learn_update(o->table, ps, col, r, s, o->alpha,
-				    o->gamma, QS_COMPAT_NONE);
-			}
-			pact = opod;
-			plat = olat;
-			ps = s;
-			col = qs_table_best(o->table, s);
-			want = o->table->act[col];
-			have = 1;
-		}
-		if (o->policy != QS_POLICY_HPA && want != sim.replicas) {
+		if (o->policy != QS_POLICY_HPA && o->policy != QS_POLICY_TABLE &&
+		    want != sim.replicas) {
 			if (k > 0)
 				res->scale_actions++;
 			qs_sim_scale(&sim, want);
@@ -189,20 +155,46 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		sum = 0;
 		rep = 0;
 		for (j = 0; j < ticks; j++) {
-			if (o->policy == QS_POLICY_HPA) {
-				t = (double)k * p->interval +
-				    (double)j * p->interval / (double)ticks;
+			t = (double)k * p->interval +
+			    (double)j * p->interval / (double)ticks;
+			if (o->policy == QS_POLICY_HPA)
 				want = qs_hpa_step(&hpa, t, sim.replicas, sim.ready,
 				    sim.replicas - sim.ready,
-				    window_rate(p, trace, n, t, o->window));
-				if (want != sim.replicas) {
-					res->scale_actions++;
-					qs_sim_scale(&sim, want);
+				    qs_sim_window_rate(p, trace, n, t, o->window, 0));
+			if (o->policy == QS_POLICY_TABLE && (k > 0 || j > 0)) {
+				/* Observe the period just ended, as qs-observe would. */
+				s = qs_table_state(o->table, opod, olat, oreq, &clamped);
+				if (o->learn && have) {
+					if (o->rule == QS_REWARD_COST)
+						r = qs_reward_cost(&o->cost, p->ideal,
+						    pact, o->table->act[col], olat);
+					else
+						r = qs_reward_notebook(p->ideal, pact,
+						    o->table->act[col], plat, olat);
+					qs_learn_update(o->table, ps, col, r, s,
+					    o->alpha, o->gamma, QS_COMPAT_NONE);
 				}
+				pact = opod;
+				plat = olat;
+				ps = s;
+				col = qs_table_best(o->table, s);
+				want = o->table->act[col];
+				have = 1;
 			}
-			sum += qs_sim_latency(&q, sim.ready, rate);
+			if ((o->policy == QS_POLICY_HPA ||
+			    o->policy == QS_POLICY_TABLE) && want != sim.replicas) {
+				res->scale_actions++;
+				qs_sim_scale(&sim, want);
+			}
+			tl = qs_sim_latency(&q, sim.ready, rate);
+			sum += tl;
 			rep += (double)sim.replicas;
 			qs_sim_advance(&sim, p->interval / (double)ticks);
+			opod = sim.ready;
+			olat = round(fmin(tl * f[k], p->max_latency));
+			oreq = round(qs_sim_window_rate(p, trace, n,
+			    t + p->interval / (double)ticks, o->window, 0) *
+			    o->window);
 		}
 		lats[k] = fmin(sum / (double)ticks * f[k], p->max_latency);
 		rep /= (double)ticks;
@@ -213,9 +205,6 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		if (o->series != NULL && series_row(o->series,
 		    (double)k, trace[k] * p->scale, lats[k], rep) != 0)
 			rc = -1;
-		opod = sim.ready;
-		olat = round(lats[k]);
-		oreq = round(rate * o->window);
 	}
 	if (rc != 0)
 		qs_err_sys(err, EX_IOERR, "cannot write the series");

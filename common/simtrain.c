@@ -24,6 +24,7 @@ void
 qs_simtrain_defaults(struct qs_simtrain *o)
 {
 	o->epochs = 1000;
+	o->period = 0;
 	o->epsilon = QS_EPSILON;
 	o->alpha = QS_ALPHA;
 	o->gamma = QS_GAMMA;
@@ -48,6 +49,23 @@ flush(struct qs_history *h, json_t *rows, struct qs_err *err)
 	return rc;
 }
 
+/*
+ * The mean latency over the period just ended, with the replicas ready
+ * now: latency is linear in the rate, so it is the latency of the mean
+ * rate.  Then the model's noise and cap, rounded as qs-observe reports it.
+ */
+static double
+observe_latency(struct qs_sim *sim, const struct qs_sim_params *p,
+    const double *trace, size_t n, double period)
+{
+	double l = qs_sim_latency(p, sim->ready,
+	    qs_sim_window_rate(p, trace, n, sim->now, period, 1));
+
+	if (p->noise > 0)
+		l *= exp(p->noise * qs_rand_normal(&sim->rng));
+	return round(l < p->max_latency ? l : p->max_latency);
+}
+
 int
 qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
     const double *trace, size_t n, const struct qs_simtrain *o,
@@ -59,6 +77,7 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	size_t s, s2;
 	double lat, req, nlat, nreq, r, q;
 	long e, pod, npod, act, epoch0 = 0;
+	double period = o->period > 0 ? o->period : p->interval;
 	int col, random, rc = 0;
 
 	qs_sim_init(&sim, p, trace, n, 0, o->replicas, o->seed);
@@ -67,18 +86,21 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 		rows = json_array();
 		epoch0 = h->rows;
 	}
+	/* The first state: the period before the start, the trace looping. */
 	pod = sim.ready;
-	lat = round(qs_sim_latency_now(&sim));
-	req = round(qs_sim_rate(&sim) * o->window);
+	lat = observe_latency(&sim, p, trace, n, period);
+	req = round(qs_sim_window_rate(p, trace, n, sim.now, o->window, 1) *
+	    o->window);
 	for (e = 0; e < o->epochs; e++) {
 		s = qs_table_state(t, pod, lat, req, clamped);
 		col = qs_learn_decide(t, s, o->epsilon, &rng, &random);
 		act = t->act[col];
 		qs_sim_scale(&sim, act);
-		qs_sim_advance(&sim, p->interval);
+		qs_sim_advance(&sim, period);
 		npod = sim.ready;
-		nlat = round(qs_sim_latency_now(&sim));
-		nreq = round(qs_sim_rate(&sim) * o->window);
+		nlat = observe_latency(&sim, p, trace, n, period);
+		nreq = round(qs_sim_window_rate(p, trace, n, sim.now, o->window,
+		    1) * o->window);
 		if (o->rule == QS_REWARD_COST)
 			r = qs_reward_cost(&o->cost, p->ideal, pod, act, nlat);
 		else

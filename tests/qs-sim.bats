@@ -68,7 +68,7 @@ near() {
 	    --epochs 50 --epsilon 0.3 --noise 0 --seed 9
 	run awk -F, 'NR > 1 {
 		split("10 40 70 26", req, " ")
-		rate = req[($1 + 1) % 4 + 1] / 60
+		rate = req[$1 % 4 + 1] / 60
 		want = int(283 + 217 * (rate / $5) / 0.353 + 0.5)
 		if (want != $6) { print "epoch " $1 ": " $6 " != " want; bad = 1 }
 		if ($7 != int(rate * 30 + 0.5)) { print "epoch " $1 ": requests " $7; bad = 1 }
@@ -355,4 +355,34 @@ near() {
 	qs-sim eval --trace trace.csv --policy static:3 --series run.csv
 	qs-plot -o run.png series run.csv
 	assert_equal "$(od -An -c -N4 run.png | tr -d ' ')" '211PNG'
+}
+
+@test "eval table --period: decisions within an interval, on the last window" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	{
+		echo "pod,initial_latency,end_latency,initial_request,end_request,1,2,3"
+		for p in 1 2 3; do
+			echo "$p,0,100000,0,40,1,0,0"
+			echo "$p,0,100000,41,100,0,0,1"
+		done
+	} > table.csv
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --period 30 --series s.csv
+	assert_success
+	# t=90 sees 75 requests in 60-90 and sets 3; t=210 sees 15 and sets 1.
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 2 3 2 "
+	assert_equal "$(field scale_actions)" 2
+	assert_equal "$(field slo_violations)" 1
+}
+
+@test "train --period: several epochs per trace interval" {
+	tiny_trace
+	qs-sim train --trace trace.csv --table t.csv --history h.csv --period 15 \
+	    --epochs 16 --noise 0 --seed 2
+	# Four epochs per interval, each ending 15 s later: the requests of
+	# the 30 s before its end.  The first window, -15 to 15 s, takes half
+	# its requests from the last interval (26/4 + 10/4 = 9); 60-90 s from
+	# the second only (20); 105-135 s, 10 + 17.5 = 27.5, rounds to 28.
+	assert_equal "$(cut -d, -f7 h.csv | tr '\n' ' ')" \
+	    "new_requests 9 5 5 5 13 20 20 20 28 35 35 35 24 13 13 13 "
 }

@@ -20,6 +20,7 @@
  */
 struct qs_simtrain {
 	long epochs;
+	double period;		/* seconds per epoch; 0: the trace's interval */
 	double epsilon, alpha, gamma;
 	double window;		/* seconds of the observation window (30) */
 	long replicas;		/* ready at the start */
@@ -60,6 +61,7 @@ struct qs_simeval {
 	long static_replicas;
 	struct qs_table *table;	/* borrowed; updated with learn */
 	int learn;
+	double period;		/* seconds between table decisions (interval) */
 	double alpha, gamma;
 	enum qs_reward_rule rule;
 	struct qs_reward_cost cost;

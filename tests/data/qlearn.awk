@@ -67,12 +67,13 @@ mode == "replay" {
 }
 END {
 	if (mode == "sim") {
+		# The first state is the interval before the start: the trace loops.
 		pod = pmin
-		lat = rnd(latency(pod, rate[0])); req = rnd(rate[0] * window)
+		lat = rnd(latency(pod, rate[n - 1])); req = rnd(rate[n - 1] * window)
 		for (e = 0; e < epochs; e++) {
 			s = state(pod, lat, req)
 			a = best(s)
-			i = (e + 1) % n
+			i = e % n
 			nl = rnd(latency(a, rate[i])); nr = rnd(rate[i] * window)
 			update(s, a, reward(pod, a, lat, nl), state(a, nl, nr))
 			pod = a; lat = nl; req = nr
