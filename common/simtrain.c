@@ -49,20 +49,37 @@ flush(struct qs_history *h, json_t *rows, struct qs_err *err)
 	return rc;
 }
 
+/* The noise factor of the trace interval being observed. */
+struct noise {
+	double f;
+	long interval;
+	int drawn;
+};
+
 /*
  * The mean latency over the period just ended, with the replicas ready
  * now: latency is linear in the rate, so it is the latency of the mean
- * rate.  Then the model's noise and cap, rounded as qs-observe reports it.
+ * rate.  Then the noise factor of the trace interval the period ended in
+ * (one draw per interval, as qs-sim eval has it, so that a latency seen
+ * early in an interval says something about the rest of it), the cap,
+ * and rounding as qs-observe reports it.
  */
 static double
 observe_latency(struct qs_sim *sim, const struct qs_sim_params *p,
-    const double *trace, size_t n, double period)
+    const double *trace, size_t n, double period, struct noise *nz)
 {
 	double l = qs_sim_latency(p, sim->ready,
 	    qs_sim_window_rate(p, trace, n, sim->now, period, 1));
+	long iv = (long)floor((sim->now - period / 2) / p->interval);
 
-	if (p->noise > 0)
-		l *= exp(p->noise * qs_rand_normal(&sim->rng));
+	if (p->noise > 0) {
+		if (!nz->drawn || iv != nz->interval) {
+			nz->f = exp(p->noise * qs_rand_normal(&sim->rng));
+			nz->interval = iv;
+			nz->drawn = 1;
+		}
+		l *= nz->f;
+	}
 	return round(l < p->max_latency ? l : p->max_latency);
 }
 
@@ -78,6 +95,7 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	double lat, req, nlat, nreq, r, q;
 	long e, pod, npod, act, epoch0 = 0;
 	double period = o->period > 0 ? o->period : p->interval;
+	struct noise nz = { 1, 0, 0 };
 	int col, random, rc = 0;
 
 	qs_sim_init(&sim, p, trace, n, 0, o->replicas, o->seed);
@@ -88,7 +106,7 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	}
 	/* The first state: the period before the start, the trace looping. */
 	pod = sim.ready;
-	lat = observe_latency(&sim, p, trace, n, period);
+	lat = observe_latency(&sim, p, trace, n, period, &nz);
 	req = round(qs_sim_window_rate(p, trace, n, sim.now, o->window, 1) *
 	    o->window);
 	for (e = 0; e < o->epochs; e++) {
@@ -98,7 +116,7 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 		qs_sim_scale(&sim, act);
 		qs_sim_advance(&sim, period);
 		npod = sim.ready;
-		nlat = observe_latency(&sim, p, trace, n, period);
+		nlat = observe_latency(&sim, p, trace, n, period, &nz);
 		nreq = round(qs_sim_window_rate(p, trace, n, sim.now, o->window,
 		    1) * o->window);
 		if (o->rule == QS_REWARD_COST)
