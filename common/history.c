@@ -117,7 +117,7 @@ qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err)
 	}
 	if ((mem = open_memstream(&buf, &len)) == NULL)
 		qs_die(EX_OSERR, "out of memory:");
-	if (h->fd < 0 || h->size0 == 0) {
+	if (h->size0 == 0 && h->rows == 0) {
 		for (c = 0; c < json_array_size(h->cols); c++) {
 			if (c > 0)
 				fputc(',', mem);

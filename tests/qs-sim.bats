@@ -386,3 +386,12 @@ near() {
 	assert_equal "$(cut -d, -f7 h.csv | tr '\n' ' ')" \
 	    "new_requests 9 5 5 5 13 20 20 20 28 35 35 35 24 13 13 13 "
 }
+
+@test "a long training run appends its history in batches under one header" {
+	tiny_trace
+	qs-sim train --trace trace.csv --table t.csv --history h.csv --epochs 20000 \
+	    --seed 4
+	assert_equal "$(wc -l < h.csv)" 20001
+	assert_equal "$(grep -c '^epoch,' h.csv)" 1
+	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 19999
+}
