@@ -444,7 +444,7 @@ eval(int argc, char *argv[])
 	struct common c;
 	const char *policy = NULL, *path = NULL, *seriesp = NULL;
 	double target = -1;
-	int opt, rc = 0;
+	int opt;
 
 	usage_text = EVAL_USAGE;
 	common_init(&c);
@@ -563,10 +563,10 @@ eval(int argc, char *argv[])
 	if (seriesp != NULL && qs_atomic_commit(&series, &err) != 0)
 		qs_die_err(&err);
 	if (qs_simeval_print(stdout, &res) != 0)
-		rc = EX_IOERR;
+		qs_die(EX_IOERR, "cannot write standard output:");
 	qs_table_free(o.table);
 	free(c.values);
-	return rc ? qs_fshut_stdout() | rc : qs_fshut_stdout();
+	return qs_fshut_stdout();
 }
 
 int

@@ -395,3 +395,9 @@ near() {
 	assert_equal "$(grep -c '^epoch,' h.csv)" 1
 	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 19999
 }
+
+@test "a write error on standard output exits 74" {
+	tiny_trace
+	bash -c 'qs-sim eval --trace trace.csv --policy oracle > /dev/full' || rc=$?
+	assert_equal "${rc:-0}" 74
+}
