@@ -340,12 +340,14 @@ near() {
 	awk 'BEGIN { print "t,requests"; for (i = 0; i < 300; i++) printf "%d,%d\n", i, 40 + 30 * sin(i / 20) }' > trace.csv
 	qs-sim train --trace trace.csv --table table.csv --peak-replicas 10 \
 	    --max-replicas 12 --request-width 4 --request-buckets 30 \
-	    --latency-buckets 2 --reward cost --alpha 0.01 --epochs 1000000 --seed 1
-	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy table:table.csv
+	    --latency-buckets 2 --reward cost --cost-weights 0.9,0.7,0.05 \
+	    --alpha 0.01 --period 15 --epochs 1000000 --seed 1
+	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy table:table.csv \
+	    --period 15 --max-replicas 12
 	assert_success
 	assert_equal "$(field intervals)" 300
 	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy hpa \
-	    --hpa-target 0.25 --max-replicas 12
+	    --hpa-target 0.28 --max-replicas 12
 	assert_success
 	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy oracle \
 	    --max-replicas 12
