@@ -403,3 +403,16 @@ near() {
 	bash -c 'qs-sim eval --trace trace.csv --policy oracle > /dev/full' || rc=$?
 	assert_equal "${rc:-0}" 74
 }
+
+@test "train shows progress on stderr only when it is a terminal" {
+	command -v script > /dev/null || skip "script(1) is not installed"
+	tiny_trace
+	run script -qec "qs-sim train --trace trace.csv --table t.csv --epochs 2100000 --noise 0 --seed 1" /dev/null
+	assert_success
+	assert_output --partial "qs-sim: train: 1048576/2100000 epochs"
+	assert_output --partial "qs-sim: train: 2097152/2100000 epochs"
+	run --separate-stderr qs-sim train --trace trace.csv --table t2.csv \
+	    --epochs 2100000 --noise 0 --seed 1
+	assert_success
+	assert_equal "$stderr" ""
+}
