@@ -11,8 +11,8 @@
 #include "qs/opt.h"
 #include "qs/record.h"
 
-#define USAGE "usage: qs-reward [--format json|csv] [--ideal-latency ms]\n" \
-	"       [--rules notebook]\n"
+#define USAGE "usage: qs-reward [--cost-weights perf,res,adp] [--format json|csv]\n" \
+	"       [--ideal-latency ms] [--max-replicas n] [--rules notebook|cost]\n"
 
 static void
 usage(void)
@@ -26,20 +26,29 @@ help(void)
 {
 	fputs(USAGE "\n"
 	    "Read transitions with pod, action, latency and new_latency; add the\n"
-	    "reward the notebook's rules give them.\n\n"
+	    "reward the rule set gives them.\n\n"
+	    "      --cost-weights p,r,a  weights of the cost rules (0.9,0.09,0.01)\n"
 	    "      --format f          output json or csv (default: as the input)\n"
 	    "      --ideal-latency ms  the latency objective (500, QS_IDEAL_LATENCY)\n"
-	    "      --rules name        the rule set: notebook (the default)\n"
+	    "      --max-replicas n    the cost rules' replica budget (QS_MAX_REPLICAS)\n"
+	    "      --rules name        notebook (the default) or cost\n"
 	    "      --help              print this help\n"
 	    "      --version           print the version\n", stdout);
 	exit(qs_fshut_stdout());
 }
 
+struct rules {
+	enum qs_reward_rule rule;
+	double ideal;
+	struct qs_reward_cost cost;
+};
+
 /* Add the reward to rec (borrowed); a qs_records_filter callback. */
 static int
 reward(json_t *rec, long line, void *arg, struct qs_err *err)
 {
-	double ideal = *(double *)arg, lat, newlat;
+	struct rules *r = arg;
+	double lat, newlat;
 	long pod, action;
 
 	(void)line;
@@ -48,8 +57,12 @@ reward(json_t *rec, long line, void *arg, struct qs_err *err)
 	    qs_rec_double(rec, "latency", 0, 1e12, &lat, err) != 0 ||
 	    qs_rec_double(rec, "new_latency", 0, 1e12, &newlat, err) != 0)
 		return -1;
-	qs_rec_set(rec, "reward", json_integer(qs_reward_notebook(ideal, pod,
-	    action, lat, newlat)));
+	if (r->rule == QS_REWARD_COST)
+		qs_rec_set(rec, "reward", json_real(qs_reward_cost(&r->cost,
+		    r->ideal, pod, action, newlat)));
+	else
+		qs_rec_set(rec, "reward", json_integer(qs_reward_notebook(r->ideal,
+		    pod, action, lat, newlat)));
 	return 0;
 }
 
@@ -57,24 +70,36 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "cost-weights", required_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "ideal-latency", required_argument, NULL, 'i' },
+		{ "max-replicas", required_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct qs_err err = { 0 };
 	enum qs_format fmt = QS_FMT_AUTO;
-	double ideal = QS_IDEAL_LATENCY;
+	struct rules r = { QS_REWARD_NOTEBOOK, QS_IDEAL_LATENCY,
+	    { QS_REWARD_W_PERF, QS_REWARD_W_RES, QS_REWARD_W_ADP, 0 } };
+	int weights = 0;
 	const char *s;
 	int c;
 
 	qs_setprogname(argv[0]);
 	if ((s = qs_env("QS_IDEAL_LATENCY", NULL)) != NULL)
-		ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
+		r.ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
+	if ((s = qs_env("QS_MAX_REPLICAS", NULL)) != NULL)
+		r.cost.max_replicas = qs_opt_long("QS_MAX_REPLICAS", s, 1, 100000);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			if (qs_reward_cost_parse(optarg, &r.cost) != 0)
+				qs_die(EX_USAGE, "invalid --cost-weights: %s (three "
+				    "numbers: perf,res,adp)", optarg);
+			weights = 1;
+			break;
 		case 'f':
 			if (qs_format_parse(optarg, &fmt) != 0)
 				qs_die(EX_USAGE, "invalid --format: %s (json or csv)",
@@ -84,11 +109,16 @@ main(int argc, char *argv[])
 			help();
 			break;
 		case 'i':
-			ideal = qs_opt_double("--ideal-latency", optarg, 0, 1e9);
+			r.ideal = qs_opt_double("--ideal-latency", optarg, 0, 1e9);
+			break;
+		case 'm':
+			r.cost.max_replicas = qs_opt_long("--max-replicas", optarg, 1,
+			    100000);
 			break;
 		case 'r':
-			if (strcmp(optarg, "notebook") != 0)
-				qs_die(EX_USAGE, "invalid --rules: %s (notebook)", optarg);
+			if (qs_reward_rule_parse(optarg, &r.rule) != 0)
+				qs_die(EX_USAGE, "invalid --rules: %s (notebook or cost)",
+				    optarg);
 			break;
 		case 'V':
 			qs_print_version();
@@ -100,8 +130,12 @@ main(int argc, char *argv[])
 	argc -= optind;
 	if (argc != 0)
 		usage();
+	if (r.rule == QS_REWARD_COST && r.cost.max_replicas == 0)
+		qs_die(EX_USAGE, "the cost rules need --max-replicas");
+	if (r.rule != QS_REWARD_COST && weights)
+		qs_die(EX_USAGE, "--cost-weights needs --rules cost");
 
-	if (qs_records_filter(stdin, "<stdin>", stdout, fmt, reward, &ideal,
+	if (qs_records_filter(stdin, "<stdin>", stdout, fmt, reward, &r,
 	    &err) != 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();

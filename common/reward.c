@@ -1,5 +1,8 @@
 /* See LICENSE file for copyright and license details. */
+#include <string.h>
+
 #include "qs/learn.h"
+#include "qs/num.h"
 
 enum change {
 	KEPT,
@@ -44,4 +47,53 @@ qs_reward_notebook(double ideal, long pod, long action, double latency,
 	if (was_ideal)
 		return is_ideal ? within[pods][lat] : -20;
 	return is_ideal ? 20 : outside[pods][lat];
+}
+
+int
+qs_reward_rule_parse(const char *s, enum qs_reward_rule *rule)
+{
+	if (strcmp(s, "notebook") == 0)
+		*rule = QS_REWARD_NOTEBOOK;
+	else if (strcmp(s, "cost") == 0)
+		*rule = QS_REWARD_COST;
+	else
+		return -1;
+	return 0;
+}
+
+int
+qs_reward_cost_parse(const char *s, struct qs_reward_cost *c)
+{
+	double w[3];
+	char buf[128], *p, *next;
+	int i;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	for (i = 0, p = buf; i < 3; i++, p = next) {
+		if ((next = strchr(p, ',')) != NULL)
+			*next++ = '\0';
+		if (qs_num_parse(p, &w[i]) != 0 || w[i] < 0 || (next == NULL) != (i == 2))
+			return -1;
+	}
+	c->w_perf = w[0];
+	c->w_res = w[1];
+	c->w_adp = w[2];
+	return 0;
+}
+
+double
+qs_reward_cost(const struct qs_reward_cost *c, double ideal, long pod,
+    long action, double new_latency)
+{
+	double cost = 0;
+
+	if (new_latency > ideal)
+		cost += c->w_perf;
+	if (c->max_replicas > 0)
+		cost += c->w_res * (double)action / (double)c->max_replicas;
+	if (action != pod)
+		cost += c->w_adp;
+	return -cost;
 }

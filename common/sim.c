@@ -188,3 +188,47 @@ qs_sim_needed(const struct qs_sim_params *p, double rate)
 		n++;
 	return n;
 }
+
+double
+qs_sim_scale_for_peak(const struct qs_sim_params *p, double peak,
+    long replicas)
+{
+	struct qs_sim_params q = *p;
+	double scale = (double)replicas * p->capacity * p->interval / peak;
+
+	/* Rounding may leave the peak a hair above what replicas serve. */
+	while (qs_sim_needed(&q, peak * scale / p->interval) > replicas)
+		scale = nextafter(scale, 0);
+	return scale;
+}
+
+static double
+row_rate(const struct qs_sim_params *p, const double *trace, size_t n, long i,
+    int loop)
+{
+	if (loop)
+		i = ((i % (long)n) + (long)n) % (long)n;
+	else if (i < 0)
+		i = 0;
+	else if ((size_t)i >= n)
+		i = (long)n - 1;
+	return trace[i] * p->scale / p->interval;
+}
+
+double
+qs_sim_window_rate(const struct qs_sim_params *p, const double *trace,
+    size_t n, double t, double w, int loop)
+{
+	double a = t - w, sum = 0, end;
+	long i;
+
+	if (w <= 0)
+		return row_rate(p, trace, n, (long)floor(t / p->interval), loop);
+	while (a < t - 1e-9 * w) {
+		i = (long)floor(a / p->interval + 1e-9);
+		end = fmin(t, (double)(i + 1) * p->interval);
+		sum += row_rate(p, trace, n, i, loop) * (end - a);
+		a = end;
+	}
+	return sum / w;
+}

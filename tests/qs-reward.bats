@@ -67,7 +67,7 @@ load helpers
 @test "bad options are exit 64 with the usage" {
 	run qs-reward --rules bogus
 	assert_failure 64
-	assert_output "qs-reward: invalid --rules: bogus (notebook)"
+	assert_output "qs-reward: invalid --rules: bogus (notebook or cost)"
 	run qs-reward --ideal-latency abc
 	assert_failure 64
 	run qs-reward --nope
@@ -94,4 +94,31 @@ load helpers
 	run bash -c "echo '{\"pod\":1,\"latency\":1022,\"action\":1,\"new_latency\":1089}' | qs-reward"
 	assert_success
 	assert_output '{"pod":1,"latency":1022,"action":1,"new_latency":1089,"reward":-20}'
+}
+
+@test "--rules cost weighs the SLO, the replicas used and the change (man page example)" {
+	# -(0.09 * 3 / 10 + 0.01): within the ideal, three of ten replicas, a change.
+	run qs-reward --rules cost --max-replicas 10 <<< '{"pod":2,"action":3,"latency":700,"new_latency":400}'
+	assert_success
+	assert_output '{"pod":2,"action":3,"latency":700,"new_latency":400,"reward":-0.037000000000000005}'
+	# -(1 + 0.5 * 2 / 4): above the ideal, half the budget, no change.
+	run qs-reward --rules cost --max-replicas 4 --cost-weights 1,0.5,2 --format csv <<< '{"pod":2,"action":2,"latency":700,"new_latency":900}'
+	assert_success
+	assert_line -n 1 "2,2,700,900,-1.25"
+	QS_MAX_REPLICAS=4 run qs-reward --rules cost <<< '{"pod":2,"action":2,"latency":700,"new_latency":100}'
+	assert_output --partial '"reward":-0.04499999999999999'
+}
+
+@test "--rules cost needs a budget; weights need the cost rules" {
+	run qs-reward --rules cost < /dev/null
+	assert_failure 64
+	assert_output "qs-reward: the cost rules need --max-replicas"
+	run qs-reward --cost-weights 1,1,1 < /dev/null
+	assert_failure 64
+	assert_output "qs-reward: --cost-weights needs --rules cost"
+	run qs-reward --rules cost --max-replicas 3 --cost-weights 1,2 < /dev/null
+	assert_failure 64
+	assert_output "qs-reward: invalid --cost-weights: 1,2 (three numbers: perf,res,adp)"
+	run qs-reward --rules cost --max-replicas 3 --cost-weights 1,-2,1 < /dev/null
+	assert_failure 64
 }

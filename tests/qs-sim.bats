@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
 # qs-sim serve: the cluster stand-in, checked with curl, promtool and the
-# real kubectl.
+# real kubectl.  qs-sim train and qs-sim eval: the learning loop offline,
+# and policies judged on traces; expected figures are computed here,
+# independently of libqs, with awk (tests/data/qlearn.awk) or by hand.
 
 load helpers
 load simserve
+bats_require_minimum_version 1.5.0
 
 local_teardown() {
 	stop_sim
@@ -26,8 +29,9 @@ sample() {
 @test "qs-sim --help and --version" {
 	run qs-sim --help
 	assert_success
-	assert_line --index 0 "usage: qs-sim command [options]"
+	assert_line --index 0 "usage: qs-sim serve [option ...]"
 	assert_output --partial "serve   stand in for a cluster"
+	assert_output --partial "train   learn a Q-table offline"
 	run qs-sim serve --help
 	assert_success
 	assert_line --index 0 --partial "usage: qs-sim serve [--deployment name]"
@@ -40,7 +44,7 @@ sample() {
 @test "qs-sim rejects bad usage with exit 64" {
 	run qs-sim
 	assert_failure 64
-	assert_line --index 0 "usage: qs-sim command [options]"
+	assert_line --index 0 "usage: qs-sim serve [option ...]"
 	run qs-sim dance
 	assert_failure 64
 	run qs-sim serve --bogus
@@ -462,4 +466,413 @@ EOC
 	assert_success
 	assert_output "deployment.apps/web scaled"
 	[ "$(sim_state replicas)" = 3 ]
+}
+
+# --- train and eval ------------------------------------------------------
+
+# A tiny trace: four 60 s intervals.
+tiny_trace() {
+	printf 't,requests\n0,10\n1,40\n2,70\n3,26\n' > trace.csv
+}
+
+# Number n of JSON key k of the output.
+field() {
+	jq -r ".$1" <<<"$output"
+}
+
+# Whether |a - b| <= 1e-9.
+near() {
+	awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(d <= 1e-9 && d >= -1e-9) }'
+}
+
+@test "train with no exploration and no noise gives the table the learning rule predicts" {
+	tiny_trace
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --epochs 12 --epsilon 0 --noise 0 --seed 5
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	awk -v mode=sim -v epochs=12 -f "$DATA/qlearn.awk" trace.csv > want.csv
+	run awk -f "$DATA/tablecmp.awk" want.csv table.csv
+	assert_success
+	# Learning happened: some value is not zero.
+	run awk -F, 'NR > 1 && ($6 != 0 || $7 != 0 || $8 != 0)' table.csv
+	refute_output ""
+}
+
+@test "train with exploration: the history replays into the table, and a seed replays the run" {
+	tiny_trace
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history history.csv --epochs 300 --epsilon 0.5 --noise 0 --seed 7
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(head -1 history.csv)" \
+	    "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random"
+	assert_equal "$(wc -l < history.csv)" 301
+	assert_equal "$(sed -n 2p history.csv | cut -d, -f1)" 0
+	# Both kinds of decision were made.
+	grep -q ',True$' history.csv
+	grep -q ',False$' history.csv
+	run awk -v mode=replay -f "$DATA/qlearn.awk" history.csv
+	assert_success
+	echo "$output" > replayed.csv
+	run awk -f "$DATA/tablecmp.awk" replayed.csv table.csv
+	assert_success
+	# The same seed, the same run.
+	qs-sim train --trace trace.csv --table again.csv --history again-history.csv \
+	    --epochs 300 --epsilon 0.5 --noise 0 --seed 7
+	cmp table.csv again.csv
+	cmp history.csv again-history.csv
+}
+
+@test "train's new latencies follow the model; a second run continues table and history" {
+	tiny_trace
+	qs-sim train --trace trace.csv --table table.csv --history h.csv \
+	    --epochs 50 --epsilon 0.3 --noise 0 --seed 9
+	run awk -F, 'NR > 1 {
+		split("10 40 70 26", req, " ")
+		rate = req[$1 % 4 + 1] / 60
+		want = int(283 + 217 * (rate / $5) / 0.353 + 0.5)
+		if (want != $6) { print "epoch " $1 ": " $6 " != " want; bad = 1 }
+		if ($7 != int(rate * 30 + 0.5)) { print "epoch " $1 ": requests " $7; bad = 1 }
+	} END { exit bad }' h.csv
+	assert_success
+	cp table.csv before.csv
+	qs-sim train --trace trace.csv --table table.csv --history h.csv \
+	    --epochs 10 --epsilon 0.3 --noise 0 --seed 10
+	assert_equal "$(wc -l < h.csv)" 61
+	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 59
+	run cmp -s before.csv table.csv
+	assert_failure
+}
+
+@test "train creates a table with the given replicas and buckets, and the cost reward" {
+	tiny_trace
+	run --separate-stderr qs-sim train --trace trace.csv --table t.csv \
+	    --min-replicas 2 --max-replicas 4 --latency-width 100 --latency-buckets 2 \
+	    --request-width 10 --request-buckets 2 --epochs 20 --reward cost \
+	    --history h.csv --noise 0 --seed 1
+	assert_success
+	assert_equal "$(head -1 t.csv)" \
+	    "pod,initial_latency,end_latency,initial_request,end_request,2,3,4"
+	assert_equal "$(wc -l < t.csv)" 13
+	# Observations above the last buckets are counted in the edge ones.
+	assert_equal "$stderr" \
+	    "qs-sim: some observations fell outside t.csv's buckets and were counted in the edge buckets"
+	# The cost reward: -(0.9 [latency > 500] + 0.09 action/4 + 0.01 [change]).
+	run awk -F, 'NR > 1 {
+		want = -((($6 > 500) ? 0.9 : 0) + 0.09 * $5 / 4 + (($5 != $2) ? 0.01 : 0))
+		d = want - $8
+		if (d > 1e-12 || d < -1e-12) { print "epoch " $1 ": " $8 " != " want; bad = 1 }
+	} END { exit bad }' h.csv
+	assert_success
+}
+
+@test "eval static: latencies, violations and cost of a hand-made trace" {
+	printf 't,requests\n0,30\n1,60\n2,150\n' > trace.csv
+	# --capacity 1: latency = 283 + 217 (rate / replicas); rates 0.5, 1, 2.5.
+	run --separate-stderr qs-sim eval --trace trace.csv --policy static:2 \
+	    --capacity 1 --noise 0
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(field intervals)" 3
+	assert_equal "$(field slo_violations)" 1
+	near "$(field violation_rate)" 0.3333333333333333
+	assert_equal "$(field replica_intervals)" 6
+	assert_equal "$(field scale_actions)" 0
+	# 337.25, 391.5, 554.25
+	near "$(field latency_mean)" 427.6666666666667
+	near "$(field latency_p95)" 554.25
+}
+
+@test "eval oracle: the fewest replicas meeting the ideal in each interval" {
+	printf 't,requests\n0,30\n1,60\n2,150\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy oracle --capacity 1 --noise 0 \
+	    --series s.csv
+	assert_success
+	assert_equal "$(field slo_violations)" 0
+	assert_equal "$(field replica_intervals)" 5
+	assert_equal "$(field scale_actions)" 1
+	near "$(field latency_p95)" 500
+	assert_equal "$(head -3 s.csv)" "t,requests,latency,replicas
+0,30,391.5,1
+1,60,500,1"
+	assert_equal "$(sed -n 4p s.csv | cut -d, -f1,2,4)" "2,150,3"
+	near "$(sed -n 4p s.csv | cut -d, -f3)" 463.8333333333333
+}
+
+@test "eval --peak-replicas rescales the trace so that its peak needs that many" {
+	printf 't,requests\n0,7\n1,120\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy oracle --noise 0 --peak-replicas 4 \
+	    --series s.csv
+	assert_success
+	assert_equal "$(sed -n 3p s.csv | cut -d, -f4)" 4
+	run qs-sim eval --trace trace.csv --policy oracle --noise 0 --scale 0.5 \
+	    --capacity 1 --series s.csv
+	assert_equal "$(sed -n 3p s.csv | cut -d, -f2)" 60
+}
+
+@test "eval table: greedy on a hand-made table, one interval behind" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# Requests per 30 s window: 15, 75, 75, 15.  Below 40 the table asks
+	# for 1 replica, above it for 3, whatever the latency.
+	{
+		echo "pod,initial_latency,end_latency,initial_request,end_request,1,2,3"
+		for p in 1 2 3; do
+			echo "$p,0,500,0,40,1,0,0"
+			echo "$p,501,100000,0,40,1,0,0"
+			echo "$p,0,500,41,100,0,0,1"
+			echo "$p,501,100000,41,100,0,0,1"
+		done
+	} > table.csv
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --series s.csv
+	assert_success
+	# Replicas 1 (start), 1 (saw 15), 3 (saw 75), 3 (saw 75).
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 3 3 "
+	assert_equal "$(field replica_intervals)" 8
+	assert_equal "$(field scale_actions)" 1
+	# Interval 1: 2.5 requests/s on one replica: 283 + 217 * 2.5.
+	assert_equal "$(field slo_violations)" 1
+	assert_equal "$(sed -n 3p s.csv | cut -d, -f3)" 825.5
+}
+
+@test "eval table --learn updates the table in memory only" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	qs-init-table > table.csv
+	cp table.csv before.csv
+	run qs-sim eval --trace trace.csv --policy table:table.csv --learn --noise 0
+	assert_success
+	cmp table.csv before.csv
+}
+
+@test "hpa: within the tolerance nothing changes; above it, ceil(current x ratio)" {
+	# 1.05 requests/s on 1 replica with target 1: |1 - 1.05| <= 0.1.
+	printf 't,requests\n0,63\n1,63\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0
+	assert_success
+	assert_equal "$(field replica_intervals)" 2
+	assert_equal "$(field scale_actions)" 0
+	# 1.2/s: ceil(1 x 1.2) = 2 at the first reconciliation.
+	printf 't,requests\n0,72\n1,72\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0
+	assert_equal "$(field replica_intervals)" 4
+	assert_equal "$(field scale_actions)" 1
+	# --hpa-tolerance 0.25 keeps 1 replica.
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0 \
+	    --hpa-tolerance 0.25
+	assert_equal "$(field replica_intervals)" 2
+}
+
+@test "hpa: scale-up is limited to max(+100 %, +4 pods) per 15 s, and by --max-replicas" {
+	# 20/s on 1 replica, target 1: desired 20 at every reconciliation.
+	# t=0: min(20, max(1+4, 2)) = 5; t=15: max(5+4, 10) = 10; t=30: 20.
+	printf 't,requests\n0,1200\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0 \
+	    --series s.csv
+	assert_success
+	# (5 + 10 + 20 + 20) / 4
+	assert_equal "$(field replica_intervals)" 13.75
+	assert_equal "$(field scale_actions)" 3
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0 \
+	    --max-replicas 12
+	# (5 + 10 + 12 + 12) / 4
+	assert_equal "$(field replica_intervals)" 9.75
+}
+
+@test "hpa: a 30 s metric window, and scale-down only after the 300 s stabilization window" {
+	# 1/s, then 5/s for three intervals, then 1/s; target 1 per replica.
+	printf 't,requests\n0,60\n1,60\n2,300\n3,300\n4,300\n' > trace.csv
+	for i in 5 6 7 8 9 10 11; do echo "$i,60"; done >> trace.csv
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0 \
+	    --series s.csv
+	assert_success
+	# t=135: window 105-135 averages 3/s: ceil(3 x 1) = 3.  t=150: 5/s on
+	# 3: ceil(5/3 x 3) = 5.  t=315: ratio 0.6 asks for 3, t=330 on for 1,
+	# but the window keeps the highest recommendation of the last 300 s:
+	# 5 (of t=300) until t=585, 3 (of t=315) at t=600, then 1.
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" \
+	    "replicas 1 1 3.5 5 5 5 5 5 5 5 1.5 1 "
+	assert_equal "$(field replica_intervals)" 43
+	assert_equal "$(field scale_actions)" 4
+	# --hpa-window 0 scales down at once: 3 at t=315, 1 at t=330.
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0 \
+	    --hpa-window 0 --series s.csv
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" \
+	    "replicas 1 1 3.5 5 5 2.5 1 1 1 1 1 1 "
+	assert_equal "$(field scale_actions)" 4
+}
+
+@test "the same seed gives the same figures; noise changes them" {
+	printf 't,requests\n0,30\n1,60\n2,150\n' > trace.csv
+	a=$(qs-sim eval --trace trace.csv --policy static:2 --seed 3)
+	b=$(qs-sim eval --trace trace.csv --policy static:2 --seed 3)
+	c=$(qs-sim eval --trace trace.csv --policy static:2 --seed 4 --noise 0)
+	assert_equal "$a" "$b"
+	[ "$a" != "$c" ]
+}
+
+@test "usage errors exit 64 with one line on stderr" {
+	tiny_trace
+	run --separate-stderr qs-sim
+	assert_failure 64
+	run --separate-stderr qs-sim frobnicate
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "qs-sim: unknown command frobnicate"
+	run --separate-stderr qs-sim train --trace trace.csv
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "qs-sim: --table is required"
+	run --separate-stderr qs-sim train --table t.csv
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "qs-sim: --trace is required"
+	run --separate-stderr qs-sim train --trace trace.csv --table t.csv --epsilon 2
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: invalid --epsilon: 2 (a number from 0 to 1)"
+	run --separate-stderr qs-sim train --trace trace.csv --table t.csv --reward best
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: invalid --reward: best (notebook or cost)"
+	run --separate-stderr qs-sim eval --trace trace.csv --policy random
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" \
+	    "qs-sim: invalid --policy: random (table:FILE, hpa, static:N or oracle)"
+	run --separate-stderr qs-sim eval --trace trace.csv --policy hpa --scale 2 \
+	    --peak-replicas 3
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "qs-sim: --peak-replicas and --scale exclude each other"
+	run --separate-stderr qs-sim eval --trace trace.csv --policy hpa --learn
+	assert_failure 64
+	run --separate-stderr qs-sim eval --trace trace.csv --policy hpa --bogus
+	assert_failure 64
+	assert [ ! -e t.csv ]
+}
+
+@test "a missing trace exits 66, a malformed one 65, and nothing is written" {
+	run --separate-stderr qs-sim train --trace nope.csv --table t.csv
+	assert_failure 66
+	assert_equal "$stderr" "qs-sim: cannot open nope.csv: No such file or directory"
+	assert [ ! -e t.csv ]
+	printf 't,requests\n0,5\n1,many\n' > bad.csv
+	run --separate-stderr qs-sim eval --trace bad.csv --policy oracle
+	assert_failure 65
+	assert_output ""
+	[[ "$stderr" == "qs-sim: invalid trace bad.csv: line 3"* ]]
+	printf 't,requests\n' > empty.csv
+	run --separate-stderr qs-sim train --trace empty.csv --table t.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-sim: invalid trace empty.csv: no rows"
+	assert [ ! -e t.csv ]
+	run --separate-stderr qs-sim eval --trace nope.csv --policy table:nope-table.csv
+	assert_failure 66
+}
+
+@test "a bad table exits 65 and is left alone; a locked one 75" {
+	tiny_trace
+	echo "pod,x" > t.csv
+	run --separate-stderr qs-sim train --trace trace.csv --table t.csv --epochs 3
+	assert_failure 65
+	assert_equal "$(cat t.csv)" "pod,x"
+	qs-init-table > t.csv
+	d=$(digest t.csv)
+	exec 9> t.csv.lock
+	flock 9
+	run --separate-stderr qs-sim train --trace trace.csv --table t.csv --epochs 3
+	exec 9>&-
+	assert_failure 75
+	assert_equal "$stderr" "qs-sim: t.csv is locked by another process"
+	assert_equal "$(digest t.csv)" "$d"
+}
+
+@test "train and eval --help; --version" {
+	run --separate-stderr qs-sim train --help
+	assert_success
+	assert_line -n 0 "usage: qs-sim train [--alpha a] [--capacity rate]"
+	run --separate-stderr qs-sim eval --help
+	assert_success
+	assert_line -n 0 "usage: qs-sim eval [--alpha a] [--capacity rate]"
+	run qs-sim --version
+	assert_success
+	assert_output --regexp '^qs-sim \(qscale\) '
+	run qs-sim eval --trace /dev/null --policy hpa --version
+	assert_success
+}
+
+@test "the man page's examples run" {
+	awk 'BEGIN { print "t,requests"; for (i = 0; i < 300; i++) printf "%d,%d\n", i, 40 + 30 * sin(i / 20) }' > trace.csv
+	qs-sim train --trace trace.csv --table table.csv --peak-replicas 10 \
+	    --max-replicas 12 --request-width 4 --request-buckets 30 \
+	    --latency-buckets 2 --reward cost --cost-weights 0.9,0.7,0.05 \
+	    --alpha 0.01 --period 15 --epochs 1000000 --seed 1
+	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy table:table.csv \
+	    --period 15 --max-replicas 12
+	assert_success
+	assert_equal "$(field intervals)" 300
+	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy hpa \
+	    --hpa-target 0.28 --max-replicas 12
+	assert_success
+	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy oracle \
+	    --max-replicas 12
+	assert_success
+	qs-sim train --trace trace.csv --table t.csv --history h.csv --epochs 500
+	assert_equal "$(wc -l < h.csv)" 501
+	qs-sim eval --trace trace.csv --policy static:3 --series run.csv
+	qs-plot -o run.png series run.csv
+	assert_equal "$(od -An -c -N4 run.png | tr -d ' ')" '211PNG'
+}
+
+@test "eval table --period: decisions within an interval, on the last window" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	{
+		echo "pod,initial_latency,end_latency,initial_request,end_request,1,2,3"
+		for p in 1 2 3; do
+			echo "$p,0,100000,0,40,1,0,0"
+			echo "$p,0,100000,41,100,0,0,1"
+		done
+	} > table.csv
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --period 30 --series s.csv
+	assert_success
+	# t=90 sees 75 requests in 60-90 and sets 3; t=210 sees 15 and sets 1.
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 2 3 2 "
+	assert_equal "$(field scale_actions)" 2
+	assert_equal "$(field slo_violations)" 1
+}
+
+@test "train --period: several epochs per trace interval" {
+	tiny_trace
+	qs-sim train --trace trace.csv --table t.csv --history h.csv --period 15 \
+	    --epochs 16 --noise 0 --seed 2
+	# Four epochs per interval, each ending 15 s later: the requests of
+	# the 30 s before its end.  The first window, -15 to 15 s, takes half
+	# its requests from the last interval (26/4 + 10/4 = 9); 60-90 s from
+	# the second only (20); 105-135 s, 10 + 17.5 = 27.5, rounds to 28.
+	assert_equal "$(cut -d, -f7 h.csv | tr '\n' ' ')" \
+	    "new_requests 9 5 5 5 13 20 20 20 28 35 35 35 24 13 13 13 "
+}
+
+@test "a long training run appends its history in batches under one header" {
+	tiny_trace
+	qs-sim train --trace trace.csv --table t.csv --history h.csv --epochs 20000 \
+	    --seed 4
+	assert_equal "$(wc -l < h.csv)" 20001
+	assert_equal "$(grep -c '^epoch,' h.csv)" 1
+	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 19999
+}
+
+@test "a write error on standard output exits 74" {
+	tiny_trace
+	bash -c 'qs-sim eval --trace trace.csv --policy oracle > /dev/full' || rc=$?
+	assert_equal "${rc:-0}" 74
+}
+
+@test "train shows progress on stderr only when it is a terminal" {
+	command -v script > /dev/null || skip "script(1) is not installed"
+	tiny_trace
+	run script -qec "qs-sim train --trace trace.csv --table t.csv --epochs 2100000 --noise 0 --seed 1" /dev/null
+	assert_success
+	assert_output --partial "qs-sim: train: 1048576/2100000 epochs"
+	assert_output --partial "qs-sim: train: 2097152/2100000 epochs"
+	run --separate-stderr qs-sim train --trace trace.csv --table t2.csv \
+	    --epochs 2100000 --noise 0 --seed 1
+	assert_success
+	assert_equal "$stderr" ""
 }

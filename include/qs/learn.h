@@ -40,4 +40,42 @@ double qs_learn_update(struct qs_table *t, size_t s, int col, double r,
 int qs_reward_notebook(double ideal, long pod, long action, double latency,
     double new_latency);
 
+/* The rule sets a reward can be computed by. */
+enum qs_reward_rule {
+	QS_REWARD_NOTEBOOK,
+	QS_REWARD_COST
+};
+
+/* Parse "notebook" or "cost"; returns -1 for anything else. */
+int qs_reward_rule_parse(const char *s, enum qs_reward_rule *rule);
+
+/*
+ * Weights of the cost-aware rule set, after Rossi, Nardelli and Cardellini
+ * (IEEE CLOUD 2019): performance (the new latency above the ideal),
+ * resources (the share of max_replicas used) and adaptation (any change of
+ * the replica count).  Their defaults are the paper's 0.90, 0.09, 0.01.
+ */
+struct qs_reward_cost {
+	double w_perf, w_res, w_adp;
+	long max_replicas;
+};
+
+#define QS_REWARD_W_PERF 0.90
+#define QS_REWARD_W_RES 0.09
+#define QS_REWARD_W_ADP 0.01
+
+/*
+ * Parse "perf,res,adp", three non-negative numbers, into c's weights;
+ * returns 0, or -1 leaving c unchanged.
+ */
+int qs_reward_cost_parse(const char *s, struct qs_reward_cost *c);
+
+/*
+ * The cost-aware reward: minus the weighted cost, in [-1, 0].
+ * w_perf * [new_latency > ideal] + w_res * action / max_replicas +
+ * w_adp * [action != pod].
+ */
+double qs_reward_cost(const struct qs_reward_cost *c, double ideal, long pod,
+    long action, double new_latency);
+
 #endif

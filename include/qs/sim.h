@@ -86,4 +86,20 @@ double qs_sim_latency_now(struct qs_sim *s);
 /* The fewest ready replicas that keep the latency at or under the ideal. */
 long qs_sim_needed(const struct qs_sim_params *p, double rate);
 
+/*
+ * The mean request rate (per second) of a trace over [t - w, t), as a
+ * Prometheus rate() over w seconds sees it at time t; the rate at t when w
+ * is 0.  With loop the trace repeats, else it is held at its ends.
+ */
+double qs_sim_window_rate(const struct qs_sim_params *p, const double *trace,
+    size_t n, double t, double w, int loop);
+
+/*
+ * The factor on a trace of the given peak (requests per interval) that
+ * makes its peak need exactly replicas at the ideal latency (for
+ * --peak-replicas).  peak and replicas must be positive.
+ */
+double qs_sim_scale_for_peak(const struct qs_sim_params *p, double peak,
+    long replicas);
+
 #endif

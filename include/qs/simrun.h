@@ -1,0 +1,109 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef QS_SIMRUN_H
+#define QS_SIMRUN_H
+
+#include <stdio.h>
+
+#include "qs/err.h"
+#include "qs/history.h"
+#include "qs/hpa.h"
+#include "qs/learn.h"
+#include "qs/sim.h"
+#include "qs/table.h"
+
+/*
+ * Offline runs of the learning loop and of scaling policies over a trace,
+ * for qs-sim train and qs-sim eval.  Both observe a state as qs-observe
+ * does at the end of each trace interval: the ready replicas, the mean
+ * latency over the interval rounded to a millisecond, and the requests of
+ * an observation window of window seconds at the interval's rate, rounded.
+ */
+struct qs_simtrain {
+	long epochs;
+	double period;		/* seconds per epoch; 0: the trace's interval */
+	double epsilon, alpha, gamma;
+	double window;		/* seconds of the observation window (30) */
+	long replicas;		/* ready at the start */
+	enum qs_reward_rule rule;
+	struct qs_reward_cost cost;
+	unsigned long long seed;
+	/* Called now and then with the epochs done, when not NULL. */
+	void (*progress)(long done, long total, void *arg);
+	void *arg;
+};
+
+void qs_simtrain_defaults(struct qs_simtrain *o);
+
+/*
+ * Run o->epochs epochs of the learning loop on table t against a
+ * simulation of params p over trace (n values; the trace loops), one trace
+ * interval per epoch: observe, decide (qs_learn_decide), scale, advance
+ * one interval, observe, reward, update (qs_learn_update).  When h is not
+ * NULL, append one history row per epoch to it.  The simulator's noise is
+ * seeded with o->seed and the decisions with a stream derived from it.
+ * Observations outside the table set QS_CLAMP_* bits in *clamped.
+ * Returns 0, or -1 with err when the history cannot be written (it is
+ * then rolled back).
+ */
+int qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
+    const double *trace, size_t n, const struct qs_simtrain *o,
+    struct qs_history *h, int *clamped, struct qs_err *err);
+
+enum qs_policy {
+	QS_POLICY_TABLE,
+	QS_POLICY_HPA,
+	QS_POLICY_STATIC,
+	QS_POLICY_ORACLE
+};
+
+struct qs_simeval {
+	enum qs_policy policy;
+	long static_replicas;
+	struct qs_table *table;	/* borrowed; updated with learn */
+	int learn;
+	double period;		/* seconds between table decisions (interval) */
+	double alpha, gamma;
+	enum qs_reward_rule rule;
+	struct qs_reward_cost cost;
+	struct qs_hpa_params hpa;
+	double window;
+	long replicas;		/* at the start */
+	long min_replicas, max_replicas;	/* for the oracle */
+	unsigned long long seed;
+	FILE *series;		/* per-interval CSV when not NULL */
+};
+
+struct qs_simeval_result {
+	long intervals;
+	long slo_violations;
+	double violation_rate;
+	double replica_intervals;
+	long scale_actions;
+	double latency_mean;
+	double latency_p95;
+};
+
+void qs_simeval_defaults(struct qs_simeval *o);
+
+/*
+ * Parse a policy: "table:FILE" (its path stored in *path, borrowed from
+ * s), "hpa", "static:N" or "oracle".  Returns 0, or -1 with err.
+ */
+int qs_simeval_policy_parse(const char *s, struct qs_simeval *o,
+    const char **path, struct qs_err *err);
+
+/*
+ * Run the policy of o once over the trace (n intervals) and fill res.
+ * Each interval's latency is the model's mean over the interval times one
+ * seeded noise factor per interval, the same for every policy, so that
+ * policies are compared on the same draw.  Returns 0, or -1 with err when
+ * writing the series fails.
+ */
+int qs_simeval_run(const struct qs_sim_params *p, const double *trace,
+    size_t n, const struct qs_simeval *o, struct qs_simeval_result *res,
+    struct qs_err *err);
+
+/* Print res as one JSON object on a line; returns 0 or -1 (errno). */
+int qs_simeval_print(FILE *fp, const struct qs_simeval_result *res);
+
+#endif
