@@ -51,6 +51,29 @@ asan: deps
 	QS_BIN=$(CURDIR)/build-asan/bin ASAN_OPTIONS=detect_leaks=1 \
 	    scripts/run-tests $(TESTS)
 
+# libFuzzer harnesses (fuzz/fuzz_*.c) over libqs built with clang's
+# sanitizers; each runs FUZZ_TIME seconds from its seed corpus in
+# fuzz/corpus/NAME, keeping what it finds in build-fuzz/corpus/NAME.
+FUZZ_TIME = 10
+FUZZ_CC = clang
+FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZERS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
+
+build-fuzz/%: fuzz/%.c $(LIBSRC) $(HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(CFLAGS_PKG) \
+	    -fsanitize=fuzzer -o $@ $< $(LIBSRC) $(LDLIBS_QS)
+
+fuzz: deps $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		    -artifact_prefix=build-fuzz/$$n- \
+		    build-fuzz/corpus/$$n fuzz/corpus/$$n || exit 1; \
+	done
+
 bench: deps all
 	QS_BIN=$(CURDIR)/$(BINDIR) bench/run
 
@@ -75,6 +98,6 @@ uninstall:
 	done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps check asan bench demo lint install uninstall clean
+.PHONY: all deps check asan fuzz bench demo lint install uninstall clean

@@ -79,7 +79,10 @@ int qs_rec_has(json_t *rec, const char *key);
 /* Set a field; v is stolen (json_object_set_new semantics). */
 void qs_rec_set(json_t *rec, const char *key, json_t *v);
 
-/* Convert one CSV cell to a JSON value; returns a new reference. */
+/*
+ * Convert one CSV cell to a JSON value; returns a new reference, or NULL
+ * when the cell is a string that is not valid UTF-8.
+ */
 json_t *qs_csv_cell(const char *s, size_t len);
 
 #endif
