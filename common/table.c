@@ -413,7 +413,7 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 	while (!ld.failed && (len = getline(&line, &cap, fp)) > 0) {
 		ld.line++;
 		if (len > MAX_LINE) {
-			fail(&ld, "line longer than %s bytes%s", "16 MiB", "");
+			fail(&ld, "line longer than %s%s", "16 MiB", "");
 			break;
 		}
 		before = ld.row;
