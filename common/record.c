@@ -32,6 +32,7 @@ struct qs_reader {
 	size_t nhdr;		/* 0 until the header row is complete */
 	size_t nhdr_read;	/* names read into hdr so far */
 	json_t *row;		/* the record being filled */
+	size_t row_bytes;	/* read since the record began */
 	size_t field;
 	int row_done;
 	int bad;		/* a field was wrong: 1 NUL, 2 too many, 3 UTF-8 */
@@ -244,6 +245,9 @@ csv_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 		if (n == 0) {
 			if (csv_fini(&r->csv, field_cb, row_cb, r) != 0)
 				return bad_line(r, err, csv_strerror(csv_error(&r->csv)));
+		} else if ((r->row_bytes += (size_t)n) > MAX_LINE) {
+			/* A quoted field can span lines: bound the record too. */
+			return bad_line(r, err, "record longer than 1 MiB");
 		} else if (csv_parse(&r->csv, r->buf, (size_t)n, field_cb, row_cb, r) !=
 		    (size_t)n) {
 			return bad_line(r, err, csv_strerror(csv_error(&r->csv)));
@@ -258,6 +262,7 @@ csv_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 			return bad_line(r, err, why);
 		}
 		if (r->row_done) {
+			r->row_bytes = 0;
 			if (r->nhdr == 0) {
 				if (check_header(r, err) != 0)
 					return -1;
@@ -326,6 +331,8 @@ qs_reader_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 			if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI |
 			    CSV_APPEND_NULL) != 0)
 				qs_die(EX_OSERR, "out of memory");
+			/* libcsv grows a field by this much at a time. */
+			csv_set_blk_size(&r->csv, 64 << 10);
 			r->csv_init = 1;
 		}
 	}

@@ -398,7 +398,8 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 	struct qs_table *t;
 	char *line = NULL;
 	size_t cap = 0, before;
-	ssize_t len;
+	ssize_t len, rowlen = 0;
+	size_t rowstart = 0;
 	off_t off = 0;
 
 	t = xcalloc(1, sizeof(*t));
@@ -410,9 +411,14 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 	ld.t = t;
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
 		qs_die(EX_OSERR, "out of memory");
+	/* libcsv grows a field by this much at a time. */
+	csv_set_blk_size(&p, 1 << 20);
 	while (!ld.failed && (len = getline(&line, &cap, fp)) > 0) {
 		ld.line++;
-		if (len > MAX_LINE) {
+		/* A quoted field can span lines: bound the row too. */
+		rowlen = ld.row == rowstart ? rowlen + len : len;
+		rowstart = ld.row;
+		if (len > MAX_LINE || rowlen > MAX_LINE) {
 			fail(&ld, "line longer than %s%s", "16 MiB", "");
 			break;
 		}

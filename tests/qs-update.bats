@@ -269,6 +269,10 @@ t.csv.lock"
 	{ echo "pod,latency,requests,action,new_latency,new_requests,reward,note"
 	  printf '1,1,1,1,1,1,1,%s\n' "$(head -c 2000000 /dev/zero | tr '\0' 7)"; } > in
 	bad_input "invalid record in <stdin>: line 2: line longer than 1 MiB"
+	# A quoted field spanning many short lines is bounded as well.
+	{ echo "pod,latency,requests,action,new_latency,new_requests,reward,note"
+	  printf '1,1,1,1,1,1,1,"'; head -c 2000000 /dev/zero | tr '\0' x | fold -w 1000; } > in
+	bad_input "invalid record in <stdin>: line 1049: record longer than 1 MiB"
 	{ echo "pod,latency,requests,action,new_latency,new_requests,reward"; printf '1,1,1,1,1\0,1,1\n'; } > in
 	bad_input "invalid record in <stdin>: line 2: a field holds a NUL byte"
 	{ echo "$good"; printf '{"pod":1,\0"latency":1}\n'; } > in
