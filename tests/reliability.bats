@@ -246,6 +246,15 @@ injector() {
 	[ ! -e h.csv ]
 }
 
+@test "ENOSPC when qs-init-table syncs: exit 74, no file left" {
+	injector
+	run env QS_INJECT=fsync LD_PRELOAD="$BATS_TEST_TMPDIR/inject.so" qs-init-table -o t.csv
+	assert_failure 74
+	assert_output "qs-init-table: cannot write t.csv: No space left on device"
+	run ls -A
+	assert_output ""
+}
+
 @test "a real full file system (tmpfs, as root): table and history, exit 74" {
 	small="$T/small"
 	mkdir "$small"
