@@ -412,7 +412,7 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
 		qs_die(EX_OSERR, "out of memory");
 	/* libcsv grows a field by this much at a time. */
-	csv_set_blk_size(&p, 1 << 20);
+	csv_set_blk_size(&p, 64 << 10);
 	while (!ld.failed && (len = getline(&line, &cap, fp)) > 0) {
 		ld.line++;
 		/* A quoted field can span lines: bound the row too. */
