@@ -14,7 +14,7 @@ void
 qs_setprogname(const char *argv0)
 {
 	const char *p;
-	int fd;
+	int fd, nfd;
 
 	/*
 	 * A closed standard descriptor would be reused by the next open: a
@@ -24,8 +24,9 @@ qs_setprogname(const char *argv0)
 	 */
 	for (fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
-		    open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) != fd)
-			abort();
+		    (nfd = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY)) >= 0 &&
+		    nfd != fd)
+			close(nfd);
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
