@@ -53,6 +53,45 @@ asan: deps
 	QS_BIN=$(CURDIR)/build-asan/bin ASAN_OPTIONS=detect_leaks=1 \
 	    scripts/run-tests $(TESTS)
 
+# The same suites with each binary run under valgrind: any memory error or
+# definite leak makes it exit 99, which fails the test.  The crash test
+# kills fewer times, valgrind being slow.
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite --vgdb=no
+valgrind: deps all
+	@rm -rf $(BUILD)/valgrind-bin && mkdir -p $(BUILD)/valgrind-bin
+	@for b in $(CMDS); do \
+		printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(VALGRIND)' \
+		    '$(CURDIR)/$(BINDIR)/'$$b > $(BUILD)/valgrind-bin/$$b; \
+		chmod +x $(BUILD)/valgrind-bin/$$b; \
+	done
+	QS_BIN=$(CURDIR)/$(BUILD)/valgrind-bin QS_CRASH_RUNS=10 \
+	    scripts/run-tests $(TESTS)
+
+# libFuzzer harnesses (fuzz/fuzz_*.c) over libqs built with clang's
+# sanitizers; each runs FUZZ_TIME seconds from its seed corpus in
+# fuzz/corpus/NAME, keeping what it finds in build-fuzz/corpus/NAME.
+FUZZ_TIME = 10
+FUZZ_CC = clang
+FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZERS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
+
+build-fuzz/%: fuzz/%.c $(LIBSRC) $(HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(CFLAGS_PKG) \
+	    -fsanitize=fuzzer -o $@ $< $(LIBSRC) $(LDLIBS_QS)
+
+fuzz: deps $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
+		seeds=; [ -d fuzz/corpus/$$n ] && seeds=fuzz/corpus/$$n; \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		    -artifact_prefix=build-fuzz/$$n- \
+		    build-fuzz/corpus/$$n $$seeds || exit 1; \
+	done
+
 bench: deps all
 	QS_BIN=$(CURDIR)/$(BINDIR) bench/run
 
@@ -81,6 +120,6 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(MANPREFIX)/man7/,$(notdir $(MAN7)))
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps check asan bench demo lint install uninstall clean
+.PHONY: all deps check asan valgrind fuzz bench demo lint install uninstall clean

@@ -1,9 +1,11 @@
 /* See LICENSE file for copyright and license details. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qs/err.h"
 
@@ -13,7 +15,19 @@ void
 qs_setprogname(const char *argv0)
 {
 	const char *p;
+	int fd, nfd;
 
+	/*
+	 * A closed standard descriptor would be reused by the next open: a
+	 * table's lock or a history would then receive what is written to
+	 * stdout.  Fill the gap with /dev/null opened the wrong way round,
+	 * so that using it fails (EBADF) as using a closed one would.
+	 */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    (nfd = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY)) >= 0 &&
+		    nfd != fd)
+			close(nfd);
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');

@@ -2,6 +2,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -25,6 +27,58 @@ dir_of(const char *path)
 	return d;
 }
 
+/*
+ * Whether name is a temporary file qs_atomic_open makes for base:
+ * ".base." and the six characters mkstemp chose.
+ */
+static int
+is_tmp_of(const char *name, const char *base)
+{
+	size_t n = strlen(base), i;
+
+	if (name[0] != '.' || strncmp(name + 1, base, n) != 0 ||
+	    name[n + 1] != '.' || strlen(name + n + 2) != 6)
+		return 0;
+	for (i = n + 2; name[i] != '\0'; i++)
+		if (!isalnum((unsigned char)name[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Remove temporary files of path left by writers that were killed.  A live
+ * writer holds a lock on its temporary file from mkstemp to rename, so a
+ * file that can be locked has no writer; the age test covers the instant
+ * between mkstemp and flock.  Only regular files of ours are touched.
+ */
+static void
+clean_stale(const char *dir, const char *base)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int dfd, fd;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((e = readdir(d)) != NULL) {
+		if (!is_tmp_of(e->d_name, base))
+			continue;
+		fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() &&
+		    st.st_mtime + QS_STALE_AGE < time(NULL) &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dfd, e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 int
 qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err)
 {
@@ -38,6 +92,7 @@ qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err)
 	dir = dir_of(path);
 	copy = xstrdup(path);
 	base = basename(copy);
+	clean_stale(dir, base);
 	n = strlen(dir) + strlen(base) + 16;
 	a->tmp = xmalloc(n);
 	snprintf(a->tmp, n, "%s/.%s.XXXXXX", dir, base);
@@ -49,6 +104,9 @@ qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err)
 		a->tmp = NULL;
 		return -1;
 	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* Held until the rename or the abort: see clean_stale. */
+	flock(fd, LOCK_EX | LOCK_NB);
 	/* mkstemp makes 0600; keep the old file's mode, or honour the umask. */
 	if (stat(path, &st) == 0) {
 		fchmod(fd, st.st_mode & 07777);
@@ -71,19 +129,14 @@ qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err)
 int
 qs_atomic_sync(struct qs_atomic *a, struct qs_err *err)
 {
-	int bad;
-
-	if (a->fp == NULL)
+	if (a->fp == NULL || a->synced)
 		return 0;
-	bad = fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0;
-	if (fclose(a->fp) != 0)
-		bad = 1;
-	a->fp = NULL;
-	if (bad) {
+	if (fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0) {
 		qs_err_sys(err, EX_IOERR, "cannot write %s", a->path);
 		qs_atomic_abort(a);
 		return -1;
 	}
+	a->synced = 1;
 	return 0;
 }
 
@@ -100,8 +153,11 @@ qs_atomic_commit(struct qs_atomic *a, struct qs_err *err)
 		qs_atomic_abort(a);
 		return -1;
 	}
+	/* Everything was flushed and synced: closing cannot lose data. */
+	fclose(a->fp);
+	a->fp = NULL;
 	dir = dir_of(a->path);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
@@ -117,14 +173,16 @@ qs_atomic_abort(struct qs_atomic *a)
 {
 	int saved = errno;
 
-	if (a->fp)
-		fclose(a->fp);
+	/* Unlink first, while the lock still marks the file as ours. */
 	if (a->tmp)
 		unlink(a->tmp);
+	if (a->fp)
+		fclose(a->fp);
 	free(a->tmp);
 	free(a->path);
 	a->fp = NULL;
 	a->tmp = a->path = NULL;
+	a->synced = 0;
 	errno = saved;
 }
 

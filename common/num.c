@@ -182,7 +182,8 @@ qs_num_format(char *buf, double x)
 
 	if (x == 0)
 		return snprintf(buf, QS_NUM_MAX, "0");
-	if (x == (double)(long long)x && fabs(x) < 1e15)
+	/* The range test comes first: casting a larger double is undefined. */
+	if (fabs(x) < 1e15 && x == (double)(long long)x)
 		return snprintf(buf, QS_NUM_MAX, "%lld", (long long)x);
 	for (prec = 15; prec <= 17; prec++) {
 		n = snprintf(buf, QS_NUM_MAX, "%.*g", prec, x);

@@ -29,11 +29,13 @@ struct qs_reader {
 	struct csv_parser csv;
 	int csv_init;
 	char **hdr;
-	size_t nhdr;
+	size_t nhdr;		/* 0 until the header row is complete */
+	size_t nhdr_read;	/* names read into hdr so far */
 	json_t *row;		/* the record being filled */
+	size_t row_bytes;	/* read since the record began */
 	size_t field;
 	int row_done;
-	int bad;		/* a field was wrong: 1 NUL, 2 too many */
+	int bad;		/* a field was wrong: 1 NUL, 2 too many, 3 UTF-8 */
 };
 
 struct qs_writer {
@@ -75,7 +77,7 @@ qs_reader_free(struct qs_reader *r)
 		return;
 	if (r->csv_init)
 		csv_free(&r->csv);
-	for (i = 0; i < r->nhdr; i++)
+	for (i = 0; i < r->nhdr_read; i++)
 		free(r->hdr[i]);
 	free(r->hdr);
 	json_decref(r->row);
@@ -143,19 +145,28 @@ field_cb(void *data, size_t len, void *arg)
 		return;
 	}
 	if (r->nhdr == 0) {
-		/* The header row. */
+		/* The header row: its names become JSON keys. */
+		if ((v = json_stringn(s, len)) == NULL) {
+			r->bad = 3;
+			return;
+		}
+		json_decref(v);
 		r->hdr = xreallocarray(r->hdr, f + 1, sizeof(char *));
 		r->hdr[f] = xstrdup(s);
+		r->nhdr_read = f + 1;
 		return;
 	}
 	if (f >= r->nhdr) {
 		r->bad = 2;
 		return;
 	}
-	v = qs_csv_cell(s, len);
-	if (v == NULL)
+	/* JSON strings must be UTF-8: anything else is bad data. */
+	if ((v = qs_csv_cell(s, len)) == NULL) {
+		r->bad = 3;
+		return;
+	}
+	if (json_object_set_new(r->row, r->hdr[f], v) != 0)
 		qs_die(EX_OSERR, "out of memory");
-	json_object_set_new(r->row, r->hdr[f], v);
 }
 
 static void
@@ -234,18 +245,24 @@ csv_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 		if (n == 0) {
 			if (csv_fini(&r->csv, field_cb, row_cb, r) != 0)
 				return bad_line(r, err, csv_strerror(csv_error(&r->csv)));
+		} else if ((r->row_bytes += (size_t)n) > MAX_LINE) {
+			/* A quoted field can span lines: bound the record too. */
+			return bad_line(r, err, "record longer than 1 MiB");
 		} else if (csv_parse(&r->csv, r->buf, (size_t)n, field_cb, row_cb, r) !=
 		    (size_t)n) {
 			return bad_line(r, err, csv_strerror(csv_error(&r->csv)));
 		}
 		if (r->bad == 1)
 			return bad_line(r, err, "a field holds a NUL byte");
+		if (r->bad == 3)
+			return bad_line(r, err, "a field is not valid UTF-8");
 		if (r->bad == 2 || (r->row_done && r->nhdr > 0 && r->field != r->nhdr)) {
 			snprintf(why, sizeof(why), "expected %zu fields, found %zu",
 			    r->nhdr, r->field);
 			return bad_line(r, err, why);
 		}
 		if (r->row_done) {
+			r->row_bytes = 0;
 			if (r->nhdr == 0) {
 				if (check_header(r, err) != 0)
 					return -1;
@@ -314,6 +331,8 @@ qs_reader_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 			if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI |
 			    CSV_APPEND_NULL) != 0)
 				qs_die(EX_OSERR, "out of memory");
+			/* libcsv grows a field by this much at a time. */
+			csv_set_blk_size(&r->csv, 64 << 10);
 			r->csv_init = 1;
 		}
 	}

@@ -65,11 +65,20 @@ static void
 grow(struct loader *ld)
 {
 	struct qs_table *t = ld->t;
-	size_t n = ld->cap ? ld->cap * 2 : 1024;
+	size_t n = ld->cap ? ld->cap * 2 : 64, most;
 
-	/* Rows tend to be the same length: guess the count from the first. */
-	if (ld->cap == 0 && ld->linelen > 0 && ld->size > 0)
+	/*
+	 * Rows tend to be the same length: guess the count from the first,
+	 * but never beyond what the file could hold (a row has at least one
+	 * byte and a separator per field), so that a short first row cannot
+	 * make a huge allocation.
+	 */
+	if (ld->cap == 0 && ld->linelen > 0 && ld->size > 0) {
 		n = (size_t)(ld->size / (off_t)ld->linelen) + 64;
+		most = (size_t)ld->size / (2 * (NKEYS + (size_t)t->nact)) + 1;
+		if (n > most)
+			n = most;
+	}
 
 	t->q = xreallocarray(t->q, n, (size_t)t->nact * sizeof(double));
 	ld->keys = xreallocarray(ld->keys, n, NKEYS * sizeof(long));
@@ -260,15 +269,83 @@ find_bucket(const long *lo, const long *hi, int n, double x, int *clamped, int b
 	return (size_t)a;
 }
 
-/* Check that the rows form a complete grid and index them by state. */
+/* A row's place in the grid, for sorting. */
+struct cell {
+	long pod;
+	size_t l, r, row;
+};
+
+static int
+cmp_cell(const void *a, const void *b)
+{
+	const struct cell *x = a, *y = b;
+
+	if (x->pod != y->pod)
+		return x->pod < y->pod ? -1 : 1;
+	if (x->l != y->l)
+		return x->l < y->l ? -1 : 1;
+	if (x->r != y->r)
+		return x->r < y->r ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/*
+ * Check that the rows form a complete grid and index them by state.  The
+ * rows are sorted by cell rather than counted in an array of every state,
+ * since a few rows can span a grid of billions of states (replicas 0 and
+ * 1000000000): a missing cell must be an error, not a huge allocation.
+ */
+static int
+check_grid(struct loader *ld, struct cell *c)
+{
+	struct qs_table *t = ld->t;
+	size_t i, dup = SIZE_MAX, l = 0, r = 0;
+	long pod = t->pod_min;
+	char prev[32];
+
+	/* Duplicates are reported at the earliest row that repeats a state. */
+	for (i = 1; i < t->nrows; i++)
+		if (c[i].pod == c[i - 1].pod && c[i].l == c[i - 1].l &&
+		    c[i].r == c[i - 1].r && (i < 2 || c[i - 1].pod != c[i - 2].pod ||
+		    c[i - 1].l != c[i - 2].l || c[i - 1].r != c[i - 2].r) &&
+		    (dup == SIZE_MAX || c[i].row < c[dup].row))
+			dup = i;
+	if (dup != SIZE_MAX) {
+		ld->line = ld->lines[c[dup].row];
+		snprintf(prev, sizeof(prev), "%ld", ld->lines[c[dup - 1].row]);
+		return fail(ld, "the same state as line %s%s", prev, "");
+	}
+	/* Walk the grid in order beside the sorted rows: the first cell
+	 * that differs is missing. */
+	for (i = 0; i <= t->nrows; i++) {
+		if (i == t->nrows && pod > t->pod_max)
+			return 0;
+		if (i == t->nrows || c[i].pod != pod || c[i].l != l || c[i].r != r) {
+			ld->failed = 1;
+			return qs_err_set(ld->err, EX_DATAERR,
+			    "invalid table %s: no row for pod %ld, latency %ld-%ld, "
+			    "requests %ld-%ld", ld->path, pod, t->lat_lo[l],
+			    t->lat_hi[l], t->req_lo[r], t->req_hi[r]);
+		}
+		if (++r == (size_t)t->nreq) {
+			r = 0;
+			if (++l == (size_t)t->nlat) {
+				l = 0;
+				pod++;
+			}
+		}
+	}
+	return 0;
+}
+
 static int
 index_rows(struct loader *ld)
 {
 	struct qs_table *t = ld->t;
-	size_t i, s, nstates, npod;
+	struct cell *c;
+	size_t i, s;
 	long pmin = LONG_MAX, pmax = -1, *k;
-	int clamped = 0;
-	char name[128];
+	int clamped = 0, rc;
 
 	if (t->nrows == 0) {
 		ld->line = 1;
@@ -286,81 +363,63 @@ index_rows(struct loader *ld)
 	if (buckets(ld, 1, "latency", &t->lat_lo, &t->lat_hi, &t->nlat) != 0 ||
 	    buckets(ld, 3, "request", &t->req_lo, &t->req_hi, &t->nreq) != 0)
 		return -1;
-	npod = (size_t)(pmax - pmin + 1);
-	nstates = npod * (size_t)t->nlat * (size_t)t->nreq;
-	t->row_of_state = xcalloc(nstates, sizeof(size_t));
-	for (s = 0; s < nstates; s++)
-		t->row_of_state[s] = SIZE_MAX;
+	c = xcalloc(t->nrows, sizeof(*c));
 	for (i = 0; i < t->nrows; i++) {
 		k = &ld->keys[i * NKEYS];
-		s = qs_table_state(t, k[0], (double)k[1], (double)k[3], &clamped);
-		if (t->row_of_state[s] != SIZE_MAX) {
-			char prev[32];
-
-			ld->line = ld->lines[i];
-			snprintf(prev, sizeof(prev), "%ld",
-			    ld->lines[t->row_of_state[s]]);
-			return fail(ld, "the same state as line %s%s", prev, "");
-		}
-		t->row_of_state[s] = i;
+		c[i].pod = k[0];
+		c[i].l = find_bucket(t->lat_lo, t->lat_hi, t->nlat, (double)k[1],
+		    &clamped, QS_CLAMP_LATENCY);
+		c[i].r = find_bucket(t->req_lo, t->req_hi, t->nreq, (double)k[3],
+		    &clamped, QS_CLAMP_REQUESTS);
+		c[i].row = i;
 	}
-	if (nstates != t->nrows) {
-		for (s = 0; s < nstates && t->row_of_state[s] != SIZE_MAX; s++)
-			;
-		/* Report the missing cell against the table as a whole. */
-		t->row_of_state[s] = 0;
-		qs_table_state_name(t, s, name, sizeof(name));
-		t->row_of_state[s] = SIZE_MAX;
-		ld->failed = 1;
-		return qs_err_set(ld->err, EX_DATAERR,
-		    "invalid table %s: no row for %s", ld->path, name);
+	qsort(c, t->nrows, sizeof(*c), cmp_cell);
+	rc = check_grid(ld, c);
+	if (rc == 0) {
+		/* A complete grid without duplicates: a state per row. */
+		t->row_of_state = xcalloc(t->nrows, sizeof(size_t));
+		for (s = 0; s < t->nrows; s++)
+			t->row_of_state[s] = c[s].row;
 	}
-	return 0;
+	free(c);
+	return rc;
 }
 
-struct qs_table *
-qs_table_load(const char *path, struct qs_err *err)
+/*
+ * Parse a table from fp.  src_fd, when not -1, is the file fp reads, kept
+ * so that saving can copy clean rows; the table owns it from here on.
+ */
+static struct qs_table *
+load_stream(FILE *fp, const char *path, off_t size, int src_fd,
+    struct qs_err *err)
 {
 	struct csv_parser p;
 	struct loader ld;
 	struct qs_table *t;
-	struct stat st;
-	FILE *fp;
 	char *line = NULL;
 	size_t cap = 0, before;
-	ssize_t len;
+	ssize_t len, rowlen = 0;
+	size_t rowstart = 0;
 	off_t off = 0;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		qs_err_sys(err, errno == ENOENT ? EX_NOINPUT : EX_NOINPUT,
-		    "cannot open %s", path);
-		return NULL;
-	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		qs_err_set(err, EX_NOINPUT, "cannot open %s: Is a directory", path);
-		return NULL;
-	}
-	if ((fp = fdopen(dup(fd), "r")) == NULL) {
-		qs_err_sys(err, EX_OSERR, "cannot open %s", path);
-		close(fd);
-		return NULL;
-	}
 	t = xcalloc(1, sizeof(*t));
-	t->src_fd = fd;
+	t->src_fd = src_fd;
 	memset(&ld, 0, sizeof(ld));
-	ld.size = st.st_size;
+	ld.size = size;
 	ld.path = path;
 	ld.err = err;
 	ld.t = t;
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
 		qs_die(EX_OSERR, "out of memory");
-	setvbuf(fp, NULL, _IOFBF, 1 << 20);
+	/* libcsv grows a field by this much at a time. */
+	csv_set_blk_size(&p, 64 << 10);
 	while (!ld.failed && (len = getline(&line, &cap, fp)) > 0) {
 		ld.line++;
-		if (len > MAX_LINE) {
-			fail(&ld, "line longer than %s bytes%s", "16 MiB", "");
+		/* A quoted field can span lines: bound the row too. */
+		rowlen = ld.row == rowstart ? rowlen + len : len;
+		rowstart = ld.row;
+		if (len > MAX_LINE || rowlen > MAX_LINE) {
+			fail(&ld, "line longer than %s%s", "16 MiB", "");
 			break;
 		}
 		before = ld.row;
@@ -387,7 +446,6 @@ qs_table_load(const char *path, struct qs_err *err)
 	}
 	csv_free(&p);
 	free(line);
-	fclose(fp);
 	if (!ld.failed) {
 		t->nrows = ld.row - 1;
 		if (ld.row == 1)
@@ -402,6 +460,49 @@ qs_table_load(const char *path, struct qs_err *err)
 	}
 	t->dirty = xcalloc(t->nrows, 1);
 	return t;
+}
+
+struct qs_table *
+qs_table_load(const char *path, struct qs_err *err)
+{
+	struct qs_table *t;
+	struct stat st;
+	FILE *fp;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		qs_err_sys(err, EX_NOINPUT, "cannot open %s", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		qs_err_sys(err, EX_IOERR, "cannot open %s", path);
+		close(fd);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		qs_err_set(err, EX_NOINPUT, "cannot open %s: Is a directory", path);
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		qs_err_sys(err, EX_OSERR, "cannot open %s", path);
+		close(fd);
+		return NULL;
+	}
+	setvbuf(fp, NULL, _IOFBF, 1 << 20);
+	/* A pipe (--table <(...)) loads, but cannot be copied from later. */
+	if (S_ISREG(st.st_mode))
+		t = load_stream(fp, path, st.st_size, dup(fd), err);
+	else
+		t = load_stream(fp, path, 0, -1, err);
+	fclose(fp);
+	return t;
+}
+
+struct qs_table *
+qs_table_loadf(FILE *fp, const char *name, struct qs_err *err)
+{
+	return load_stream(fp, name, 0, -1, err);
 }
 
 struct qs_table *

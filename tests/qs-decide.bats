@@ -345,3 +345,27 @@ bad_table() {
 	b=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
 	assert_equal "$a" "$b"
 }
+
+@test "tables: a 10 MB field, a line over 16 MiB, negative keys" {
+	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,0,0,%s\n' "$(head -c 10485760 /dev/zero | tr '\0' 1)"; } > bad.csv
+	bad_table "line 3: value \"1111111111111111111111111111111111111111\" for action 3 is not a finite number"
+	{ head -2 "$DATA/notebook-fresh-table.csv"; printf '2,0,500,0,18,0,0,"%s"\n' "$(head -c 17000000 /dev/zero | tr '\0' 1)"; } > bad.csv
+	bad_table "line 3: line longer than 16 MiB"
+	sed '3s/^2,/-2,/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 3: pod "-2" is not a non-negative integer'
+	sed '3s/^2,0,500,/2,0,5000000000000,/' "$DATA/notebook-fresh-table.csv" > bad.csv
+	bad_table 'line 3: end_latency "5000000000000" is not a non-negative integer'
+}
+
+@test "tables: a few rows spanning a huge grid are a missing cell, not a huge allocation" {
+	printf 'pod,initial_latency,end_latency,initial_request,end_request,1\n0,0,5,0,5,0\n1000000000,0,5,0,5,0\n' > bad.csv
+	bad_table "no row for pod 1, latency 0-5, requests 0-5"
+	awk 'BEGIN { print "pod,initial_latency,end_latency,initial_request,end_request,1"
+	    for (i = 0; i < 3000; i++) printf "1,%d,%d,%d,%d,0\n", i, i, i, i }' > bad.csv
+	bad_table "no row for pod 1, latency 0-0, requests 1-1"
+	printf 'pod,initial_latency,end_latency,initial_request,end_request,1,1000000000\n' > bad.csv
+	for p in 1 2; do printf '%s,0,5,0,5,0,0\n' "$p" >> bad.csv; done
+	run qs-decide --table bad.csv --epsilon 0 <<< '{"pod":1,"latency":1,"requests":1}'
+	assert_success
+	assert_output '{"pod":1,"latency":1,"requests":1,"action":1,"random":false}'
+}

@@ -38,6 +38,13 @@ load helpers
 	assert_output --partial '"reward":10}'
 }
 
+@test "CSV numbers beyond a long pass through as reals (fuzzing regression)" {
+	run qs-reward <<< $'pod,action,latency,new_latency,big\n2,2,400,400,8888888888888888888888888888881'
+	assert_success
+	assert_output "pod,action,latency,new_latency,big,reward
+2,2,400,400,8.888888888888888e+30,10"
+}
+
 @test "--format csv converts" {
 	run qs-reward --format csv <<< '{"pod":1,"action":2,"latency":1002,"new_latency":571}'
 	assert_success

@@ -250,3 +250,83 @@ t.csv.lock"
 1,1022,36,1,1089,40,-20,-2,0"
 	assert_equal "$(wc -l < history.csv)" 2
 }
+
+# Bad input: each is exit 65 with one line naming the line, nothing written.
+bad_input() {
+	prepare
+	run qs-update --table t.csv --history h.csv < in
+	assert_failure 65
+	assert_output "qs-update: $1"
+	unchanged
+	run ls -A
+	assert_output "h.csv
+in
+t.csv
+t.csv.lock"
+}
+
+@test "bad records: huge fields and lines, NUL bytes, quotes, bad UTF-8" {
+	good='{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}'
+	{ echo "$good"; printf '{"pod":1,"note":"%s"}\n' "$(head -c 10485760 /dev/zero | tr '\0' x)"; } > in
+	bad_input "invalid record in <stdin>: line 2: line longer than 1 MiB"
+	{ echo "pod,latency,requests,action,new_latency,new_requests,reward,note"
+	  printf '1,1,1,1,1,1,1,%s\n' "$(head -c 2000000 /dev/zero | tr '\0' 7)"; } > in
+	bad_input "invalid record in <stdin>: line 2: line longer than 1 MiB"
+	# A quoted field spanning many short lines is bounded as well.
+	{ echo "pod,latency,requests,action,new_latency,new_requests,reward,note"
+	  printf '1,1,1,1,1,1,1,"'; head -c 2000000 /dev/zero | tr '\0' x | fold -w 1000; } > in
+	bad_input "invalid record in <stdin>: line 1049: record longer than 1 MiB"
+	{ echo "pod,latency,requests,action,new_latency,new_requests,reward"; printf '1,1,1,1,1\0,1,1\n'; } > in
+	bad_input "invalid record in <stdin>: line 2: a field holds a NUL byte"
+	{ echo "$good"; printf '{"pod":1,\0"latency":1}\n'; } > in
+	run qs-update --table t.csv --history h.csv < in
+	assert_failure 65
+	assert_output --partial "qs-update: invalid record in <stdin>: line 2: "
+	unchanged
+	{ echo "pod,latency,requests,action,new_latency,new_requests,reward"; echo '1,1,1,1,"1,1,1'; } > in
+	bad_input "invalid record in <stdin>: line 2: error parsing data while strict checking enabled"
+	{ echo "pod,latency,requests,action,new_latency,new_requests,reward"; printf '1,1,1,1,1,1,\377\n'; } > in
+	bad_input "invalid record in <stdin>: line 2: a field is not valid UTF-8"
+	{ printf 'pod,latency,requests,action,new_latency,new_requests,\377\n'; echo '1,1,1,1,1,1,1'; } > in
+	bad_input "invalid record in <stdin>: line 1: a field is not valid UTF-8"
+}
+
+@test "bad records: NaN, Inf, out-of-range numbers, malformed JSON" {
+	prepare
+	echo '{"pod":1,"latency":NaN,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}' > in
+	run qs-update --table t.csv --history h.csv < in
+	assert_failure 65
+	assert_output --partial "qs-update: invalid record in <stdin>: line 1: "
+	printf 'pod,latency,requests,action,new_latency,new_requests,reward\n1,inf,1,1,1,1,1\n' > in
+	bad_input "invalid record in <stdin>: line 2: field latency is not a number"
+	printf 'pod,latency,requests,action,new_latency,new_requests,reward\n1,1,1,1,1,1,nan\n' > in
+	bad_input "invalid record in <stdin>: line 2: field reward is not a number"
+	echo '{"pod":-1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}' > in
+	bad_input "invalid record in <stdin>: line 1: field pod is out of range: -1"
+	echo '{"pod":1,"latency":1e300,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1}' > in
+	bad_input "invalid record in <stdin>: line 1: field latency is out of range: 1e+300"
+	echo '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":1e400}' > in
+	run qs-update --table t.csv --history h.csv < in
+	assert_failure 65
+	unchanged
+	echo '{"pod":1,"latency":1,"requests":1,"action":-3,"new_latency":1,"new_requests":1,"reward":1}' > in
+	bad_input "invalid record in <stdin>: line 1: field action is out of range: -3"
+	echo '{"pod":1,"latency":1,"requests":1,"action":1,"new_pod":99999999999,"new_latency":1,"new_requests":1,"reward":1}' > in
+	bad_input "invalid record in <stdin>: line 1: field new_pod is out of range: 99999999999"
+	echo '{"pod":1,"pod":2}' > in
+	bad_input "invalid record in <stdin>: line 1: duplicate object key near '\"pod\"'"
+	echo '{"pod":1' > in
+	run qs-update --table t.csv --history h.csv < in
+	assert_failure 65
+	assert_output --partial "qs-update: invalid record in <stdin>: line 1: "
+	unchanged
+	echo '[1,2]' > in
+	bad_input "invalid record in <stdin>: line 1: not a JSON object"
+}
+
+@test "replicas beyond the table go to the edge state with a warning" {
+	prepare
+	run qs-update --table t.csv <<< '{"pod":40,"latency":1,"requests":1,"action":3,"new_pod":0,"new_latency":1,"new_requests":1,"reward":1}'
+	assert_success
+	assert_line -n 0 "qs-update: transition 0 is partly outside the table; using the edge buckets (pod 3, latency 0-500, requests 0-18)"
+}

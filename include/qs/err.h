@@ -17,6 +17,12 @@ struct qs_err {
 
 extern const char *qs_progname;
 
+/*
+ * Set the name messages start with, from argv[0].  Also, since every main()
+ * calls it first: reopen a closed stdin, stdout or stderr on /dev/null the
+ * wrong way round, so that later files cannot take its number and reading
+ * or writing it fails with EBADF.
+ */
 void qs_setprogname(const char *argv0);
 
 /* Fill err and return -1, so that callers can write return qs_err_set(...). */

@@ -11,16 +11,24 @@
  * mkstemp in the target's directory, then qs_atomic_commit flushes,
  * fsyncs, renames it over the target and fsyncs the directory.  A reader
  * sees the old file or the new one; a killed writer leaves at most a
- * stray temporary file, never a damaged target.
+ * stray temporary file (.NAME.XXXXXX), never a damaged target.
+ *
+ * The writer holds a flock(2) on its temporary file until the rename, so
+ * qs_atomic_open can tell stray files from live ones: it removes the
+ * target's temporary files that are unlocked, older than QS_STALE_AGE
+ * seconds and owned by the caller.
  */
+#define QS_STALE_AGE 60
+
 struct qs_atomic {
 	char *path;
 	char *tmp;
 	FILE *fp;
+	int synced;
 };
 
 int qs_atomic_open(struct qs_atomic *a, const char *path, struct qs_err *err);
-/* Flush, fsync and close the temporary file, without renaming it yet. */
+/* Flush and fsync the temporary file, without renaming it yet. */
 int qs_atomic_sync(struct qs_atomic *a, struct qs_err *err);
 int qs_atomic_commit(struct qs_atomic *a, struct qs_err *err);
 void qs_atomic_abort(struct qs_atomic *a);

@@ -90,7 +90,10 @@ int qs_records_filter(FILE *in, const char *name, FILE *out,
     enum qs_format fmt, int (*fn)(json_t *rec, long line, void *arg,
     struct qs_err *err), void *arg, struct qs_err *err);
 
-/* Convert one CSV cell to a JSON value; returns a new reference. */
+/*
+ * Convert one CSV cell to a JSON value; returns a new reference, or NULL
+ * when the cell is a string that is not valid UTF-8.
+ */
 json_t *qs_csv_cell(const char *s, size_t len);
 
 #endif

@@ -54,6 +54,12 @@ struct qs_table *qs_table_new(long pod_min, long pod_max, long lat_width,
  */
 struct qs_table *qs_table_load(const char *path, struct qs_err *err);
 
+/*
+ * As qs_table_load, from a stream (name is used in messages).  Saving such
+ * a table writes every row anew.
+ */
+struct qs_table *qs_table_loadf(FILE *fp, const char *name, struct qs_err *err);
+
 void qs_table_free(struct qs_table *t);
 
 /* Write the whole table as CSV to fp; returns 0, or -1 with errno set. */
