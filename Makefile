@@ -80,7 +80,7 @@ FUZZERS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 build-fuzz/%: fuzz/%.c $(LIBSRC) $(HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(CFLAGS_PKG) \
-	    -fsanitize=fuzzer -o $@ $< $(LIBSRC) $(LDLIBS_QS)
+	    -fsanitize=fuzzer -o $@ $< $(LIBSRC) $(LDLIBS_QS) $(MHD_LIBS)
 
 fuzz: deps $(FUZZERS)
 	@for f in $(FUZZERS); do \

@@ -324,18 +324,14 @@ check_name(const char *what, const char *s, struct qs_err *err)
 	return 0;
 }
 
-/*
- * Fill err for an HTTP error answer: the status, its reason, and the
- * message of a Kubernetes Status object when the body is one.
- */
-static int
-http_error(int code, const struct qs_buf *b, struct qs_err *err)
+int
+qs_kube_http_error(int code, const char *body, size_t len, struct qs_err *err)
 {
 	char msg[256] = "";
 	const char *m;
 	json_t *j;
 
-	if (b->p != NULL && (j = json_loadb(b->p, b->len, 0, NULL)) != NULL) {
+	if (body != NULL && (j = json_loadb(body, len, 0, NULL)) != NULL) {
 		if ((m = json_string_value(json_object_get(j, "message"))) != NULL)
 			oneline(msg, sizeof(msg), m, strlen(m));
 		json_decref(j);
@@ -413,7 +409,7 @@ api_call(struct qs_kube *k, const char *method, const char *path,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	*http = (int)code;
 	if (code < 200 || code > 299) {
-		http_error((int)code, &b, err);
+		qs_kube_http_error((int)code, b.p, b.len, err);
 		goto out;
 	}
 	if (b.p == NULL || (*out = json_loadb(b.p, b.len, 0, &jerr)) == NULL ||
@@ -614,6 +610,23 @@ parse_deployment(json_t *d, struct qs_kube_scale *out, struct qs_err *err)
 }
 
 int
+qs_kube_parse_deployment(const char *body, size_t len,
+    struct qs_kube_scale *out, struct qs_err *err)
+{
+	json_t *d = json_loadb(body, len, 0, NULL);
+	int rc;
+
+	if (!json_is_object(d)) {
+		json_decref(d);
+		return qs_err_set(err, EX_UNAVAILABLE, "the answer is not a JSON "
+		    "object");
+	}
+	rc = parse_deployment(d, out, err);
+	json_decref(d);
+	return rc;
+}
+
+int
 qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
     struct qs_kube_scale *out, int *http, struct qs_err *err)
 {
@@ -636,13 +649,12 @@ qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
 
 		if (kubectl_run(k, args, &text, http, err) != 0)
 			return -1;
-		d = json_loads(text, 0, NULL);
+		rc = qs_kube_parse_deployment(text, strlen(text), out, err);
 		free(text);
-		if (!json_is_object(d)) {
-			json_decref(d);
-			return qs_err_set(err, EX_UNAVAILABLE, "%s printed no "
-			    "JSON object", k->kubectl);
-		}
+		if (rc != 0)
+			return qs_err_wrap(err, "%s get deployment %s", k->kubectl,
+			    name);
+		return 0;
 	} else {
 		snprintf(path, sizeof(path),
 		    "/apis/apps/v1/namespaces/%s/deployments/%s",

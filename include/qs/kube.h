@@ -91,6 +91,22 @@ int qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
 int qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
     long replicas, const char *version, int *http, struct qs_err *err);
 
+/*
+ * Parse a Deployment object, len bytes of JSON (need not be
+ * NUL-terminated), as the API server or kubectl print it.  Returns 0 with
+ * out filled, or -1 with err (EX_UNAVAILABLE: the answer is not one).
+ */
+int qs_kube_parse_deployment(const char *body, size_t len,
+    struct qs_kube_scale *out, struct qs_err *err);
+
+/*
+ * Fill err (EX_UNAVAILABLE) for an HTTP error answer: the status, its
+ * reason, and the message of a Kubernetes Status object when body (len
+ * bytes, may be NULL) is one.  Returns -1.
+ */
+int qs_kube_http_error(int code, const char *body, size_t len,
+    struct qs_err *err);
+
 /* The reason phrase of an HTTP status: "Not Found", or "" if unknown. */
 const char *qs_kube_reason(int status);
 
