@@ -876,3 +876,18 @@ near() {
 	assert_success
 	assert_equal "$stderr" ""
 }
+
+@test "README: train a table on a trace, judge it against HPA" {
+	cd "$TOP"
+	run bash -c "qs-sim train --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
+	    --peak-replicas 10 --max-replicas 12 --table '$T/nasa.csv' --epochs 1000000"
+	assert_success
+	run qs-sim eval --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
+	    --peak-replicas 10 --max-replicas 12 --policy "table:$T/nasa.csv"
+	assert_success
+	assert_output --regexp '^\{"intervals": ?20160,'
+	run qs-sim eval --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
+	    --peak-replicas 10 --max-replicas 12 --policy hpa --hpa-target 0.28
+	assert_success
+	assert_output --partial '"slo_violations"'
+}
