@@ -56,7 +56,8 @@ asan: deps
 # The same suites with each binary run under valgrind: any memory error or
 # definite leak makes it exit 99, which fails the test.  The crash test
 # kills fewer times, valgrind being slow.
-VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+# By its full path: some tests run the tools with a PATH of their own.
+VALGRIND = $(or $(shell command -v valgrind),valgrind) -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite --vgdb=no
 valgrind: deps all
 	@rm -rf $(BUILD)/valgrind-bin && mkdir -p $(BUILD)/valgrind-bin

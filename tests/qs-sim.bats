@@ -302,8 +302,9 @@ EOC
 		sleep 0.1
 	done
 	echo "rate: $v" >&2
-	# Three requests per second in all, shared by the two pods.
-	awk -v v="$v" 'BEGIN { exit !(v > 2.9 && v < 3.1) }'
+	# Three requests per second in all, shared by the two pods; irate over
+	# two scrapes moves with the scrapes' timing on a loaded machine.
+	awk -v v="$v" 'BEGIN { exit !(v > 2.7 && v < 3.3) }'
 	run bash -c "curl -fsS '$q' --data-urlencode 'query=count(http_server_requests_total)' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][\"result\"][0][\"value\"][1])'"
 	assert_success
 	assert_output 2
