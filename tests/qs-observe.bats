@@ -664,3 +664,25 @@ for line in open("fake.log"):
 	assert_success
 	assert_output --regexp '"pod":2,"latency":7400,"requests":7\}$'
 }
+
+@test "a connection reset is retried, then 69; nothing on stdout" {
+	python3 -c '
+import socket, struct, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+open("rst.port", "w").write(str(s.getsockname()[1]))
+for _ in range(2):
+    c, _ = s.accept()
+    c.recv(4096)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+' 3>&- &
+	echo $! > fake.pid
+	wait_for_file rst.port
+	url="http://127.0.0.1:$(cat rst.port)"
+	run --separate-stderr qs-observe --prometheus "$url" --pod 1 --retries 1 --backoff 0
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $url: Recv failure: Connection reset by peer (2 attempts)"
+}

@@ -3,6 +3,7 @@
 
 load helpers
 load simserve
+bats_require_minimum_version 1.5.0
 
 local_teardown() {
 	stop_sim
@@ -387,4 +388,21 @@ scale_api() {
 	assert_success
 	assert_line --index 0 "qs-scale: action 3 for deployment web limited to 2 (--max-step 1 from 1)"
 	assert_line --index 1 '{"action":3,"scaled":true}'
+}
+
+@test "qs-scale: kubectl missing or failing is 69, and no API is 69" {
+	run --separate-stderr env PATH=/nonexistent "$(command -v qs-scale)" --backend kubectl --deployment web <<< '{"action":2}'
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-scale: cannot get deployment web: cannot run kubectl: No such file or directory"
+	run --separate-stderr env PATH=/nonexistent "$(command -v qs-scale)" --deployment web <<< '{"action":2}'
+	assert_failure 69
+	assert_equal "$stderr" "qs-scale: no Kubernetes API: not in a cluster, no --server, and no kubectl on the PATH"
+	mkdir fk
+	printf '#!/bin/sh\necho "error: boom" >&2\nexit 1\n' > fk/kubectl
+	chmod +x fk/kubectl
+	run --separate-stderr env PATH="$T/fk:$PATH" qs-scale --backend kubectl --deployment web <<< '{"action":2}'
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-scale: cannot get deployment web: kubectl exited with status 1: error: boom"
 }
