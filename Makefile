@@ -88,9 +88,12 @@ fuzz: deps $(FUZZERS)
 		n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$n; \
 		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
 		seeds=; [ -d fuzz/corpus/$$n ] && seeds=fuzz/corpus/$$n; \
-		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		if ! $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 		    -artifact_prefix=build-fuzz/$$n- \
-		    build-fuzz/corpus/$$n $$seeds || exit 1; \
+		    build-fuzz/corpus/$$n $$seeds > build-fuzz/$$n.log 2>&1; then \
+			tail -n 40 build-fuzz/$$n.log; exit 1; \
+		fi; \
+		grep -E '^(Done|stat::number_of_executed_units)' build-fuzz/$$n.log; \
 	done
 
 bench: deps all
