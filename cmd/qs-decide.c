@@ -72,17 +72,14 @@ static int
 state_of(const struct qs_table *t, json_t *rec, const char *where,
     size_t *state, struct qs_err *err)
 {
-	double lat, req;
-	long pod;
+	struct qs_obs o;
 	int clamped = 0;
 
-	if (qs_rec_long(rec, "pod", 0, 1000000000L, &pod, err) != 0 ||
-	    qs_rec_double(rec, "latency", 0, 1e12, &lat, err) != 0 ||
-	    qs_rec_double(rec, "requests", 0, 1e15, &req, err) != 0)
+	if (qs_rec_obs(rec, "", -1, &o, err) != 0)
 		return -1;
-	*state = qs_table_state(t, pod, lat, req, &clamped);
+	*state = qs_table_state(t, o.pod, o.latency, o.requests, &clamped);
 	if (clamped)
-		warn_clamped(t, where, pod, lat, req, clamped);
+		warn_clamped(t, where, o.pod, o.latency, o.requests, clamped);
 	return 0;
 }
 

@@ -392,14 +392,15 @@ main(int argc, char *argv[])
 		pod = qs_opt_long("QS_POD", env, 0, 1000000);
 	if (deployment == NULL)
 		deployment = qs_env("QS_DEPLOYMENT", NULL);
-	if (ko.server == NULL && ko.backend != QS_KUBE_KUBECTL)
-		ko.server = qs_env("QS_KUBE_SERVER", NULL);
+	qs_kube_opts_env(&ko);
 	if (ko.backend == QS_KUBE_KUBECTL && (ko.server || ko.token_file ||
 	    ko.cacert || ko.insecure))
 		qs_die(EX_USAGE, "--kube-server, --kube-token-file, --kube-cacert "
 		    "and --kube-insecure-skip-tls-verify need the api backend");
+	if (ko.insecure && ko.cacert)
+		qs_die(EX_USAGE, "--kube-insecure-skip-tls-verify and --kube-cacert "
+		    "contradict each other");
 	ko.timeout = conf.timeout;
-	ko.sa_dir = qs_env("QS_SERVICEACCOUNT_DIR", NULL);
 	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, &err) != 0)
 		qs_die_err(&err);
 

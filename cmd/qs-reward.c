@@ -52,10 +52,11 @@ reward(json_t *rec, long line, void *arg, struct qs_err *err)
 	long pod, action;
 
 	(void)line;
-	if (qs_rec_long(rec, "pod", 0, 1000000000L, &pod, err) != 0 ||
-	    qs_rec_long(rec, "action", 0, 1000000000L, &action, err) != 0 ||
-	    qs_rec_double(rec, "latency", 0, 1e12, &lat, err) != 0 ||
-	    qs_rec_double(rec, "new_latency", 0, 1e12, &newlat, err) != 0)
+	if (qs_rec_long(rec, "pod", 0, QS_POD_MAX, &pod, err) != 0 ||
+	    qs_rec_long(rec, "action", 0, QS_POD_MAX, &action, err) != 0 ||
+	    qs_rec_double(rec, "latency", 0, QS_LATENCY_MAX, &lat, err) != 0 ||
+	    qs_rec_double(rec, "new_latency", 0, QS_LATENCY_MAX, &newlat,
+	    err) != 0)
 		return -1;
 	if (r->rule == QS_REWARD_COST)
 		qs_rec_set(rec, "reward", json_real(qs_reward_cost(&r->cost,

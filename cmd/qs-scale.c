@@ -252,8 +252,7 @@ main(int argc, char *argv[])
 	if (sc.max >= 0 && sc.max < sc.min)
 		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
 		    sc.max, sc.min);
-	if (ko.server == NULL && ko.backend != QS_KUBE_KUBECTL)
-		ko.server = qs_env("QS_KUBE_SERVER", NULL);
+	qs_kube_opts_env(&ko);
 	if (ko.backend == QS_KUBE_KUBECTL && (ko.server || ko.token_file ||
 	    ko.cacert || ko.insecure))
 		qs_die(EX_USAGE, "--server, --token-file, --cacert and "
@@ -262,7 +261,6 @@ main(int argc, char *argv[])
 		qs_die(EX_USAGE, "--insecure-skip-tls-verify and --cacert "
 		    "contradict each other");
 
-	ko.sa_dir = qs_env("QS_SERVICEACCOUNT_DIR", NULL);
 	if ((sc.k = qs_kube_new(&ko, &err)) == NULL)
 		qs_die_err(&err);
 	sc.ns = qs_kube_namespace(sc.k, ns);

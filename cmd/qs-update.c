@@ -48,30 +48,26 @@ static int
 update(struct qs_table *t, json_t *rec, long epoch, double alpha, double gamma,
     enum qs_compat compat, struct qs_err *err)
 {
-	long pod, action, newpod;
-	double lat, req, newlat, newreq, reward, q;
+	struct qs_obs before, after;
+	long action;
+	double reward, q;
 	size_t s, s2;
 	int col, clamped = 0;
 	char name[128];
 
-	if (qs_rec_long(rec, "pod", 0, 1000000000L, &pod, err) != 0 ||
-	    qs_rec_double(rec, "latency", 0, 1e12, &lat, err) != 0 ||
-	    qs_rec_double(rec, "requests", 0, 1e15, &req, err) != 0 ||
-	    qs_rec_long(rec, "action", 0, 1000000000L, &action, err) != 0 ||
-	    qs_rec_double(rec, "new_latency", 0, 1e12, &newlat, err) != 0 ||
-	    qs_rec_double(rec, "new_requests", 0, 1e15, &newreq, err) != 0 ||
-	    qs_rec_double(rec, "reward", -1e12, 1e12, &reward, err) != 0)
-		return -1;
 	/* The notebook's history has no new_pod: the action is what was set. */
-	newpod = action;
-	if (qs_rec_has(rec, "new_pod") &&
-	    qs_rec_long(rec, "new_pod", 0, 1000000000L, &newpod, err) != 0)
+	if (qs_rec_obs(rec, "", -1, &before, err) != 0 ||
+	    qs_rec_long(rec, "action", 0, QS_POD_MAX, &action, err) != 0 ||
+	    qs_rec_obs(rec, "new_", action, &after, err) != 0 ||
+	    qs_rec_double(rec, "reward", -1e12, 1e12, &reward, err) != 0)
 		return -1;
 	if ((col = qs_table_action(t, action)) < 0)
 		return qs_err_set(err, EX_DATAERR,
 		    "action %ld is not an action column of the table", action);
-	s = qs_table_state(t, pod, lat, req, &clamped);
-	s2 = qs_table_state(t, newpod, newlat, newreq, &clamped);
+	s = qs_table_state(t, before.pod, before.latency, before.requests,
+	    &clamped);
+	s2 = qs_table_state(t, after.pod, after.latency, after.requests,
+	    &clamped);
 	if (clamped) {
 		qs_table_state_name(t, s, name, sizeof(name));
 		qs_warn("transition %ld is partly outside the table; "

@@ -712,6 +712,15 @@ qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 	return rc;
 }
 
+void
+qs_kube_opts_env(struct qs_kube_opts *o)
+{
+	if (o->server == NULL && o->backend != QS_KUBE_KUBECTL)
+		o->server = qs_env("QS_KUBE_SERVER", NULL);
+	if (o->sa_dir == NULL)
+		o->sa_dir = qs_env("QS_SERVICEACCOUNT_DIR", NULL);
+}
+
 const char *
 qs_kube_namespace(const struct qs_kube *k, const char *ns)
 {

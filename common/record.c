@@ -528,6 +528,25 @@ qs_rec_bool(json_t *rec, const char *key, int *out, struct qs_err *err)
 	return qs_err_set(err, EX_DATAERR, "field %s is not a boolean", key);
 }
 
+int
+qs_rec_obs(json_t *rec, const char *prefix, long defpod, struct qs_obs *o,
+    struct qs_err *err)
+{
+	char pod[32], lat[32], req[32];
+
+	snprintf(pod, sizeof(pod), "%spod", prefix);
+	snprintf(lat, sizeof(lat), "%slatency", prefix);
+	snprintf(req, sizeof(req), "%srequests", prefix);
+	o->pod = defpod;
+	if ((defpod < 0 || qs_rec_has(rec, pod)) &&
+	    qs_rec_long(rec, pod, 0, QS_POD_MAX, &o->pod, err) != 0)
+		return -1;
+	if (qs_rec_double(rec, lat, 0, QS_LATENCY_MAX, &o->latency, err) != 0 ||
+	    qs_rec_double(rec, req, 0, QS_REQUESTS_MAX, &o->requests, err) != 0)
+		return -1;
+	return 0;
+}
+
 void
 qs_rec_set(json_t *rec, const char *key, json_t *v)
 {

@@ -42,6 +42,13 @@ struct qs_kube_scale {
 
 struct qs_kube;
 
+/*
+ * Fill what the environment gives and the options did not: the server from
+ * QS_KUBE_SERVER (unless the backend is kubectl) and the service account's
+ * directory from QS_SERVICEACCOUNT_DIR.
+ */
+void qs_kube_opts_env(struct qs_kube_opts *o);
+
 /* Parse "api", "kubectl" or "auto"; returns -1 for anything else. */
 int qs_kube_backend_parse(const char *s, enum qs_kube_backend *b);
 

@@ -73,6 +73,26 @@ int qs_rec_double(json_t *rec, const char *key, double min, double max,
     double *out, struct qs_err *err);
 int qs_rec_bool(json_t *rec, const char *key, int *out, struct qs_err *err);
 
+/* The ranges of the observed fields: beyond them a record is malformed. */
+#define QS_POD_MAX 1000000000L
+#define QS_LATENCY_MAX 1e12
+#define QS_REQUESTS_MAX 1e15
+
+/* An observed state: replicas, latency in ms, requests in the window. */
+struct qs_obs {
+	long pod;
+	double latency, requests;
+};
+
+/*
+ * Read prefix + "pod", "latency" and "requests" of rec (borrowed), as
+ * qs-observe writes them ("" for the state before, "new_" for the one
+ * after).  When defpod >= 0 the pod field may be missing and defaults to
+ * it.  Returns 0, or -1 with err (EX_DATAERR).
+ */
+int qs_rec_obs(json_t *rec, const char *prefix, long defpod, struct qs_obs *o,
+    struct qs_err *err);
+
 /* Whether rec (borrowed) has key with a non-null value. */
 int qs_rec_has(json_t *rec, const char *key);
 
