@@ -126,4 +126,7 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
+# Keep the objects of the binaries: they are not intermediate files.
+.SECONDARY:
+
 .PHONY: all deps check asan valgrind fuzz bench demo lint install uninstall clean
