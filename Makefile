@@ -3,39 +3,69 @@ include config.mk
 
 BUILD = build
 BINDIR = $(BUILD)/bin
-CMDS = $(patsubst cmd/%.c,%,$(wildcard cmd/qs-*.c))
+CMDS = $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/qs-*.c)) \
+	$(patsubst cmd/%/,%,$(dir $(wildcard cmd/qs-*/main.c))))
 BINS = $(addprefix $(BINDIR)/,$(CMDS))
 SCRIPTS = $(wildcard scripts/qs-*)
-LIBSRC = $(wildcard common/*.c)
-LIBOBJ = $(patsubst common/%.c,$(BUILD)/common/%.o,$(LIBSRC))
 HDR = $(wildcard include/qs/*.h)
-LIB = $(BUILD)/libqs.a
 MAN1 = $(wildcard man/*.1)
 MAN7 = $(wildcard man/*.7)
 MANS = $(MAN1) $(MAN7)
 TESTS = $(wildcard tests/*.bats)
 
+# Three layers, a library each: the learning core (files, records, the
+# table, the learning rule), the I/O clients (Prometheus, Kubernetes) and
+# the simulator.  Each library names the system libraries it needs.
+LAYERS = core io sim
+core_SRC = $(wildcard common/core/*.c)
+io_SRC = $(wildcard common/io/*.c)
+sim_SRC = $(wildcard common/sim/*.c)
+core_PKGS = jansson
+io_PKGS = libcurl jansson
+sim_PKGS = libmicrohttpd jansson
+core_LDLIBS = $(shell pkg-config --libs $(core_PKGS)) -lcsv -lm
+io_LDLIBS = $(shell pkg-config --libs $(io_PKGS))
+sim_LDLIBS = $(shell pkg-config --libs $(sim_PKGS)) -lm
+
+# What each binary links, stated once, the layer above first.
+qs-init-table_LIBS = core
+qs-decide_LIBS = core
+qs-reward_LIBS = core
+qs-update_LIBS = core
+qs-observe_LIBS = io core
+qs-scale_LIBS = io core
+qs-sim_LIBS = sim core
+
+libname = $(BUILD)/libqs-$(1).a
+objs = $(patsubst common/%.c,$(BUILD)/common/%.o,$($(1)_SRC))
+cmdsrc = $(or $(wildcard cmd/$(1).c),$(wildcard cmd/$(1)/*.c))
+cmdobjs = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(call cmdsrc,$(1)))
+
 all: $(BINS)
 
-$(BUILD)/common/%.o: common/%.c $(HDR)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_PKG) -c -o $@ $<
+define layer_rules
+$(BUILD)/common/$(1)/%.o: common/$(1)/%.c $$(HDR)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$(shell pkg-config --cflags $$($(1)_PKGS)) -c -o $$@ $$<
 
-$(BUILD)/cmd/%.o: cmd/%.c $(HDR)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_PKG) -c -o $@ $<
+$(call libname,$(1)): $(call objs,$(1))
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rules,$(l))))
 
-$(LIB): $(LIBOBJ)
-	rm -f $@
-	$(AR) rcs $@ $(LIBOBJ)
+define cmd_rules
+$(BINDIR)/$(1): $(call cmdobjs,$(1)) $(foreach l,$($(1)_LIBS),$(call libname,$(l)))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) $$(CFLAGS) -o $$@ $(call cmdobjs,$(1)) \
+	    $(foreach l,$($(1)_LIBS),$(call libname,$(l))) \
+	    $(foreach l,$($(1)_LIBS),$$($(l)_LDLIBS))
+endef
+$(foreach c,$(CMDS),$(eval $(call cmd_rules,$(c))))
 
-$(BINDIR)/qs-sim: $(BUILD)/cmd/qs-sim.o $(LIB)
+$(BUILD)/cmd/%.o: cmd/%.c $(HDR) $(wildcard cmd/*/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS_QS) $(MHD_LIBS)
-
-$(BINDIR)/%: $(BUILD)/cmd/%.o $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS_QS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Install the Debian packages the project needs, when they are missing.
 deps:
@@ -78,10 +108,10 @@ FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZERS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
-build-fuzz/%: fuzz/%.c $(LIBSRC) $(HDR)
+build-fuzz/%: fuzz/%.c $(core_SRC) $(io_SRC) $(HDR)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(CFLAGS_PKG) \
-	    -fsanitize=fuzzer -o $@ $< $(LIBSRC) $(LDLIBS_QS) $(MHD_LIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(io_PKGS)) \
+	    -fsanitize=fuzzer -o $@ $< $(core_SRC) $(io_SRC) $(io_LDLIBS) $(core_LDLIBS)
 
 fuzz: deps $(FUZZERS)
 	@for f in $(FUZZERS); do \

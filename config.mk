@@ -17,8 +17,4 @@ ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
 
-PKGS = libcurl jansson
 LDFLAGS += -Wl,--as-needed
-LDLIBS_QS = $(shell pkg-config --libs $(PKGS)) -lcsv -lm
-CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS))
-MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)

@@ -21,7 +21,8 @@ install_to() {
 # The files install should write under prefix $1 and man prefix $2.
 expected_files() {
 	local f
-	for f in "$TOP"/cmd/qs-*.c; do
+	for f in "$TOP"/cmd/qs-*.c "$TOP"/cmd/qs-*/main.c; do
+		f=${f%/main.c}
 		f=${f##*/}
 		echo "$1/bin/${f%.c}"
 	done

@@ -1,0 +1,188 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qs/err.h"
+#include "qs/file.h"
+#include "qs/history.h"
+#include "qs/learn.h"
+#include "qs/num.h"
+#include "qs/opt.h"
+#include "qs/rand.h"
+#include "qs/sim.h"
+#include "qs/simrun.h"
+#include "qs/simserve.h"
+#include "qs/table.h"
+#include "qs/xalloc.h"
+#include "qs-sim.h"
+
+int
+sim_eval(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "alpha", required_argument, NULL, OPT_ALPHA },
+		{ "capacity", required_argument, NULL, OPT_CAPACITY },
+		{ "cost-weights", required_argument, NULL, OPT_COST_WEIGHTS },
+		{ "gamma", required_argument, NULL, OPT_GAMMA },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "hpa-sync", required_argument, NULL, OPT_HPA_SYNC },
+		{ "hpa-target", required_argument, NULL, OPT_HPA_TARGET },
+		{ "hpa-tolerance", required_argument, NULL, OPT_HPA_TOLERANCE },
+		{ "hpa-window", required_argument, NULL, OPT_HPA_WINDOW },
+		{ "ideal-latency", required_argument, NULL, OPT_IDEAL },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "learn", no_argument, NULL, OPT_LEARN },
+		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
+		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
+		{ "noise", required_argument, NULL, OPT_NOISE },
+		{ "peak-replicas", required_argument, NULL, OPT_PEAK },
+		{ "period", required_argument, NULL, OPT_PERIOD },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "replicas", required_argument, NULL, OPT_REPLICAS },
+		{ "reward", required_argument, NULL, OPT_REWARD },
+		{ "scale", required_argument, NULL, OPT_SCALE },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "series", required_argument, NULL, OPT_SERIES },
+		{ "startup-delay", required_argument, NULL, OPT_STARTUP },
+		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qs_err err = { 0 };
+	struct qs_simeval o;
+	struct qs_simeval_result res;
+	struct qs_atomic series;
+	struct common c;
+	const char *policy = NULL, *path = NULL, *seriesp = NULL;
+	double target = -1;
+	int opt;
+
+	usage_text = EVAL_USAGE;
+	common_init(&c);
+	qs_simeval_defaults(&o);
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (common_option(&c, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_ALPHA:
+			o.alpha = qs_opt_double("--alpha", optarg, 0, 1);
+			break;
+		case OPT_GAMMA:
+			o.gamma = qs_opt_double("--gamma", optarg, 0, 1);
+			break;
+		case OPT_HELP:
+			help(EVAL_USAGE "\n"
+			    "Run a scaling policy over a workload trace and print "
+			    "its figures as JSON.\nPolicies: table:FILE (greedy), "
+			    "hpa (the Kubernetes HPA algorithm),\nstatic:N, oracle "
+			    "(the fewest replicas meeting the ideal, with hindsight).\n\n"
+			    "      --alpha a           learning rate with --learn (0.1)\n"
+			    "      --gamma g           discount factor with --learn (0.6)\n"
+			    "      --hpa-sync s        hpa: seconds between reconciliations "
+			    "(15)\n"
+			    "      --hpa-target rate   hpa: requests/s per replica "
+			    "(--capacity)\n"
+			    "      --hpa-tolerance x   hpa: tolerance (0.1)\n"
+			    "      --hpa-window s      hpa: scale-down stabilization "
+			    "(300)\n"
+			    "      --learn             table: keep learning while it runs\n"
+			    "      --max-replicas n    hpa, oracle: highest count (100)\n"
+			    "      --min-replicas n    hpa, oracle: lowest count (1)\n"
+			    "      --period s          table: seconds between decisions "
+			    "(--interval)\n"
+			    "      --policy policy     the policy to run\n"
+			    "      --seed n            seed of the noise (1)\n"
+			    "      --series file       write t,requests,latency,replicas "
+			    "per interval\n"
+			    "      --trace file        CSV t,requests\n"
+			    MODEL_HELP);
+			break;
+		case OPT_HPA_SYNC:
+			o.hpa.sync = qs_opt_double("--hpa-sync", optarg, 1e-3, 1e7);
+			break;
+		case OPT_HPA_TARGET:
+			target = qs_opt_double("--hpa-target", optarg, 1e-9, 1e12);
+			break;
+		case OPT_HPA_TOLERANCE:
+			o.hpa.tolerance = qs_opt_double("--hpa-tolerance", optarg, 0,
+			    1e6);
+			break;
+		case OPT_HPA_WINDOW:
+			o.hpa.down_window = qs_opt_double("--hpa-window", optarg, 0,
+			    3600);
+			break;
+		case OPT_LEARN:
+			o.learn = 1;
+			break;
+		case OPT_PERIOD:
+			o.period = qs_opt_double("--period", optarg, 1e-3, 1e7);
+			break;
+		case OPT_POLICY:
+			policy = optarg;
+			break;
+		case OPT_SERIES:
+			seriesp = optarg;
+			break;
+		case OPT_VERSION:
+			qs_print_version();
+			exit(qs_fshut_stdout());
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (policy == NULL) {
+		qs_warn("%s", "--policy is required");
+		usage();
+	}
+	if (qs_simeval_policy_parse(policy, &o, &path, &err) != 0) {
+		qs_warn("%s", err.msg);
+		usage();
+	}
+	if (o.learn && o.policy != QS_POLICY_TABLE) {
+		qs_warn("%s", "--learn needs --policy table:FILE");
+		usage();
+	}
+	common_finish(&c);
+
+	if (path != NULL && (o.table = qs_table_load(path, &err)) == NULL)
+		qs_die_err(&err);
+	o.rule = c.rule;
+	o.cost = c.cost;
+	if (o.table != NULL)
+		o.cost.max_replicas = o.table->act[o.table->nact - 1];
+	o.window = c.window;
+	o.seed = c.seed;
+	o.min_replicas = c.min_replicas;
+	if (c.max_replicas > 0)
+		o.max_replicas = c.max_replicas;
+	o.hpa.min_replicas = o.min_replicas;
+	o.hpa.max_replicas = o.max_replicas;
+	o.hpa.target = target > 0 ? target : c.p.capacity;
+	o.replicas = c.replicas >= 0 ? c.replicas : c.min_replicas;
+	if (seriesp != NULL) {
+		if (qs_atomic_open(&series, seriesp, &err) != 0)
+			qs_die_err(&err);
+		o.series = series.fp;
+	}
+	if (qs_simeval_run(&c.p, c.values, c.n, &o, &res, &err) != 0) {
+		if (seriesp != NULL)
+			qs_atomic_abort(&series);
+		qs_die_err(&err);
+	}
+	if (seriesp != NULL && qs_atomic_commit(&series, &err) != 0)
+		qs_die_err(&err);
+	if (qs_simeval_print(stdout, &res) != 0)
+		qs_die(EX_IOERR, "cannot write standard output:");
+	qs_table_free(o.table);
+	free(c.values);
+	return qs_fshut_stdout();
+}

@@ -1,0 +1,178 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qs/err.h"
+#include "qs/file.h"
+#include "qs/history.h"
+#include "qs/learn.h"
+#include "qs/num.h"
+#include "qs/opt.h"
+#include "qs/rand.h"
+#include "qs/sim.h"
+#include "qs/simrun.h"
+#include "qs/simserve.h"
+#include "qs/table.h"
+#include "qs/xalloc.h"
+#include "qs-sim.h"
+
+const char *usage_text = USAGE;
+
+void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EX_USAGE);
+}
+
+void
+help(const char *text)
+{
+	fputs(text, stdout);
+	exit(qs_fshut_stdout());
+}
+
+void
+common_init(struct common *c)
+{
+	memset(c, 0, sizeof(*c));
+	qs_sim_defaults(&c->p);
+	c->replicas = -1;
+	c->min_replicas = 1;
+	c->window = 30;
+	c->rule = QS_REWARD_NOTEBOOK;
+	c->cost.w_perf = QS_REWARD_W_PERF;
+	c->cost.w_res = QS_REWARD_W_RES;
+	c->cost.w_adp = QS_REWARD_W_ADP;
+	c->seed = 1;
+}
+
+/* Handle an option train and eval share; returns 0 when c is not one. */
+int
+common_option(struct common *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_CAPACITY:
+		c->p.capacity = qs_opt_double("--capacity", arg, 1e-9, 1e12);
+		break;
+	case OPT_COST_WEIGHTS:
+		if (qs_reward_cost_parse(arg, &c->cost) != 0)
+			qs_die(EX_USAGE, "invalid --cost-weights: %s (three numbers: "
+			    "perf,res,adp)", arg);
+		break;
+	case OPT_IDEAL:
+		c->p.ideal = qs_opt_double("--ideal-latency", arg, 1, 1e7);
+		break;
+	case OPT_INTERVAL:
+		c->p.interval = qs_opt_double("--interval", arg, 1e-3, 1e7);
+		break;
+	case OPT_MAX_REPLICAS:
+		c->max_replicas = qs_opt_long("--max-replicas", arg, 1, 100000);
+		break;
+	case OPT_MIN_REPLICAS:
+		c->min_replicas = qs_opt_long("--min-replicas", arg, 0, 100000);
+		break;
+	case OPT_NOISE:
+		c->p.noise = qs_opt_double("--noise", arg, 0, 10);
+		break;
+	case OPT_PEAK:
+		c->peak_replicas = (double)qs_opt_long("--peak-replicas", arg, 1,
+		    100000);
+		break;
+	case OPT_REPLICAS:
+		c->replicas = qs_opt_long("--replicas", arg, 0, 100000);
+		break;
+	case OPT_REWARD:
+		if (qs_reward_rule_parse(arg, &c->rule) != 0)
+			qs_die(EX_USAGE, "invalid --reward: %s (notebook or cost)",
+			    arg);
+		break;
+	case OPT_SCALE:
+		c->p.scale = qs_opt_double("--scale", arg, 0, 1e12);
+		c->scale_given = 1;
+		break;
+	case OPT_SEED:
+		c->seed = (unsigned long long)qs_opt_long("--seed", arg, 0,
+		    9007199254740992L);
+		c->seed_given = 1;
+		break;
+	case OPT_STARTUP:
+		c->p.startup_delay = qs_opt_double("--startup-delay", arg, 0, 1e7);
+		break;
+	case OPT_TRACE:
+		c->trace = arg;
+		break;
+	case OPT_WINDOW:
+		c->window = qs_opt_double("--window", arg, 0, 1e7);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* Check what train and eval share, then load and rescale the trace. */
+void
+common_finish(struct common *c)
+{
+	struct qs_err err = { 0 };
+	double peak;
+
+	if (c->trace == NULL) {
+		qs_warn("%s", "--trace is required");
+		usage();
+	}
+	if (c->peak_replicas > 0 && c->scale_given) {
+		qs_warn("%s", "--peak-replicas and --scale exclude each other");
+		usage();
+	}
+	if (c->max_replicas > 0 && c->max_replicas < c->min_replicas)
+		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
+		    c->max_replicas, c->min_replicas);
+	if (qs_sim_trace_load(c->trace, &c->values, &c->n, &err) != 0)
+		qs_die_err(&err);
+	if (c->peak_replicas > 0) {
+		peak = qs_sim_trace_peak(c->values, c->n);
+		if (peak <= 0)
+			qs_die(EX_DATAERR, "cannot rescale %s: its peak is 0",
+			    c->trace);
+		c->p.scale = qs_sim_scale_for_peak(&c->p, peak,
+		    (long)c->peak_replicas);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	qs_setprogname(argv[0]);
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "--help") == 0)
+		help(USAGE "\n"
+		    "Simulate a deployment under a workload trace.  Commands:\n\n"
+		    "  serve   stand in for a cluster: Kubernetes API and /metrics\n"
+		    "  train   learn a Q-table offline over a trace\n"
+		    "  eval    run a policy over a trace and print its figures\n\n"
+		    "Run qs-sim COMMAND --help for a command's options.\n");
+	if (strcmp(argv[1], "--version") == 0) {
+		qs_print_version();
+		return qs_fshut_stdout();
+	}
+	if (strcmp(argv[1], "train") == 0)
+		return sim_train(argc - 1, argv + 1);
+	if (strcmp(argv[1], "eval") == 0)
+		return sim_eval(argc - 1, argv + 1);
+	/* getopt's messages then name the command: "qs-sim serve: ...". */
+	if (strcmp(argv[1], "serve") == 0) {
+		argv[1] = "qs-sim serve";
+		return sim_serve(argc - 1, argv + 1);
+	}
+	qs_warn("unknown command %s", argv[1]);
+	usage();
+}

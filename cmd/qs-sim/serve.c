@@ -1,0 +1,250 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qs/err.h"
+#include "qs/file.h"
+#include "qs/history.h"
+#include "qs/learn.h"
+#include "qs/num.h"
+#include "qs/opt.h"
+#include "qs/rand.h"
+#include "qs/sim.h"
+#include "qs/simrun.h"
+#include "qs/simserve.h"
+#include "qs/table.h"
+#include "qs/xalloc.h"
+#include "qs-sim.h"
+
+static void
+usage_serve(void)
+{
+	fputs(USAGE_SERVE, stderr);
+	exit(EX_USAGE);
+}
+
+static void
+help_serve(void)
+{
+	fputs(USAGE_SERVE "\n"
+	    "Serve the Kubernetes API of one simulated deployment and its pods'\n"
+	    "request metrics on /metrics, until SIGINT or SIGTERM.\n\n"
+	    "      --deployment name   the deployment's name (QS_DEPLOYMENT, web)\n"
+	    "      --interval s        seconds per trace row (60)\n"
+	    "      --listen addr:port  where to listen (127.0.0.1:8080; port 0 picks)\n"
+	    "      --namespace ns      its namespace (QS_NAMESPACE, default)\n"
+	    "      --noise x           relative noise on latency (0.05)\n"
+	    "      --port-file file    write the port there once listening\n"
+	    "      --rate r            requests/s without a trace (0.3)\n"
+	    "      --replicas n        replicas at the start, all ready (1)\n"
+	    "      --scale f           factor on the trace's requests (1)\n"
+	    "      --seed n            seed of the noise and pod names (1)\n"
+	    "      --startup-delay s   seconds before a new replica is ready (0)\n"
+	    "      --tick s            seconds of wall time per trace row (interval)\n"
+	    "      --tls-cert file     serve HTTPS with this PEM certificate ...\n"
+	    "      --tls-key file      ... and this PEM key\n"
+	    "      --token-file file   require this bearer token on the API\n"
+	    "      --trace file        CSV t,requests to replay\n"
+	    "      --help              print this help\n"
+	    "      --version           print the version\n", stdout);
+	exit(qs_fshut_stdout());
+}
+
+/* A small file read whole: a token or a PEM text.  New string. */
+static char *
+read_small(const char *what, const char *path, int strip)
+{
+	char *s = xmalloc(1024 * 1024 + 1);
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		qs_die(EX_NOINPUT, "cannot open %s %s:", what, path);
+	n = fread(s, 1, 1024 * 1024, fp);
+	if (ferror(fp))
+		qs_die(EX_IOERR, "cannot read %s %s:", what, path);
+	if (!feof(fp))
+		qs_die(EX_DATAERR, "%s %s is too long", what, path);
+	fclose(fp);
+	while (strip && n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
+	    s[n - 1] == ' '))
+		n--;
+	s[n] = '\0';
+	return s;
+}
+
+int
+sim_serve(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "deployment", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "noise", required_argument, NULL, 'N' },
+		{ "port-file", required_argument, NULL, 'p' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "replicas", required_argument, NULL, 'R' },
+		{ "scale", required_argument, NULL, 'S' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "startup-delay", required_argument, NULL, 'D' },
+		{ "tick", required_argument, NULL, 't' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "trace", required_argument, NULL, 'f' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qs_simserve_opts o;
+	struct qs_simserve *srv;
+	struct qs_err err = { 0 };
+	struct qs_atomic a;
+	sigset_t set;
+	const char *portfile = NULL, *trace = NULL, *certfile = NULL;
+	const char *keyfile = NULL, *tokenfile = NULL;
+	char *cert = NULL, *key = NULL, *token = NULL;
+	double *rows = NULL;
+	int c, sig;
+
+	memset(&o, 0, sizeof(o));
+	qs_sim_defaults(&o.p);
+	o.listen = "127.0.0.1:8080";
+	o.deployment = qs_env("QS_DEPLOYMENT", "web");
+	o.namespace = qs_env("QS_NAMESPACE", "default");
+	o.rate = 0.3;
+	o.replicas = 1;
+	o.seed = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			certfile = optarg;
+			break;
+		case 'D':
+			o.p.startup_delay = qs_opt_double("--startup-delay",
+			    optarg, 0, 86400);
+			break;
+		case 'd':
+			o.deployment = optarg;
+			break;
+		case 'f':
+			trace = optarg;
+			break;
+		case 'h':
+			help_serve();
+			break;
+		case 'I':
+			o.p.interval = qs_opt_double("--interval", optarg, 0.001,
+			    86400);
+			break;
+		case 'K':
+			keyfile = optarg;
+			break;
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 'N':
+			o.p.noise = qs_opt_double("--noise", optarg, 0, 10);
+			break;
+		case 'n':
+			o.namespace = optarg;
+			break;
+		case 'p':
+			portfile = optarg;
+			break;
+		case 'R':
+			o.replicas = qs_opt_long("--replicas", optarg, 0, 1000);
+			break;
+		case 'r':
+			o.rate = qs_opt_double("--rate", optarg, 0, 1e9);
+			break;
+		case 'S':
+			o.p.scale = qs_opt_double("--scale", optarg, 0, 1e9);
+			break;
+		case 's':
+			o.seed = (unsigned long long)qs_opt_long("--seed", optarg,
+			    0, 0x7fffffffffffffffL);
+			break;
+		case 'T':
+			tokenfile = optarg;
+			break;
+		case 't':
+			o.tick = qs_opt_double("--tick", optarg, 0.001, 86400);
+			break;
+		case 'V':
+			qs_print_version();
+			return qs_fshut_stdout();
+		default:
+			usage_serve();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage_serve();
+	if ((certfile == NULL) != (keyfile == NULL))
+		qs_die(EX_USAGE, "--tls-cert and --tls-key go together");
+	if (*o.deployment == '\0' || *o.namespace == '\0' ||
+	    strchr(o.deployment, '/') || strchr(o.namespace, '/'))
+		qs_die(EX_USAGE, "invalid --deployment or --namespace");
+	if (o.tick == 0)
+		o.tick = o.p.interval;
+
+	if (trace != NULL) {
+		if (qs_sim_trace_load(trace, &rows, &o.n, &err) != 0)
+			qs_die_err(&err);
+		o.trace = rows;
+	}
+	if (certfile != NULL) {
+		o.tls_cert = cert = read_small("certificate", certfile, 0);
+		o.tls_key = key = read_small("key", keyfile, 0);
+	}
+	if (tokenfile != NULL) {
+		o.token = token = read_small("token file", tokenfile, 1);
+		if (*token == '\0')
+			qs_die(EX_DATAERR, "token file %s is empty", tokenfile);
+	}
+
+	/* Signals go to sigwait below, not to the server's threads. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((srv = qs_simserve_start(&o, &err)) == NULL)
+		qs_die_err(&err);
+	if (portfile != NULL) {
+		if (qs_atomic_open(&a, portfile, &err) != 0) {
+			qs_simserve_stop(srv);
+			qs_die_err(&err);
+		}
+		fprintf(a.fp, "%u\n", qs_simserve_port(srv));
+		if (qs_atomic_commit(&a, &err) != 0) {
+			qs_simserve_stop(srv);
+			qs_die_err(&err);
+		}
+	}
+	printf("qs-sim: serving deployment %s in namespace %s on %s://%s\n",
+	    o.deployment, o.namespace, cert ? "https" : "http",
+	    qs_simserve_addr(srv));
+	fflush(stdout);
+
+	while (sigwait(&set, &sig) != 0)
+		;
+	qs_simserve_stop(srv);
+	if (portfile != NULL)
+		unlink(portfile);
+	free(rows);
+	free(cert);
+	free(key);
+	free(token);
+	return qs_fshut_stdout();
+}
