@@ -213,16 +213,12 @@ observe(struct qs_prom *p, const char *lq, const char *rq, int empty_zero,
 static void
 put_state(json_t *rec, const char *prefix, const struct state *s)
 {
+	struct qs_obs o = { s->pod, (double)s->latency, (double)s->requests };
 	char key[32];
 
 	snprintf(key, sizeof(key), "%stime", prefix);
 	qs_rec_set(rec, key, json_string(s->time));
-	snprintf(key, sizeof(key), "%spod", prefix);
-	qs_rec_set(rec, key, json_integer(s->pod));
-	snprintf(key, sizeof(key), "%slatency", prefix);
-	qs_rec_set(rec, key, json_integer(s->latency));
-	snprintf(key, sizeof(key), "%srequests", prefix);
-	qs_rec_set(rec, key, json_integer(s->requests));
+	qs_rec_obs_set(rec, prefix, &o);
 }
 
 int

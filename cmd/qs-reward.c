@@ -37,17 +37,11 @@ help(void)
 	exit(qs_fshut_stdout());
 }
 
-struct rules {
-	enum qs_reward_rule rule;
-	double ideal;
-	struct qs_reward_cost cost;
-};
-
 /* Add the reward to rec (borrowed); a qs_records_filter callback. */
 static int
 reward(json_t *rec, long line, void *arg, struct qs_err *err)
 {
-	struct rules *r = arg;
+	const struct qs_reward *r = arg;
 	double lat, newlat;
 	long pod, action;
 
@@ -58,12 +52,8 @@ reward(json_t *rec, long line, void *arg, struct qs_err *err)
 	    qs_rec_double(rec, "new_latency", 0, QS_LATENCY_MAX, &newlat,
 	    err) != 0)
 		return -1;
-	if (r->rule == QS_REWARD_COST)
-		qs_rec_set(rec, "reward", json_real(qs_reward_cost(&r->cost,
-		    r->ideal, pod, action, newlat)));
-	else
-		qs_rec_set(rec, "reward", json_integer(qs_reward_notebook(r->ideal,
-		    pod, action, lat, newlat)));
+	qs_rec_set(rec, "reward", qs_reward_json(r,
+	    qs_reward_compute(r, pod, action, lat, newlat)));
 	return 0;
 }
 
@@ -82,13 +72,13 @@ main(int argc, char *argv[])
 	};
 	struct qs_err err = { 0 };
 	enum qs_format fmt = QS_FMT_AUTO;
-	struct rules r = { QS_REWARD_NOTEBOOK, QS_IDEAL_LATENCY,
-	    { QS_REWARD_W_PERF, QS_REWARD_W_RES, QS_REWARD_W_ADP, 0 } };
+	struct qs_reward r;
 	int weights = 0;
 	const char *s;
 	int c;
 
 	qs_setprogname(argv[0]);
+	qs_reward_defaults(&r);
 	if ((s = qs_env("QS_IDEAL_LATENCY", NULL)) != NULL)
 		r.ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
 	if ((s = qs_env("QS_MAX_REPLICAS", NULL)) != NULL)

@@ -45,36 +45,26 @@ help(void)
 
 /* Apply one transition to the table and add q_value and epoch to rec. */
 static int
-update(struct qs_table *t, json_t *rec, long epoch, double alpha, double gamma,
-    enum qs_compat compat, struct qs_err *err)
+update(struct qs_table *t, json_t *rec, long epoch,
+    const struct qs_learn_params *lp, struct qs_err *err)
 {
-	struct qs_obs before, after;
-	long action;
-	double reward, q;
-	size_t s, s2;
-	int col, clamped = 0;
+	struct qs_transition tr;
+	struct qs_learn_result res;
 	char name[128];
 
 	/* The notebook's history has no new_pod: the action is what was set. */
-	if (qs_rec_obs(rec, "", -1, &before, err) != 0 ||
-	    qs_rec_long(rec, "action", 0, QS_POD_MAX, &action, err) != 0 ||
-	    qs_rec_obs(rec, "new_", action, &after, err) != 0 ||
-	    qs_rec_double(rec, "reward", -1e12, 1e12, &reward, err) != 0)
+	if (qs_rec_obs(rec, "", -1, &tr.before, err) != 0 ||
+	    qs_rec_long(rec, "action", 0, QS_POD_MAX, &tr.action, err) != 0 ||
+	    qs_rec_obs(rec, "new_", tr.action, &tr.after, err) != 0 ||
+	    qs_rec_double(rec, "reward", -1e12, 1e12, &tr.reward, err) != 0 ||
+	    qs_learn_transition(t, &tr, lp, &res, err) != 0)
 		return -1;
-	if ((col = qs_table_action(t, action)) < 0)
-		return qs_err_set(err, EX_DATAERR,
-		    "action %ld is not an action column of the table", action);
-	s = qs_table_state(t, before.pod, before.latency, before.requests,
-	    &clamped);
-	s2 = qs_table_state(t, after.pod, after.latency, after.requests,
-	    &clamped);
-	if (clamped) {
-		qs_table_state_name(t, s, name, sizeof(name));
+	if (res.clamped) {
+		qs_table_state_name(t, res.s, name, sizeof(name));
 		qs_warn("transition %ld is partly outside the table; "
 		    "using the edge buckets (%s)", epoch, name);
 	}
-	q = qs_learn_update(t, s, col, reward, s2, alpha, gamma, compat);
-	qs_rec_set(rec, "q_value", json_real(q));
+	qs_rec_set(rec, "q_value", json_real(res.q));
 	qs_rec_set(rec, "epoch", json_integer(epoch));
 	return 0;
 }
@@ -191,8 +181,8 @@ main(int argc, char *argv[])
 	r = qs_reader_new(stdin, "<stdin>");
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
 		json_array_append_new(recs, rec);
-		if (update(t, rec, epoch0 + (long)json_array_size(recs) - 1, alpha,
-		    gamma, compat, &err) != 0) {
+		if (update(t, rec, epoch0 + (long)json_array_size(recs) - 1,
+		    &(struct qs_learn_params){ alpha, gamma, compat }, &err) != 0) {
 			qs_err_wrap(&err, "invalid record in <stdin>: line %ld",
 			    qs_reader_line(r));
 			rc = -1;

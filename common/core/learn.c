@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "qs/err.h"
 #include "qs/learn.h"
 #include "qs/rand.h"
 #include "qs/table.h"
@@ -42,4 +43,30 @@ qs_learn_update(struct qs_table *t, size_t s, int col, double r, size_t s2,
 	v = (1 - alpha) * old + alpha * (r + gamma * next);
 	qs_table_set(t, s, col, v);
 	return v;
+}
+
+void
+qs_learn_defaults(struct qs_learn_params *lp)
+{
+	lp->alpha = QS_ALPHA;
+	lp->gamma = QS_GAMMA;
+	lp->compat = QS_COMPAT_NONE;
+}
+
+int
+qs_learn_transition(struct qs_table *t, const struct qs_transition *tr,
+    const struct qs_learn_params *lp, struct qs_learn_result *res,
+    struct qs_err *err)
+{
+	if ((res->col = qs_table_action(t, tr->action)) < 0)
+		return qs_err_set(err, EX_DATAERR,
+		    "action %ld is not an action column of the table", tr->action);
+	res->clamped = 0;
+	res->s = qs_table_state(t, tr->before.pod, tr->before.latency,
+	    tr->before.requests, &res->clamped);
+	res->s2 = qs_table_state(t, tr->after.pod, tr->after.latency,
+	    tr->after.requests, &res->clamped);
+	res->q = qs_learn_update(t, res->s, res->col, tr->reward, res->s2,
+	    lp->alpha, lp->gamma, lp->compat);
+	return 0;
 }

@@ -587,3 +587,25 @@ qs_records_filter(FILE *in, const char *name, FILE *out, enum qs_format fmt,
 	qs_writer_free(w);
 	return rc < 0 ? -1 : 0;
 }
+
+/* An integral figure as an integer, so that records show no ".0". */
+static json_t *
+figure(double v)
+{
+	if (v == floor(v) && fabs(v) <= 9007199254740992.0)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+void
+qs_rec_obs_set(json_t *rec, const char *prefix, const struct qs_obs *o)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "%spod", prefix);
+	qs_rec_set(rec, key, json_integer(o->pod));
+	snprintf(key, sizeof(key), "%slatency", prefix);
+	qs_rec_set(rec, key, figure(o->latency));
+	snprintf(key, sizeof(key), "%srequests", prefix);
+	qs_rec_set(rec, key, figure(o->requests));
+}

@@ -1,6 +1,8 @@
 /* See LICENSE file for copyright and license details. */
 #include <string.h>
 
+#include <jansson.h>
+
 #include "qs/learn.h"
 #include "qs/num.h"
 
@@ -96,4 +98,32 @@ qs_reward_cost(const struct qs_reward_cost *c, double ideal, long pod,
 	if (action != pod)
 		cost += c->w_adp;
 	return -cost;
+}
+
+void
+qs_reward_defaults(struct qs_reward *r)
+{
+	r->rule = QS_REWARD_NOTEBOOK;
+	r->ideal = QS_IDEAL_LATENCY;
+	r->cost.w_perf = QS_REWARD_W_PERF;
+	r->cost.w_res = QS_REWARD_W_RES;
+	r->cost.w_adp = QS_REWARD_W_ADP;
+	r->cost.max_replicas = 0;
+}
+
+double
+qs_reward_compute(const struct qs_reward *r, long pod, long action,
+    double latency, double new_latency)
+{
+	if (r->rule == QS_REWARD_COST)
+		return qs_reward_cost(&r->cost, r->ideal, pod, action, new_latency);
+	return qs_reward_notebook(r->ideal, pod, action, latency, new_latency);
+}
+
+json_t *
+qs_reward_json(const struct qs_reward *r, double v)
+{
+	if (r->rule == QS_REWARD_COST)
+		return json_real(v);
+	return json_integer((json_int_t)v);
 }

@@ -4,7 +4,11 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
+#include "qs/err.h"
 #include "qs/rand.h"
+#include "qs/record.h"
 #include "qs/table.h"
 
 /* Defaults of the notebook. */
@@ -77,5 +81,74 @@ int qs_reward_cost_parse(const char *s, struct qs_reward_cost *c);
  */
 double qs_reward_cost(const struct qs_reward_cost *c, double ideal, long pod,
     long action, double new_latency);
+
+/*
+ * The reward of a transition, one description for every tool that
+ * computes one: the rule set, the latency objective and the cost rules'
+ * weights and replica budget (max_replicas 0: not known yet).
+ */
+struct qs_reward {
+	enum qs_reward_rule rule;
+	double ideal;
+	struct qs_reward_cost cost;
+};
+
+/* The defaults: the notebook's rules, its ideal, the paper's weights. */
+void qs_reward_defaults(struct qs_reward *r);
+
+/*
+ * The reward r gives to going from pod replicas at latency to action
+ * replicas at new_latency: qs_reward_notebook or qs_reward_cost.
+ */
+double qs_reward_compute(const struct qs_reward *r, long pod, long action,
+    double latency, double new_latency);
+
+/*
+ * A reward v as a record field: an integer for the notebook's rules, as
+ * its history has them, a real for the cost rules.  Returns a new
+ * reference.
+ */
+json_t *qs_reward_json(const struct qs_reward *r, double v);
+
+/* How a transition is learned from. */
+struct qs_learn_params {
+	double alpha, gamma;
+	enum qs_compat compat;
+};
+
+/* The notebook's alpha and gamma, and its arithmetic not asked for. */
+void qs_learn_defaults(struct qs_learn_params *lp);
+
+/*
+ * One step of the environment: the state observed before, the action
+ * applied (a replica count), the reward it earned and the state observed
+ * after.
+ */
+struct qs_transition {
+	struct qs_obs before;
+	long action;
+	double reward;
+	struct qs_obs after;
+};
+
+/* What learning a transition did. */
+struct qs_learn_result {
+	size_t s, s2;		/* the states before and after */
+	int col;		/* the action's column */
+	double q;		/* the new Q(s, col) */
+	int clamped;		/* QS_CLAMP_* bits of both observations */
+};
+
+/*
+ * Learn tr in t: map both observations to states (observations outside
+ * the table count in the edge buckets and are reported in res->clamped,
+ * for the caller to warn about), then qs_learn_update.  The one learning
+ * step of qs-update, qs-sim train and qs-sim eval --learn.  Returns 0, or
+ * -1 with err (EX_DATAERR) leaving t unchanged when the action is not a
+ * column of t.
+ */
+int qs_learn_transition(struct qs_table *t, const struct qs_transition *tr,
+    const struct qs_learn_params *lp, struct qs_learn_result *res,
+    struct qs_err *err);
 
 #endif

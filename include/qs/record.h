@@ -116,4 +116,11 @@ int qs_records_filter(FILE *in, const char *name, FILE *out,
  */
 json_t *qs_csv_cell(const char *s, size_t len);
 
+/*
+ * The writing counterpart of qs_rec_obs: set prefix + "pod", "latency"
+ * and "requests" of rec (borrowed) from o, in that order, as qs-observe
+ * writes them; integral figures become JSON integers.
+ */
+void qs_rec_obs_set(json_t *rec, const char *prefix, const struct qs_obs *o);
+
 #endif
