@@ -72,10 +72,10 @@ sim_eval(int argc, char *argv[])
 			continue;
 		switch (opt) {
 		case OPT_ALPHA:
-			o.alpha = qs_opt_double("--alpha", optarg, 0, 1);
+			o.lp.alpha = qs_opt_double("--alpha", optarg, 0, 1);
 			break;
 		case OPT_GAMMA:
-			o.gamma = qs_opt_double("--gamma", optarg, 0, 1);
+			o.lp.gamma = qs_opt_double("--gamma", optarg, 0, 1);
 			break;
 		case OPT_HELP:
 			help(EVAL_USAGE "\n"
@@ -155,10 +155,9 @@ sim_eval(int argc, char *argv[])
 
 	if (path != NULL && (o.table = qs_table_load(path, &err)) == NULL)
 		qs_die_err(&err);
-	o.rule = c.rule;
-	o.cost = c.cost;
+	o.reward = c.reward;
 	if (o.table != NULL)
-		o.cost.max_replicas = o.table->act[o.table->nact - 1];
+		o.reward.cost.max_replicas = o.table->act[o.table->nact - 1];
 	o.window = c.window;
 	o.seed = c.seed;
 	o.min_replicas = c.min_replicas;
@@ -182,6 +181,9 @@ sim_eval(int argc, char *argv[])
 		qs_die_err(&err);
 	if (qs_simeval_print(stdout, &res) != 0)
 		qs_die(EX_IOERR, "cannot write standard output:");
+	if (res.clamped)
+		qs_warn("some observations fell outside %s's buckets and were "
+		    "counted in the edge buckets", path);
 	qs_table_free(o.table);
 	free(c.values);
 	return qs_fshut_stdout();

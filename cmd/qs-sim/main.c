@@ -46,10 +46,7 @@ common_init(struct common *c)
 	c->replicas = -1;
 	c->min_replicas = 1;
 	c->window = 30;
-	c->rule = QS_REWARD_NOTEBOOK;
-	c->cost.w_perf = QS_REWARD_W_PERF;
-	c->cost.w_res = QS_REWARD_W_RES;
-	c->cost.w_adp = QS_REWARD_W_ADP;
+	qs_reward_defaults(&c->reward);
 	c->seed = 1;
 }
 
@@ -62,7 +59,7 @@ common_option(struct common *c, int opt, const char *arg)
 		c->p.capacity = qs_opt_double("--capacity", arg, 1e-9, 1e12);
 		break;
 	case OPT_COST_WEIGHTS:
-		if (qs_reward_cost_parse(arg, &c->cost) != 0)
+		if (qs_reward_cost_parse(arg, &c->reward.cost) != 0)
 			qs_die(EX_USAGE, "invalid --cost-weights: %s (three numbers: "
 			    "perf,res,adp)", arg);
 		break;
@@ -89,7 +86,7 @@ common_option(struct common *c, int opt, const char *arg)
 		c->replicas = qs_opt_long("--replicas", arg, 0, 100000);
 		break;
 	case OPT_REWARD:
-		if (qs_reward_rule_parse(arg, &c->rule) != 0)
+		if (qs_reward_rule_parse(arg, &c->reward.rule) != 0)
 			qs_die(EX_USAGE, "invalid --reward: %s (notebook or cost)",
 			    arg);
 		break;
@@ -135,6 +132,7 @@ common_finish(struct common *c)
 	if (c->max_replicas > 0 && c->max_replicas < c->min_replicas)
 		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
 		    c->max_replicas, c->min_replicas);
+	c->reward.ideal = c->p.ideal;
 	if (qs_sim_trace_load(c->trace, &c->values, &c->n, &err) != 0)
 		qs_die_err(&err);
 	if (c->peak_replicas > 0) {

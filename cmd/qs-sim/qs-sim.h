@@ -66,8 +66,7 @@ struct common {
 	long replicas;		/* -1: not given */
 	long min_replicas, max_replicas;
 	double window;
-	enum qs_reward_rule rule;
-	struct qs_reward_cost cost;
+	struct qs_reward reward;	/* its ideal the model's */
 	int seed_given;
 	unsigned long long seed;
 	double *values;

@@ -82,7 +82,7 @@ sim_train(int argc, char *argv[])
 			continue;
 		switch (opt) {
 		case OPT_ALPHA:
-			o.alpha = qs_opt_double("--alpha", optarg, 0, 1);
+			o.lp.alpha = qs_opt_double("--alpha", optarg, 0, 1);
 			break;
 		case OPT_EPOCHS:
 			o.epochs = qs_opt_long("--epochs", optarg, 0,
@@ -92,7 +92,7 @@ sim_train(int argc, char *argv[])
 			o.epsilon = qs_opt_double("--epsilon", optarg, 0, 1);
 			break;
 		case OPT_GAMMA:
-			o.gamma = qs_opt_double("--gamma", optarg, 0, 1);
+			o.lp.gamma = qs_opt_double("--gamma", optarg, 0, 1);
 			break;
 		case OPT_HELP:
 			help(TRAIN_USAGE "\n"
@@ -169,9 +169,8 @@ sim_train(int argc, char *argv[])
 		hp = &h;
 	}
 	o.window = c.window;
-	o.rule = c.rule;
-	o.cost = c.cost;
-	o.cost.max_replicas = t->act[t->nact - 1];
+	o.reward = c.reward;
+	o.reward.cost.max_replicas = t->act[t->nact - 1];
 	o.seed = c.seed_given ? c.seed : qs_rand_entropy();
 	o.replicas = c.replicas >= 0 ? c.replicas : t->pod_min;
 	if (isatty(STDERR_FILENO))

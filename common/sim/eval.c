@@ -20,12 +20,8 @@ qs_simeval_defaults(struct qs_simeval *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->policy = QS_POLICY_HPA;
-	o->alpha = QS_ALPHA;
-	o->gamma = QS_GAMMA;
-	o->rule = QS_REWARD_NOTEBOOK;
-	o->cost.w_perf = QS_REWARD_W_PERF;
-	o->cost.w_res = QS_REWARD_W_RES;
-	o->cost.w_adp = QS_REWARD_W_ADP;
+	qs_learn_defaults(&o->lp);
+	qs_reward_defaults(&o->reward);
 	qs_hpa_defaults(&o->hpa);
 	o->window = 30;
 	o->replicas = 1;
@@ -106,30 +102,122 @@ series_row(FILE *fp, double t, double requests, double latency,
 	return fprintf(fp, "%s,%s,%s,%s\n", a, b, c, d) < 0 ? -1 : 0;
 }
 
+/* One run of a policy over a trace: what its decide function sees. */
+struct run {
+	const struct qs_sim_params *p;	/* the model, with its noise */
+	struct qs_sim_params q;		/* the same without noise */
+	const double *trace;
+	size_t n;
+	const struct qs_simeval *o;
+	const double *f;	/* each interval's noise factor */
+	struct qs_sim sim;
+	struct qs_hpa hpa;
+	size_t k;		/* the interval */
+	long j;			/* the decision within it */
+	double t, rate;		/* its time, the interval's rate */
+	/* The table policy. */
+	struct qs_obs seen;	/* as qs-observe would see the period ended */
+	struct qs_transition tr;	/* the last decision, to be completed */
+	int decided;
+	int clamped;
+};
+
+/*
+ * A policy's decision at r->t: the replicas it wants, or -1 when it makes
+ * none.
+ */
+typedef long decide_fn(struct run *r);
+
+static long
+decide_static(struct run *r)
+{
+	return r->o->static_replicas;
+}
+
+static long
+decide_oracle(struct run *r)
+{
+	return oracle(&r->q, r->rate, r->f[r->k], r->o->min_replicas,
+	    r->o->max_replicas);
+}
+
+static long
+decide_hpa(struct run *r)
+{
+	return qs_hpa_step(&r->hpa, r->t, r->sim.replicas, r->sim.ready,
+	    r->sim.replicas - r->sim.ready, qs_sim_window_rate(r->p, r->trace,
+	    r->n, r->t, r->o->window, 0));
+}
+
+/*
+ * Greedy on the table, from the period just ended.  With learn, first
+ * complete the last decision's transition with what it led to and learn
+ * it, as qs-reward | qs-update would.
+ */
+static long
+decide_table(struct run *r)
+{
+	struct qs_table *t = r->o->table;
+	struct qs_learn_result res;
+	struct qs_err err = { 0 };
+	size_t s;
+
+	if (r->k == 0 && r->j == 0)
+		return -1;
+	s = qs_table_state(t, r->seen.pod, r->seen.latency, r->seen.requests,
+	    &r->clamped);
+	if (r->o->learn && r->decided) {
+		r->tr.after = r->seen;
+		r->tr.reward = qs_reward_compute(&r->o->reward, r->tr.before.pod,
+		    r->tr.action, r->tr.before.latency, r->tr.after.latency);
+		/* The action is a column of t: this cannot fail. */
+		if (qs_learn_transition(t, &r->tr, &r->o->lp, &res, &err) == 0)
+			r->clamped |= res.clamped;
+	}
+	r->tr.before = r->seen;
+	r->tr.action = t->act[qs_table_best(t, s)];
+	r->decided = 1;
+	return r->tr.action;
+}
+
+static const struct {
+	decide_fn *decide;
+	/* A change at the first decision sets the start: not an action. */
+	int sets_start;
+} policies[] = {
+	[QS_POLICY_TABLE] = { decide_table, 0 },
+	[QS_POLICY_HPA] = { decide_hpa, 0 },
+	[QS_POLICY_STATIC] = { decide_static, 1 },
+	[QS_POLICY_ORACLE] = { decide_oracle, 1 },
+};
+
 int
 qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
     const struct qs_simeval *o, struct qs_simeval_result *res,
     struct qs_err *err)
 {
-	struct qs_sim_params q = *p;
 	struct qs_rand rng;
-	struct qs_sim sim;
-	struct qs_hpa hpa;
+	struct run r;
 	double *f = xcalloc(n, sizeof(double)), *lats = xcalloc(n, sizeof(double));
-	double rate, rep, t, sum, r, tl;
-	double olat = 0, oreq = 0, plat = 0;
-	long ticks = 1, j, want, opod = 0, pact = 0;
-	size_t k, s = 0, ps = 0;
-	int clamped = 0, have = 0, col = 0, rc = 0;
+	double rep, sum, tl;
+	long ticks = 1, want;
+	size_t k;
+	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
-	q.noise = 0;
-	q.scale = p->scale;
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.q = *p;
+	r.q.noise = 0;
+	r.trace = trace;
+	r.n = n;
+	r.o = o;
+	r.f = f;
 	qs_rand_seed(&rng, o->seed);
 	for (k = 0; k < n; k++)
 		f[k] = p->noise > 0 ? exp(p->noise * qs_rand_normal(&rng)) : 1;
 	if (o->policy == QS_POLICY_HPA) {
-		qs_hpa_init(&hpa, &o->hpa);
+		qs_hpa_init(&r.hpa, &o->hpa);
 		ticks = (long)floor(p->interval / o->hpa.sync + 0.5);
 	} else if (o->policy == QS_POLICY_TABLE && o->period > 0) {
 		ticks = (long)floor(p->interval / o->period + 0.5);
@@ -137,63 +225,32 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	if (ticks < 1)
 		ticks = 1;
 	want = o->policy == QS_POLICY_STATIC ? o->static_replicas : o->replicas;
-	qs_sim_init(&sim, &q, trace, n, 0, want, o->seed);
+	qs_sim_init(&r.sim, &r.q, trace, n, 0, want, o->seed);
 	if (o->series != NULL && fputs("t,requests,latency,replicas\n",
 	    o->series) == EOF)
 		rc = -1;
 	for (k = 0; k < n && rc == 0; k++) {
-		rate = rate_at(p, trace, n, (long)k);
-		if (o->policy == QS_POLICY_ORACLE)
-			want = oracle(&q, rate, f[k], o->min_replicas,
-			    o->max_replicas);
-		if (o->policy != QS_POLICY_HPA && o->policy != QS_POLICY_TABLE &&
-		    want != sim.replicas) {
-			if (k > 0)
-				res->scale_actions++;
-			qs_sim_scale(&sim, want);
-		}
+		r.k = k;
+		r.rate = rate_at(p, trace, n, (long)k);
 		sum = 0;
 		rep = 0;
-		for (j = 0; j < ticks; j++) {
-			t = (double)k * p->interval +
-			    (double)j * p->interval / (double)ticks;
-			if (o->policy == QS_POLICY_HPA)
-				want = qs_hpa_step(&hpa, t, sim.replicas, sim.ready,
-				    sim.replicas - sim.ready,
-				    qs_sim_window_rate(p, trace, n, t, o->window, 0));
-			if (o->policy == QS_POLICY_TABLE && (k > 0 || j > 0)) {
-				/* Observe the period just ended, as qs-observe would. */
-				s = qs_table_state(o->table, opod, olat, oreq, &clamped);
-				if (o->learn && have) {
-					if (o->rule == QS_REWARD_COST)
-						r = qs_reward_cost(&o->cost, p->ideal,
-						    pact, o->table->act[col], olat);
-					else
-						r = qs_reward_notebook(p->ideal, pact,
-						    o->table->act[col], plat, olat);
-					qs_learn_update(o->table, ps, col, r, s,
-					    o->alpha, o->gamma, QS_COMPAT_NONE);
-				}
-				pact = opod;
-				plat = olat;
-				ps = s;
-				col = qs_table_best(o->table, s);
-				want = o->table->act[col];
-				have = 1;
+		for (r.j = 0; r.j < ticks; r.j++) {
+			r.t = (double)k * p->interval +
+			    (double)r.j * p->interval / (double)ticks;
+			want = policies[o->policy].decide(&r);
+			if (want >= 0 && want != r.sim.replicas) {
+				if (k > 0 || r.j > 0 || !policies[o->policy].sets_start)
+					res->scale_actions++;
+				qs_sim_scale(&r.sim, want);
 			}
-			if ((o->policy == QS_POLICY_HPA ||
-			    o->policy == QS_POLICY_TABLE) && want != sim.replicas) {
-				res->scale_actions++;
-				qs_sim_scale(&sim, want);
-			}
-			tl = qs_sim_latency(&q, sim.ready, rate);
+			tl = qs_sim_latency(&r.q, r.sim.ready, r.rate);
 			sum += tl;
-			rep += (double)sim.replicas;
-			qs_sim_advance(&sim, p->interval / (double)ticks);
-			opod = sim.ready;
-			olat = round(fmin(tl * f[k], p->max_latency));
-			oreq = round(qs_sim_window_rate(p, trace, n,
-			    t + p->interval / (double)ticks, o->window, 0) *
+			rep += (double)r.sim.replicas;
+			qs_sim_advance(&r.sim, p->interval / (double)ticks);
+			r.seen.pod = r.sim.ready;
+			r.seen.latency = round(fmin(tl * f[k], p->max_latency));
+			r.seen.requests = round(qs_sim_window_rate(p, trace, n,
+			    r.t + p->interval / (double)ticks, o->window, 0) *
 			    o->window);
 		}
 		lats[k] = fmin(sum / (double)ticks * f[k], p->max_latency);
@@ -209,6 +266,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	if (rc != 0)
 		qs_err_sys(err, EX_IOERR, "cannot write the series");
 	res->intervals = (long)n;
+	res->clamped = r.clamped;
 	if (n > 0) {
 		res->violation_rate = (double)res->slo_violations / (double)n;
 		res->latency_mean /= (double)n;
@@ -216,8 +274,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		res->latency_p95 = lats[(size_t)ceil(0.95 * (double)n) - 1];
 	}
 	if (o->policy == QS_POLICY_HPA)
-		qs_hpa_free(&hpa);
-	qs_sim_free(&sim);
+		qs_hpa_free(&r.hpa);
+	qs_sim_free(&r.sim);
 	free(f);
 	free(lats);
 	return rc;

@@ -26,15 +26,10 @@ qs_simtrain_defaults(struct qs_simtrain *o)
 	o->epochs = 1000;
 	o->period = 0;
 	o->epsilon = QS_EPSILON;
-	o->alpha = QS_ALPHA;
-	o->gamma = QS_GAMMA;
+	qs_learn_defaults(&o->lp);
 	o->window = 30;
 	o->replicas = 1;
-	o->rule = QS_REWARD_NOTEBOOK;
-	o->cost.w_perf = QS_REWARD_W_PERF;
-	o->cost.w_res = QS_REWARD_W_RES;
-	o->cost.w_adp = QS_REWARD_W_ADP;
-	o->cost.max_replicas = 0;
+	qs_reward_defaults(&o->reward);
 	o->seed = 1;
 	o->progress = NULL;
 	o->arg = NULL;
@@ -90,10 +85,11 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 {
 	struct qs_rand rng;
 	struct qs_sim sim;
-	json_t *rows = NULL;
-	size_t s, s2;
-	double lat, req, nlat, nreq, r, q;
-	long e, pod, npod, act, epoch0 = 0;
+	struct qs_transition tr;
+	struct qs_learn_result res;
+	json_t *rows = NULL, *row;
+	size_t s;
+	long e, epoch0 = 0;
 	double period = o->period > 0 ? o->period : p->interval;
 	struct noise nz = { 1, 0, 0 };
 	int col, random, rc = 0;
@@ -105,50 +101,44 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 		epoch0 = h->rows;
 	}
 	/* The first state: the period before the start, the trace looping. */
-	pod = sim.ready;
-	lat = observe_latency(&sim, p, trace, n, period, &nz);
-	req = round(qs_sim_window_rate(p, trace, n, sim.now, o->window, 1) *
-	    o->window);
+	tr.before.pod = sim.ready;
+	tr.before.latency = observe_latency(&sim, p, trace, n, period, &nz);
+	tr.before.requests = round(qs_sim_window_rate(p, trace, n, sim.now,
+	    o->window, 1) * o->window);
 	for (e = 0; e < o->epochs; e++) {
-		s = qs_table_state(t, pod, lat, req, clamped);
+		s = qs_table_state(t, tr.before.pod, tr.before.latency,
+		    tr.before.requests, clamped);
 		col = qs_learn_decide(t, s, o->epsilon, &rng, &random);
-		act = t->act[col];
-		qs_sim_scale(&sim, act);
+		tr.action = t->act[col];
+		qs_sim_scale(&sim, tr.action);
 		qs_sim_advance(&sim, period);
-		npod = sim.ready;
-		nlat = observe_latency(&sim, p, trace, n, period, &nz);
-		nreq = round(qs_sim_window_rate(p, trace, n, sim.now, o->window,
-		    1) * o->window);
-		if (o->rule == QS_REWARD_COST)
-			r = qs_reward_cost(&o->cost, p->ideal, pod, act, nlat);
-		else
-			r = qs_reward_notebook(p->ideal, pod, act, lat, nlat);
-		s2 = qs_table_state(t, npod, nlat, nreq, clamped);
-		q = qs_learn_update(t, s, col, r, s2, o->alpha, o->gamma,
-		    QS_COMPAT_NONE);
+		tr.after.pod = sim.ready;
+		tr.after.latency = observe_latency(&sim, p, trace, n, period, &nz);
+		tr.after.requests = round(qs_sim_window_rate(p, trace, n, sim.now,
+		    o->window, 1) * o->window);
+		tr.reward = qs_reward_compute(&o->reward, tr.before.pod, tr.action,
+		    tr.before.latency, tr.after.latency);
+		/* The action is a column of t: this cannot fail. */
+		(void)qs_learn_transition(t, &tr, &o->lp, &res, err);
+		*clamped |= res.clamped;
 		if (rows != NULL) {
-			json_array_append_new(rows, json_pack("{s:I,s:I,s:I,s:I,s:I,"
-			    "s:I,s:I,s:o,s:f,s:b}",
-			    "epoch", (json_int_t)(epoch0 + e),
-			    "pod", (json_int_t)pod,
-			    "latency", (json_int_t)lat,
-			    "requests", (json_int_t)req,
-			    "action", (json_int_t)act,
-			    "new_latency", (json_int_t)nlat,
-			    "new_requests", (json_int_t)nreq,
-			    "reward", o->rule == QS_REWARD_COST ? json_real(r) :
-			    json_integer((json_int_t)r),
-			    "q_value", q,
-			    "random", random));
+			/* The record qs-reward | qs-update would have written. */
+			row = json_object();
+			qs_rec_set(row, "epoch", json_integer((json_int_t)(epoch0 + e)));
+			qs_rec_obs_set(row, "", &tr.before);
+			qs_rec_set(row, "action", json_integer((json_int_t)tr.action));
+			qs_rec_obs_set(row, "new_", &tr.after);
+			qs_rec_set(row, "reward", qs_reward_json(&o->reward, tr.reward));
+			qs_rec_set(row, "q_value", json_real(res.q));
+			qs_rec_set(row, "random", json_boolean(random));
+			json_array_append_new(rows, row);
 			if (json_array_size(rows) == BATCH &&
 			    (rc = flush(h, rows, err)) != 0)
 				break;
 		}
 		if (o->progress != NULL && (e + 1) % PROGRESS == 0)
 			o->progress(e + 1, o->epochs, o->arg);
-		pod = npod;
-		lat = nlat;
-		req = nreq;
+		tr.before = tr.after;
 	}
 	if (rc == 0 && rows != NULL && json_array_size(rows) > 0)
 		rc = flush(h, rows, err);

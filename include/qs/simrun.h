@@ -21,11 +21,11 @@
 struct qs_simtrain {
 	long epochs;
 	double period;		/* seconds per epoch; 0: the trace's interval */
-	double epsilon, alpha, gamma;
+	double epsilon;
+	struct qs_learn_params lp;
 	double window;		/* seconds of the observation window (30) */
 	long replicas;		/* ready at the start */
-	enum qs_reward_rule rule;
-	struct qs_reward_cost cost;
+	struct qs_reward reward;	/* its ideal normally the model's */
 	unsigned long long seed;
 	/* Called now and then with the epochs done, when not NULL. */
 	void (*progress)(long done, long total, void *arg);
@@ -38,7 +38,8 @@ void qs_simtrain_defaults(struct qs_simtrain *o);
  * Run o->epochs epochs of the learning loop on table t against a
  * simulation of params p over trace (n values; the trace loops), one trace
  * interval per epoch: observe, decide (qs_learn_decide), scale, advance
- * one interval, observe, reward, update (qs_learn_update).  When h is not
+ * one interval, observe, reward (qs_reward_compute), learn
+ * (qs_learn_transition), as qs-reward and qs-update would.  When h is not
  * NULL, append one history row per epoch to it.  The simulator's noise is
  * seeded with o->seed and the decisions with a stream derived from it.
  * Observations outside the table set QS_CLAMP_* bits in *clamped.
@@ -62,9 +63,8 @@ struct qs_simeval {
 	struct qs_table *table;	/* borrowed; updated with learn */
 	int learn;
 	double period;		/* seconds between table decisions (interval) */
-	double alpha, gamma;
-	enum qs_reward_rule rule;
-	struct qs_reward_cost cost;
+	struct qs_learn_params lp;
+	struct qs_reward reward;	/* its ideal normally the model's */
 	struct qs_hpa_params hpa;
 	double window;
 	long replicas;		/* at the start */
@@ -81,6 +81,7 @@ struct qs_simeval_result {
 	long scale_actions;
 	double latency_mean;
 	double latency_p95;
+	int clamped;		/* QS_CLAMP_* bits of the table's observations */
 };
 
 void qs_simeval_defaults(struct qs_simeval *o);
