@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# One definition of a transition: what qs-sim train learns offline is what
+# qs-reward | qs-update learn online from the same observations.
+# shellcheck disable=SC2154 # bats' run --separate-stderr sets stderr
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+# Nothing of the caller's shell may change the defaults compared here.
+unset "${!QS_@}"
+
+# Twelve intervals from idle to overloaded and back, so that the learner
+# meets states on both sides of the ideal and every rule of the reward.
+varied_trace() {
+	printf 't,requests\n'
+	printf '%s\n' 0,5 1,20 2,45 3,90 4,150 5,160 6,120 7,60 8,30 9,10 10,80 11,140
+}
+
+# Train from a fresh table with the given options, then replay the
+# history's observations (its reward and Q-values dropped) through
+# qs-reward and qs-update into another copy of the fresh table.
+# $1: the options of qs-reward, $2 those of qs-update; the rest: those of
+# qs-sim train.
+offline_online() {
+	local rewardopts=$1 updateopts=$2
+	shift 2
+	varied_trace > trace.csv
+	qs-init-table --max-replicas 4 --latency-buckets 8 --request-width 25 \
+	    --request-buckets 4 > fresh.csv
+	cp fresh.csv offline.csv
+	cp fresh.csv online.csv
+	run --separate-stderr qs-sim train --trace trace.csv --table offline.csv \
+	    --history history.csv --epochs 600 --epsilon 0.5 --seed 11 "$@"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(wc -l < history.csv)" 601
+	# pod, latency, requests, action, new_latency, new_requests
+	cut -d, -f2-7 history.csv > observed.csv
+	# shellcheck disable=SC2086 # the options are words
+	qs-reward $rewardopts < observed.csv > rewarded.csv
+	# shellcheck disable=SC2086
+	run --separate-stderr qs-update --table online.csv $updateopts \
+	    < rewarded.csv
+	assert_success
+	assert_equal "$stderr" ""
+	echo "$output" > updated.csv
+}
+
+# The column named $2 of CSV file $1.
+column() {
+	awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
+	    { print $c }' "$1"
+}
+
+# The online run gives the offline table byte for byte, and the same
+# rewards and Q-values row by row.
+assert_same_learning() {
+	cmp offline.csv online.csv
+	run cmp -s fresh.csv offline.csv
+	assert_failure
+	assert_equal "$(column updated.csv reward)" "$(column history.csv reward)"
+	assert_equal "$(column updated.csv q_value)" "$(column history.csv q_value)"
+}
+
+@test "the notebook's rules: qs-reward | qs-update learn the table qs-sim train learns" {
+	offline_online "" "" --noise 0.1
+	assert_same_learning
+	# The rules gave rewards of both signs.
+	column history.csv reward | grep -q '^-'
+	column history.csv reward | grep -q '^[1-9]'
+}
+
+@test "the cost rules with their default weights: the same table online and offline" {
+	offline_online "--rules cost --max-replicas 4" "" --reward cost --noise 0.1
+	assert_same_learning
+	# Some reward paid for a violation, some did not.
+	column history.csv reward | grep -q '^-0\.9'
+	column history.csv reward | grep -q '^-0\.[0-8]'
+}
+
+@test "the cost rules with other weights, alpha, gamma and ideal: the same table" {
+	offline_online \
+	    "--rules cost --max-replicas 4 --cost-weights 0.5,0.3,0.2 --ideal-latency 600" \
+	    "--alpha 0.3 --gamma 0.9" \
+	    --reward cost --cost-weights 0.5,0.3,0.2 --ideal-latency 600 \
+	    --alpha 0.3 --gamma 0.9 --noise 0.1
+	assert_same_learning
+}
+
+@test "several epochs per interval (--period): the same table online and offline" {
+	offline_online "" "" --period 20 --noise 0.1
+	assert_same_learning
+}
+
+@test "observations outside the table: both paths use the edge buckets and warn" {
+	varied_trace > trace.csv
+	# The default table's requests end at 54 per window; the trace has 80.
+	qs-init-table > fresh.csv
+	cp fresh.csv offline.csv
+	cp fresh.csv online.csv
+	run --separate-stderr qs-sim train --trace trace.csv --table offline.csv \
+	    --history history.csv --epochs 300 --epsilon 0.5 --seed 12
+	assert_success
+	assert_equal "$stderr" "qs-sim: some observations fell outside offline.csv's buckets and were counted in the edge buckets"
+	cut -d, -f2-7 history.csv | qs-reward > rewarded.csv
+	run --separate-stderr qs-update --table online.csv < rewarded.csv
+	assert_success
+	[[ $stderr == *"qs-update: transition "*" is partly outside the table; using the edge buckets (pod "* ]]
+	cmp offline.csv online.csv
+	run cmp -s fresh.csv offline.csv
+	assert_failure
+}
