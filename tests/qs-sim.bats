@@ -639,12 +639,71 @@ near() {
 }
 
 @test "eval table --learn updates the table in memory only" {
-	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
-	qs-init-table > table.csv
+	# 90 requests a minute: 45 per window, 1.5/s; --capacity 1 gives
+	# 608.5 ms on 1 replica, 445.75 on 2, 391.5 on 3.
+	printf 't,requests\n' > trace.csv
+	printf '%s,90\n' 0 1 2 3 4 5 6 >> trace.csv
+	qs-init-table --request-width 40 --request-buckets 2 > table.csv
 	cp table.csv before.csv
-	run qs-sim eval --trace trace.csv --policy table:table.csv --learn --noise 0
+	# Without learning, the table of zeros always asks for 1 replica.
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --series s.csv
 	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 1 1 1 1 1 "
+	assert_equal "$(field slo_violations)" 7
+	assert_equal "$(field scale_actions)" 0
+	# Learning, with the notebook's rules (alpha 0.1, gamma 0.6), in the
+	# states A (1 replica, 501-1000 ms) and B (2 replicas, 0-500 ms):
+	# t=2: 1 -> 1 stayed above the ideal, -20: Q(A,1) = -2, so 2.
+	# t=3: A -> B by 2 entered the ideal, +20: Q(A,2) = 2; B is all 0: 1.
+	# t=4: B -> A by 1 left it, -20: Q(B,1) = 0.1 (-20 + 0.6 x 2); A: 2.
+	# t=5: A -> B, +20: Q(A,2) = 3.8; B's best is 2 now (0 > -1.88).
+	# t=6: B -> B within the ideal, +10: Q(B,2) = 1; 2 again.
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --series s.csv --learn
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 2 1 2 2 2 "
+	assert_equal "$(field slo_violations)" 3
+	assert_equal "$(field replica_intervals)" 11
+	assert_equal "$(field scale_actions)" 3
+	near "$(field latency_mean)" 515.5
 	cmp table.csv before.csv
+	# The cost rules (max replicas 3, the table's) learn otherwise:
+	# t=2: Q(A,1) = -0.093, so 2; t=3: Q(A,2) = -0.007, B: 1;
+	# t=4: Q(B,1) = -0.094, A: 3, the only 0 left; t=5: in C (3 replicas,
+	# 0-500 ms) Q(A,3) = -0.01, C: 1; t=6: A's best is 2 (-0.007).
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --series s.csv --learn --reward cost
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 2 1 3 1 2 "
+	assert_equal "$(field slo_violations)" 4
+	assert_equal "$(field scale_actions)" 5
+	near "$(field latency_mean)" 531
+	cmp table.csv before.csv
+	# --alpha 0 learns nothing: the figures without --learn.
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --learn --alpha 0
+	assert_success
+	assert_equal "$(field slo_violations)" 7
+	assert_equal "$(field scale_actions)" 0
+}
+
+@test "eval table warns, as train does, about observations outside the table" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# 75 requests a window: beyond the default table's 54.
+	qs-init-table > table.csv
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0
+	assert_success
+	assert_equal "$(field intervals)" 4
+	assert_equal "$stderr" "qs-sim: some observations fell outside table.csv's buckets and were counted in the edge buckets"
+	# Within the buckets, no warning.
+	qs-init-table --request-width 40 --request-buckets 2 > wide.csv
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:wide.csv \
+	    --capacity 1 --noise 0
+	assert_success
+	assert_equal "$stderr" ""
 }
 
 @test "hpa: within the tolerance nothing changes; above it, ceil(current x ratio)" {
@@ -807,15 +866,32 @@ near() {
 	    --policy table:table.csv --period 15 --max-replicas 12
 	assert_success
 	assert_equal "$(field intervals)" 300
-	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy hpa \
-	    --hpa-target 0.28 --max-replicas 12
+	# The trained table scales, and its rate is its violations' share.
+	(( $(field scale_actions) > 0 ))
+	near "$(field violation_rate)" "$(field slo_violations | awk '{ printf "%.17g", $1 / 300 }')"
+	tviol=$(field slo_violations) trep=$(field replica_intervals)
+	run --separate-stderr qs-sim eval --trace trace.csv --peak-replicas 10 \
+	    --policy hpa --hpa-target 0.28 --max-replicas 12
 	assert_success
-	run qs-sim eval --trace trace.csv --peak-replicas 10 --policy oracle \
-	    --max-replicas 12
+	assert_equal "$stderr" ""
+	assert_equal "$(field intervals)" 300
+	hviol=$(field slo_violations) hrep=$(field replica_intervals)
+	run --separate-stderr qs-sim eval --trace trace.csv --peak-replicas 10 \
+	    --policy oracle --max-replicas 12
 	assert_success
+	assert_equal "$(field intervals)" 300
+	# The oracle is the bound: fewer violations and replicas than both.
+	(( $(field slo_violations) <= hviol && $(field slo_violations) <= tviol ))
+	awk -v o="$(field replica_intervals)" -v h="$hrep" -v t="$trep" \
+	    'BEGIN { exit !(o < h && o < t) }'
 	qs-sim train --trace trace.csv --table t.csv --history h.csv --epochs 500
 	assert_equal "$(wc -l < h.csv)" 501
-	qs-sim eval --trace trace.csv --policy static:3 --series run.csv
+	run --separate-stderr qs-sim eval --trace trace.csv --policy static:3 \
+	    --series run.csv
+	assert_success
+	assert_equal "$(field replica_intervals)" 900
+	assert_equal "$(field scale_actions)" 0
+	assert_equal "$(wc -l < run.csv)" 301
 	qs-plot -o run.png series run.csv
 	assert_equal "$(od -An -c -N4 run.png | tr -d ' ')" '211PNG'
 }
@@ -890,8 +966,14 @@ near() {
 	assert_output --regexp '^\{"intervals": ?20160,'
 	# The table's default buckets end below the trace's peak, as train says.
 	assert_equal "$stderr" "qs-sim: some observations fell outside $T/nasa.csv's buckets and were counted in the edge buckets"
-	run qs-sim eval --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
+	tviol=$(field slo_violations)
+	run --separate-stderr qs-sim eval \
+	    --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
 	    --peak-replicas 10 --max-replicas 12 --policy hpa --hpa-target 0.28
 	assert_success
-	assert_output --partial '"slo_violations"'
+	assert_equal "$stderr" ""
+	assert_equal "$(field intervals)" 20160
+	# Both policies meet the ideal in more than 9 intervals in 10.
+	(( $(field slo_violations) < 20160 / 10 && tviol < 20160 / 10 ))
+	(( $(field scale_actions) > 0 ))
 }
