@@ -40,6 +40,40 @@ rows() {
 	if [ -e "$1" ]; then echo $(($(wc -l < "$1") - 1)); else echo 0; fi
 }
 
+# A wrapper for a tool, first on PATH: the script on standard input, which
+# finds the real tool in $REAL and a path of its own in $GATE.
+wrap() {
+	local real
+	real=$(command -v "$1")
+	mkdir -p "$T/wrap"
+	{
+		echo '#!/usr/bin/env bash'
+		echo "REAL=$real GATE=$T/gate"
+		cat
+	} > "$T/wrap/$1"
+	chmod +x "$T/wrap/$1"
+	PATH=$T/wrap:$PATH
+}
+
+# Wait until a file exists, for at most a minute, so that a broken test
+# fails rather than hangs.
+await() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "no $1 after a minute" >&2
+	return 1
+}
+
+# Whatever a test left waiting at a gate goes on; a state directory
+# mounted for a test is unmounted.
+local_teardown() {
+	if [ -d "$T/gate" ]; then touch "$T/gate/go"; fi
+	if mountpoint -q "$T/st"; then umount "$T/st"; fi
+}
+
 @test "--epochs: one history row per epoch, the table as the history says, replicas follow" {
 	use_lab
 	run --separate-stderr qs-run --epochs 3 --wait 1
@@ -72,7 +106,7 @@ rows() {
 	assert_equal "$(rows history.csv)" 0
 	first=$(cat st/pending.json)
 	sleep 1
-	run --separate-stderr qs-run --once --state-dir st
+	run --separate-stderr qs-run --once --state-dir st --wait 1 --max-age 60
 	assert_success
 	assert_equal "$(rows history.csv)" 1
 	# The finished transition is the one the first tick started.
@@ -100,18 +134,30 @@ rows() {
 
 @test "two ticks started together never both run" {
 	use_lab
-	qs-run --once --state-dir st 2> a.err & a=$!
-	qs-run --once --state-dir st 2> b.err & b=$!
-	sa=0 sb=0
-	wait "$a" || sa=$?
-	wait "$b" || sb=$?
-	# One ran and one was refused, or they ran one after the other.
-	if [ "$sa" -eq 75 ] || [ "$sb" -eq 75 ]; then
-		[ $((sa + sb)) -eq 75 ]
-	else
-		[ "$sa" -eq 0 ] && [ "$sb" -eq 0 ]
+	qs-run --once --state-dir st 2>/dev/null
+	# The first tick to reach qs-update stays there, holding the lock, until
+	# the second has tried; a second one in there too would pass through.
+	wrap qs-update <<-'EOS'
+	if mkdir "$GATE" 2>/dev/null; then
+		touch "$GATE/in"
+		for ((i = 0; i < 1200; i++)); do
+			[ -e "$GATE/go" ] && break
+			sleep 0.05
+		done
 	fi
-	[ "$(rows history.csv)" -le 1 ]
+	exec "$REAL" "$@"
+	EOS
+	qs-run --once --state-dir st --wait 0 --max-age 60 2> a.err & a=$!
+	await gate/in
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	touch gate/go
+	sa=0
+	wait "$a" || sa=$?
+	assert_failure 75
+	assert_equal "$stderr" "qs-run: another tick holds st/lock"
+	assert_equal "$sa" 0
+	assert_equal "$(rows history.csv)" 1
+	[ -s st/pending.json ]
 }
 
 @test "a tick with Prometheus unreachable learns nothing and scales nothing" {
@@ -122,7 +168,7 @@ rows() {
 	before=$(sim_replicas)
 	dead=$(free_port)
 	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$dead --window 3s --deployment web --kube-server $SIM_URL --retries 0"
-	run --separate-stderr qs-run --once --state-dir st
+	run --separate-stderr qs-run --once --state-dir st --wait 1 --max-age 60
 	assert_success
 	assert_output ""
 	assert_equal "$(echo "$stderr" | tail -1)" "qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
@@ -155,18 +201,203 @@ rows() {
 
 @test "a killed tick leaves table and history readable" {
 	use_lab
-	qs-run --epochs 1 --wait 0 2>/dev/null
-	for delay in 0.1 0.3 0.6 0.9; do
-		qs-run --epochs 3 --wait 0.2 2>/dev/null &
-		pid=$!
-		sleep "$delay"
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		run qs-decide --table table.csv --epsilon 0 <<< '{"pod":1,"latency":1,"requests":1}'
-		assert_success
-		run awk -F, 'NF != 12 { bad++ } END { print bad + 0 }' history.csv
-		assert_output 0
+	qs-run --once --state-dir st 2>/dev/null
+	qs-run --once --state-dir st --wait 0 --max-age 60 2>/dev/null
+	assert_equal "$(rows history.csv)" 1
+	table=$(digest table.csv)
+	history=$(digest history.csv)
+	# qs-update writes its answer into a full pipe: it blocks there with
+	# the new table written beside the old, before the history and the
+	# rename.  Then the whole tick is killed.
+	wrap qs-update <<-'EOS'
+	mkfifo "$GATE.fifo"
+	exec 3<> "$GATE.fifo"
+	dd if=/dev/zero of="$GATE.fifo" bs=4096 oflag=nonblock 2>/dev/null
+	echo "$$" > "$GATE.pid"
+	exec "$REAL" "$@" >&3
+	EOS
+	setsid qs-run --once --state-dir st --wait 0 --max-age 60 2>/dev/null &
+	pid=$!
+	await gate.pid
+	writer=$(cat gate.pid)
+	# It is blocked in the kernel's pipe_write (anon_pipe_write on newer kernels).
+	for ((i = 0; i < 1200; i++)); do
+		[[ $(cat "/proc/$writer/wchan" 2>/dev/null) == *pipe_write ]] && break
+		sleep 0.05
 	done
+	wchan=$(cat "/proc/$writer/wchan")
+	kill -KILL -- "-$(ps -o pgid= -p "$writer" | tr -d ' ')"
+	wait "$pid" || true
+	assert_regex "$wchan" 'pipe_write$'
+	assert_equal "$(digest table.csv)" "$table"
+	assert_equal "$(digest history.csv)" "$history"
+	run qs-decide --table table.csv --epsilon 0 <<< '{"pod":1,"latency":1,"requests":1}'
+	assert_success
+	# The transition was not learned, so it is still pending: the next tick
+	# learns it, once.
+	PATH=${PATH#"$T/wrap:"}
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
+	assert_equal "$(rows history.csv)" 2
+	run awk -F, 'NF != 12 { bad++ } END { print bad + 0 }' history.csv
+	assert_output 0
+}
+
+# The state directory (issue 12): what a tick reads from it is data, what it
+# writes is checked, what a killed tick leaves is cleared.
+
+@test "state/failures is read as digits only, never evaluated" {
+	use_lab
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	mkdir st
+	# shellcheck disable=SC2016 # the text an attacker would leave
+	echo 'BASH_VERSINFO[$(touch pwned)]' > st/failures
+	run --separate-stderr qs-run --once --state-dir st
+	[ ! -e pwned ]
+	assert_success
+	assert_equal "$(echo "$stderr" | tail -2)" "qs-run: ignoring st/failures: not a count of failed ticks
+qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
+	assert_equal "$(cat st/failures)" 1
+	echo 'three' > st/failures
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(cat st/failures)" 1
+	# Leading zeros are decimal, not octal.
+	echo 08 > st/failures
+	run --separate-stderr qs-run --once --state-dir st --max-failures 20
+	assert_success
+	assert_equal "$(echo "$stderr" | tail -1)" "qs-run: tick failed (status 69, 9 in a row); nothing learned, nothing scaled"
+	assert_equal "$(cat st/failures)" 9
+}
+
+@test "a symbolic link as state/lock or state/failures is refused, its target kept" {
+	use_lab
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	mkdir st
+	echo precious > victim
+	ln -s ../victim st/lock
+	run --separate-stderr qs-run --once --state-dir st
+	assert_failure 73
+	assert_equal "$stderr" "qs-run: cannot use st/lock: it is a symbolic link"
+	assert_equal "$(cat victim)" precious
+	# A lock file is never truncated.
+	rm st/lock
+	echo 'not empty' > st/lock
+	ln -s ../victim st/failures
+	run --separate-stderr qs-run --once --state-dir st
+	assert_failure 73
+	assert_equal "$stderr" "qs-run: cannot use st/failures: it is a symbolic link"
+	assert_equal "$(cat victim)" precious
+	assert_equal "$(cat st/lock)" 'not empty'
+	rm st/failures
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(cat st/failures)" 1
+	assert_equal "$(cat st/lock)" 'not empty'
+}
+
+@test "a tick that cannot save its transition does not scale; nor is its failure count lost" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	use_lab
+	mkdir st
+	mount -t tmpfs -o size=64k qs-run-test st || skip "cannot mount a tmpfs"
+	# A table that always chooses 3 replicas, from 1.
+	awk -F, -v OFS=, 'NR > 1 { $NF = 1 } 1' table.csv > t.csv && mv t.csv table.csv
+	export QS_DECIDE_OPTS="--epsilon 0"
+	# shellcheck disable=SC2086 # options, split as qs-run splits them
+	echo '{"action":1}' | qs-scale $QS_SCALE_OPTS > /dev/null
+	assert_equal "$(sim_replicas)" 1
+	echo 1 > st/failures
+	dd if=/dev/zero of=st/fill bs=4k 2>/dev/null || true
+	run --separate-stderr qs-run --once --state-dir st
+	assert_failure 73
+	assert_equal "$stderr" "qs-run: cannot save st/pending.json: No space left on device
+qs-run: cannot save st/failures: No space left on device"
+	assert_equal "$(sim_replicas)" 1
+	[ ! -e st/pending.json ]
+	assert_equal "$(cat st/failures)" 1
+	assert_equal "$(ls st)" "failures
+fill
+lock"
+	# With room again, the same tick scales and saves.
+	rm st/fill
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(sim_replicas)" 3
+	[ -s st/pending.json ]
+	[ ! -e st/failures ]
+}
+
+@test "a pending transition older than --max-age or younger than the wait is dropped, not learned" {
+	use_lab
+	qs-run --once --state-dir st 2>/dev/null
+	table=$(digest table.csv)
+	# Set the pending transition's time.
+	retime() {
+		sed -i "s/\"time\":\"[^\"]*\"/\"time\":\"$1\"/" st/pending.json
+	}
+	retime "$(date -u -d '11 days ago' +%Y-%m-%dT%H:%M:%SZ)"
+	old=$(cat st/pending.json)
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	[[ $stderr =~ ^"qs-run: dropping st/pending.json: observed 95040"[0-9]" s ago, more than --max-age (200 s)"$ ]]
+	[ -s st/pending.json ]
+	[ "$(cat st/pending.json)" != "$old" ]
+	# The bound follows the wait and the lock wait.
+	retime "$(date -u -d '100 seconds ago' +%Y-%m-%dT%H:%M:%SZ)"
+	run --separate-stderr qs-run --once --state-dir st --wait 30 --lock-wait 5
+	assert_success
+	[[ $stderr =~ ^"qs-run: dropping st/pending.json: observed 10"[0-9]" s ago, more than --max-age (65 s)"$ ]]
+	# Just observed: younger than the wait, 100 s by default.
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	[[ $stderr =~ ^"qs-run: dropping st/pending.json: observed "[0-9]" s ago, less than the wait (100 s)"$ ]]
+	retime "$(date -u -d '1 hour' +%Y-%m-%dT%H:%M:%SZ)"
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
+	assert_equal "$stderr" "qs-run: dropping st/pending.json: its time is in the future"
+	retime soon
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
+	assert_equal "$stderr" "qs-run: dropping st/pending.json: it has no valid time"
+	assert_equal "$(rows history.csv)" 0
+	assert_equal "$(digest table.csv)" "$table"
+	# Within the bounds, it is learned.
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
+	assert_equal "$(rows history.csv)" 1
+	run --separate-stderr qs-run --once --max-age soon
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --max-age: soon"
+}
+
+@test "a killed tick leaves no scratch behind, and the next clears its temporary files" {
+	use_lab
+	mkdir tmp
+	export TMPDIR=$T/tmp
+	# The tick is killed while qs-scale runs: the planned transition is
+	# saved, but it is not pending, since it may never have been applied.
+	wrap qs-scale <<-'EOS'
+	touch "$GATE.in"
+	sleep 600
+	EOS
+	setsid qs-run --once --state-dir st 2>/dev/null &
+	pid=$!
+	await gate.in
+	kill -KILL -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')"
+	wait "$pid" || true
+	assert_equal "$(ls -A tmp)" ""
+	assert_equal "$(ls st)" "lock
+pending.json.new"
+	PATH=${PATH#"$T/wrap:"}
+	echo 2 > st/pending.json.tmp
+	echo 3 > st/failures.tmp
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(ls st)" "lock
+pending.json"
+	assert_equal "$(ls -A tmp)" ""
+	assert_equal "$(rows history.csv)" 0
 }
 
 @test "a config file gives QS_* settings; the environment wins over it" {
