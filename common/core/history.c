@@ -72,26 +72,16 @@ drop_torn_tail(struct qs_history *h, struct qs_err *err)
 
 /*
  * A header qscale does not know (another spelling, another separator) would
- * get rows of empty fields that cannot rebuild the table: every column must
- * be one of qs_history_cols, and the notebook's ten must all be there.
+ * get rows of empty fields that cannot rebuild the table: the notebook's
+ * ten columns must all be there.  Other columns are kept, filled from the
+ * records' fields of the same name, as records pass unknown fields on.
  */
 static int
 check_header(struct qs_history *h, struct qs_err *err)
 {
-	const char *name;
 	size_t i;
 	int k;
 
-	for (i = 0; i < json_array_size(h->cols); i++) {
-		name = json_string_value(json_array_get(h->cols, i));
-		for (k = 0; qs_history_cols[k] != NULL; k++)
-			if (strcmp(name, qs_history_cols[k]) == 0)
-				break;
-		if (qs_history_cols[k] == NULL)
-			return qs_err_set(err, EX_DATAERR, "invalid history %s: line 1: "
-			    "unrecognised header: column %.64s is not a history column",
-			    h->path, name);
-	}
 	for (k = 0; k < 10; k++) {
 		for (i = 0; i < json_array_size(h->cols); i++)
 			if (strcmp(json_string_value(json_array_get(h->cols, i)),
