@@ -195,3 +195,27 @@ small_table() {
 	assert_failure 65
 	assert_output 'qs-decide: invalid CPA input in <stdin>: metric 1 (a\nb): value is not a string'
 }
+
+@test "a table replaced while qs-update waits for the lock is loaded again: no update is lost" {
+	small_table t.csv
+	small_table new.csv
+	qs-update --table new.csv <<< '{"pod":3,"latency":1,"requests":1,"action":3,"new_latency":1,"new_requests":1,"reward":5}' > /dev/null
+	cp new.csv want.csv
+	qs-update --table want.csv <<< "$REC" > /dev/null
+	exec 9> t.csv.lock
+	flock -x 9
+	qs-update --table t.csv --lock-wait 60 <<< "$REC" > out 2> err 9>&- &
+	pid=$!
+	# Wait until it has loaded t.csv (it holds the file open), bounded.
+	for _ in $(seq 1 300); do
+		readlink /proc/"$pid"/fd/* 2>/dev/null | grep -qx "$T/t.csv" && break
+		sleep 0.1
+	done
+	run readlink /proc/"$pid"/fd/*
+	assert_line "$T/t.csv"
+	mv new.csv t.csv
+	exec 9>&-
+	wait "$pid"
+	run cmp t.csv want.csv
+	assert_success
+}
