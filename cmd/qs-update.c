@@ -165,11 +165,22 @@ main(int argc, char *argv[])
 	if (history != NULL && strcmp(history, table) == 0)
 		qs_die(EX_USAGE, "the history and the table must be different files");
 
-	/* Hold the lock from load to save, so that no update is lost. */
+	/*
+	 * The files are checked before the lock is made, so that a missing,
+	 * invalid or special table (a FIFO would block the reader) leaves no
+	 * FILE.lock behind.  Hold the lock from load to save, so that no
+	 * update is lost: a table replaced before the lock is loaded again.
+	 */
+	if ((t = qs_table_load_regular(table, &err)) == NULL ||
+	    (history != NULL && qs_file_regular(history, EX_CANTCREAT, &err) != 0))
+		qs_die_err(&err);
 	if ((lock = qs_lock(table, lockwait, &err)) < 0)
 		qs_die_err(&err);
-	if ((t = qs_table_load(table, &err)) == NULL)
-		qs_die_err(&err);
+	if (!qs_table_is_current(t, table)) {
+		qs_table_free(t);
+		if ((t = qs_table_load_regular(table, &err)) == NULL)
+			qs_die_err(&err);
+	}
 	if (history != NULL) {
 		if (qs_history_open(&hist, history, &err) != 0)
 			qs_die_err(&err);

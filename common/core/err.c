@@ -34,6 +34,44 @@ qs_setprogname(const char *argv0)
 	qs_progname = p ? p + 1 : argv0;
 }
 
+/*
+ * Make a message one line: control characters (a newline in a value, the
+ * CR of a CRLF in a URL) are written as \n, \r, \t or \xHH, so that a
+ * message can neither span lines nor hide text.  Backslashes stay as they
+ * are, so that escaping twice changes nothing.  The result is cut to fit.
+ */
+static void
+escape_ctl(char *msg, size_t size)
+{
+	char copy[1024], *out = msg;
+	const unsigned char *p;
+	size_t left = size, n;
+	char esc[5];
+
+	for (p = (const unsigned char *)msg; *p && *p >= 0x20 && *p != 0x7f; p++)
+		;
+	if (*p == '\0')
+		return;
+	snprintf(copy, sizeof(copy), "%s", msg);
+	for (p = (const unsigned char *)copy; *p; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			esc[0] = (char)*p;
+			esc[1] = '\0';
+		} else if (*p == '\n' || *p == '\r' || *p == '\t') {
+			snprintf(esc, sizeof(esc), "\\%c",
+			    *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+		} else {
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		}
+		if ((n = strlen(esc)) >= left)
+			break;
+		memcpy(out, esc, n);
+		out += n;
+		left -= n;
+	}
+	*out = '\0';
+}
+
 static void
 verr_set(struct qs_err *err, int status, int errnum, const char *fmt, va_list ap)
 {
@@ -47,6 +85,7 @@ verr_set(struct qs_err *err, int status, int errnum, const char *fmt, va_list ap
 		n = strlen(err->msg);
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
 	}
+	escape_ctl(err->msg, sizeof(err->msg));
 }
 
 int
@@ -87,6 +126,7 @@ qs_err_wrap(struct qs_err *err, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(err->msg);
 	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", old);
+	escape_ctl(err->msg, sizeof(err->msg));
 	return -1;
 }
 
@@ -95,9 +135,11 @@ vwarn(const char *fmt, va_list ap)
 {
 	int errnum = errno;
 	size_t n = strlen(fmt);
+	char msg[1024];
 
-	fprintf(stderr, "%s: ", qs_progname);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	escape_ctl(msg, sizeof(msg));
+	fprintf(stderr, "%s: %s", qs_progname, msg);
 	if (n > 0 && fmt[n - 1] == ':')
 		fprintf(stderr, " %s", strerror(errnum));
 	fputc('\n', stderr);
@@ -127,7 +169,12 @@ qs_die(int status, const char *fmt, ...)
 void
 qs_die_err(const struct qs_err *err)
 {
-	fprintf(stderr, "%s: %s\n", qs_progname, err->msg);
+	char msg[sizeof(err->msg)];
+
+	/* A message filled by hand, not by qs_err_set, is made one line too. */
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	escape_ctl(msg, sizeof(msg));
+	fprintf(stderr, "%s: %s\n", qs_progname, msg);
 	exit(err->status ? err->status : EX_SOFTWARE);
 }
 

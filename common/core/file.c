@@ -229,3 +229,19 @@ qs_unlock(int fd)
 	if (fd >= 0)
 		close(fd);
 }
+
+int
+qs_file_regular(const char *path, int status, struct qs_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return qs_err_sys(err, status, "cannot open %s", path);
+	}
+	if (!S_ISREG(st.st_mode))
+		return qs_err_set(err, status, "cannot open %s: not a regular file",
+		    path);
+	return 0;
+}

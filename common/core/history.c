@@ -21,6 +21,34 @@ const char *const qs_history_cols[] = {
 };
 
 /*
+ * The offset just after the last newline before end, or 0 when there is
+ * none; -1 when reading fails.  It reads backwards a block at a time, since
+ * a torn tail can be long and the table is locked meanwhile.
+ */
+static off_t
+last_line_end(int fd, off_t end)
+{
+	char buf[64 << 10];
+	size_t want, i;
+	ssize_t n;
+
+	while (end > 0) {
+		want = end < (off_t)sizeof(buf) ? (size_t)end : sizeof(buf);
+		n = pread(fd, buf, want, end - (off_t)want);
+		if (n != (ssize_t)want) {
+			if (n >= 0)
+				errno = EIO;
+			return -1;
+		}
+		for (i = want; i > 0; i--)
+			if (buf[i - 1] == '\n')
+				return end - (off_t)want + (off_t)i;
+		end -= (off_t)want;
+	}
+	return 0;
+}
+
+/*
  * A row torn by a crash in the middle of an append has no newline; it is
  * dropped so that the history stays a valid CSV file.
  */
@@ -32,14 +60,38 @@ drop_torn_tail(struct qs_history *h, struct qs_err *err)
 
 	if (h->size0 == 0 || pread(h->fd, &c, 1, h->size0 - 1) != 1 || c == '\n')
 		return 0;
-	for (end = h->size0 - 1; end > 0; end--)
-		if (pread(h->fd, &c, 1, end - 1) == 1 && c == '\n')
-			break;
+	if ((end = last_line_end(h->fd, h->size0 - 1)) < 0)
+		return qs_err_sys(err, EX_IOERR, "cannot read %s", h->path);
 	qs_warn("%s: dropping an incomplete last line left by an interrupted write",
 	    h->path);
 	if (ftruncate(h->fd, end) != 0)
 		return qs_err_sys(err, EX_IOERR, "cannot repair %s", h->path);
 	h->size0 = end;
+	return 0;
+}
+
+/*
+ * A header qscale does not know (another spelling, another separator) would
+ * get rows of empty fields that cannot rebuild the table: the notebook's
+ * ten columns must all be there.  Other columns are kept, filled from the
+ * records' fields of the same name, as records pass unknown fields on.
+ */
+static int
+check_header(struct qs_history *h, struct qs_err *err)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < 10; k++) {
+		for (i = 0; i < json_array_size(h->cols); i++)
+			if (strcmp(json_string_value(json_array_get(h->cols, i)),
+			    qs_history_cols[k]) == 0)
+				break;
+		if (i == json_array_size(h->cols))
+			return qs_err_set(err, EX_DATAERR, "invalid history %s: line 1: "
+			    "unrecognised header: no column %s", h->path,
+			    qs_history_cols[k]);
+	}
 	return 0;
 }
 
@@ -93,6 +145,8 @@ qs_history_open(struct qs_history *h, const char *path, struct qs_err *err)
 		rc = qs_err_set(err, EX_DATAERR, "invalid history %s: not CSV", path);
 	if (rc == 0)
 		h->cols = qs_reader_columns(r);
+	if (rc == 0)
+		rc = check_header(h, err);
 	qs_reader_free(r);
 	fclose(fp);
 	if (rc != 0)

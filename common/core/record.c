@@ -242,6 +242,9 @@ csv_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 		n = next_line(r, err);
 		if (n < 0)
 			return -1;
+		/* A stream that starts with a BOM is read as CSV: name it. */
+		if (r->line == 1 && n >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
+			return bad_line(r, err, "starts with a UTF-8 byte order mark");
 		if (n == 0) {
 			if (csv_fini(&r->csv, field_cb, row_cb, r) != 0)
 				return bad_line(r, err, csv_strerror(csv_error(&r->csv)));

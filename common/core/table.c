@@ -386,6 +386,27 @@ index_rows(struct loader *ld)
 }
 
 /*
+ * Refuse what libcsv would read differently from getline.  libcsv ends a
+ * row at a lone CR, so a line could hold several rows and the offsets that
+ * saving copies by would be wrong: only LF and CRLF end lines.  A byte
+ * order mark is named, since it would otherwise show as an invisible part
+ * of the first column's name.
+ */
+static int
+check_line(struct loader *ld, const char *line, size_t len)
+{
+	const char *cr = memchr(line, '\r', len);
+
+	if (ld->line == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+		return fail(ld, "the file starts with a UTF-8 byte order mark%s%s",
+		    "", "");
+	if (cr != NULL && (cr != line + len - 2 || line[len - 1] != '\n'))
+		return fail(ld, "a carriage return not followed by a line feed "
+		    "(lines end in LF or CRLF)%s%s", "", "");
+	return 0;
+}
+
+/*
  * Parse a table from fp.  src_fd, when not -1, is the file fp reads, kept
  * so that saving can copy clean rows; the table owns it from here on.
  */
@@ -422,6 +443,8 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 			fail(&ld, "line longer than %s%s", "16 MiB", "");
 			break;
 		}
+		if (check_line(&ld, line, (size_t)len) != 0)
+			break;
 		before = ld.row;
 		ld.linelen = (size_t)len;
 		if (csv_parse(&p, line, (size_t)len, field_cb, row_cb, &ld) != (size_t)len &&
@@ -462,15 +485,20 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 	return t;
 }
 
-struct qs_table *
-qs_table_load(const char *path, struct qs_err *err)
+/*
+ * Load path; when regular, refuse anything but a regular file.  It is
+ * opened without blocking, so that a FIFO nobody writes to cannot hang
+ * the caller (possibly while it holds a lock).
+ */
+static struct qs_table *
+load_path(const char *path, int regular, struct qs_err *err)
 {
 	struct qs_table *t;
 	struct stat st;
 	FILE *fp;
-	int fd;
+	int fd, fl;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		qs_err_sys(err, EX_NOINPUT, "cannot open %s", path);
 		return NULL;
 	}
@@ -482,6 +510,17 @@ qs_table_load(const char *path, struct qs_err *err)
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
 		qs_err_set(err, EX_NOINPUT, "cannot open %s: Is a directory", path);
+		return NULL;
+	}
+	if (regular && !S_ISREG(st.st_mode)) {
+		close(fd);
+		qs_err_set(err, EX_NOINPUT, "cannot open %s: not a regular file", path);
+		return NULL;
+	}
+	/* Reading a pipe waits for its writer, as before. */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		qs_err_sys(err, EX_IOERR, "cannot open %s", path);
+		close(fd);
 		return NULL;
 	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
@@ -497,6 +536,12 @@ qs_table_load(const char *path, struct qs_err *err)
 		t = load_stream(fp, path, 0, -1, err);
 	fclose(fp);
 	return t;
+}
+
+struct qs_table *
+qs_table_load(const char *path, struct qs_err *err)
+{
+	return load_path(path, 0, err);
 }
 
 struct qs_table *
@@ -605,7 +650,8 @@ write_header(const struct qs_table *t, FILE *fp)
 }
 
 static int
-write_row(const struct qs_table *t, size_t row, size_t s, FILE *fp)
+write_row(const struct qs_table *t, size_t row, size_t s, const char *eol,
+    FILE *fp)
 {
 	char buf[QS_NUM_MAX];
 	const double *v = &t->q[row * (size_t)t->nact];
@@ -620,7 +666,7 @@ write_row(const struct qs_table *t, size_t row, size_t s, FILE *fp)
 		qs_num_format(buf + 1, v[i]);
 		fputs(buf, fp);
 	}
-	return fputc('\n', fp) == EOF ? -1 : 0;
+	return fputs(eol, fp) == EOF ? -1 : 0;
 }
 
 /* The inverse of row_of_state, built when rows are written. */
@@ -641,7 +687,7 @@ qs_table_write(const struct qs_table *t, FILE *fp)
 	int rc = write_header(t, fp);
 
 	for (i = 0; i < t->nrows && rc == 0; i++)
-		rc = write_row(t, i, sr[i], fp);
+		rc = write_row(t, i, sr[i], "\n", fp);
 	free(sr);
 	return rc;
 }
@@ -668,6 +714,19 @@ copy_range(int fd, off_t from, off_t to, FILE *fp, char *buf, size_t size)
 	return 0;
 }
 
+/* The line end of a row in the source file, so that a CRLF file keeps CRLF. */
+static const char *
+row_eol(const struct qs_table *t, size_t row)
+{
+	char end[2];
+
+	if (t->src_row_end[row] >= 2 &&
+	    pread(t->src_fd, end, 2, t->src_row_end[row] - 2) == 2 &&
+	    end[0] == '\r' && end[1] == '\n')
+		return "\r\n";
+	return "\n";
+}
+
 static int
 write_from_source(const struct qs_table *t, FILE *fp)
 {
@@ -685,7 +744,7 @@ write_from_source(const struct qs_table *t, FILE *fp)
 		if (rc == 0) {
 			if (sr == NULL)
 				sr = states_by_row(t);
-			rc = write_row(t, i, sr[i], fp);
+			rc = write_row(t, i, sr[i], row_eol(t, i), fp);
 		}
 		start = t->src_row_end[i];
 	}
@@ -801,4 +860,20 @@ qs_table_set(struct qs_table *t, size_t s, int col, double v)
 
 	t->q[row * (size_t)t->nact + (size_t)col] = v;
 	t->dirty[row] = 1;
+}
+
+struct qs_table *
+qs_table_load_regular(const char *path, struct qs_err *err)
+{
+	return load_path(path, 1, err);
+}
+
+int
+qs_table_is_current(const struct qs_table *t, const char *path)
+{
+	struct stat a, b;
+
+	/* The open file keeps its inode from being reused: equal means same. */
+	return t->src_fd >= 0 && fstat(t->src_fd, &a) == 0 &&
+	    stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }

@@ -41,4 +41,11 @@ void qs_atomic_abort(struct qs_atomic *a);
 int qs_lock(const char *path, double wait, struct qs_err *err);
 void qs_unlock(int fd);
 
+/*
+ * Refuse path, with status, when it exists and is not a regular file,
+ * without opening it (opening a FIFO can block).  Returns 0 when it is a
+ * regular file or does not exist yet.
+ */
+int qs_file_regular(const char *path, int status, struct qs_err *err);
+
 #endif

@@ -105,4 +105,17 @@ int qs_table_best(const struct qs_table *t, size_t state);
 /* Set Q(state, column) and remember that its row changed. */
 void qs_table_set(struct qs_table *t, size_t state, int col, double v);
 
+/*
+ * As qs_table_load, for a table that is to be replaced: anything but a
+ * regular file (a FIFO, a device) is refused with EX_NOINPUT, unread.
+ */
+struct qs_table *qs_table_load_regular(const char *path, struct qs_err *err);
+
+/*
+ * Whether path still names the file t was loaded from, i.e. nobody has
+ * renamed a new table over it since: a table loaded before taking its lock
+ * is reloaded when this says no.
+ */
+int qs_table_is_current(const struct qs_table *t, const char *path);
+
 #endif
