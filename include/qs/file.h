@@ -41,4 +41,10 @@ void qs_atomic_abort(struct qs_atomic *a);
 int qs_lock(const char *path, double wait, struct qs_err *err);
 void qs_unlock(int fd);
 
+/*
+ * Take an exclusive flock(2) on fd, polling for up to wait seconds.
+ * Returns 0, or -1 with errno: EWOULDBLOCK when another process holds it.
+ */
+int qs_flock_wait(int fd, double wait);
+
 #endif
