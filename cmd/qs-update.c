@@ -1,4 +1,6 @@
 /* See LICENSE file for copyright and license details. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,14 +71,25 @@ update(struct qs_table *t, json_t *rec, long epoch,
 	return 0;
 }
 
+/* What exit undoes, also after an exit 71 from out of memory. */
+static struct qs_history *undo_h;
+static struct qs_atomic *undo_save;
+
+static void
+undo(void)
+{
+	if (undo_save != NULL)
+		qs_atomic_abort(undo_save);
+	if (undo_h != NULL)
+		qs_history_rollback(undo_h);
+}
+
 /* Undo what was done so far, then exit: a failed update changes nothing. */
 static void
 fail(const struct qs_err *err, struct qs_history *h, struct qs_atomic *save)
 {
-	if (save != NULL)
-		qs_atomic_abort(save);
-	if (h != NULL)
-		qs_history_rollback(h);
+	undo_h = h;
+	undo_save = save;
 	qs_die_err(err);
 }
 
@@ -109,7 +122,7 @@ main(int argc, char *argv[])
 	json_t *recs, *rec;
 	size_t i;
 	long epoch0 = 0;
-	int c, rc, lock;
+	int c, rc, lock, dup;
 
 	qs_setprogname(argv[0]);
 	if ((s = qs_env("QS_ALPHA", NULL)) != NULL)
@@ -182,16 +195,33 @@ main(int argc, char *argv[])
 			qs_die_err(&err);
 	}
 	if (history != NULL) {
-		if (qs_history_open(&hist, history, &err) != 0)
+		if (qs_history_open(&hist, history, lockwait, &err) != 0)
 			qs_die_err(&err);
 		epoch0 = hist.rows;
+		undo_h = &hist;
 	}
+	atexit(undo);
 
 	/* Read and apply everything first: a bad record changes nothing. */
 	recs = json_array();
 	r = qs_reader_new(stdin, "<stdin>");
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
-		json_array_append_new(recs, rec);
+		/* A transition finished twice (a killed qs-run) counts once. */
+		if (history != NULL && (dup = qs_history_seen(&hist, rec, &err)) != 0) {
+			json_decref(rec);
+			if (dup < 0) {
+				rc = -1;
+				break;
+			}
+			qs_warn("<stdin>: line %ld: this transition is already in %s; "
+			    "not applied again", qs_reader_line(r), history);
+			continue;
+		}
+		if (json_array_append_new(recs, rec) != 0) {
+			errno = ENOMEM;
+			rc = qs_err_sys(&err, EX_OSERR, "cannot read <stdin>");
+			break;
+		}
 		if (update(t, rec, epoch0 + (long)json_array_size(recs) - 1,
 		    &(struct qs_learn_params){ alpha, gamma, compat }, &err) != 0) {
 			qs_err_wrap(&err, "invalid record in <stdin>: line %ld",
@@ -210,12 +240,21 @@ main(int argc, char *argv[])
 	if (json_array_size(recs) > 0 &&
 	    qs_table_save_prepare(t, table, &save, &err) != 0)
 		fail(&err, history ? &hist : NULL, NULL);
+	if (json_array_size(recs) > 0)
+		undo_save = &save;
 	w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt : qs_reader_format(r));
 	json_array_foreach(recs, i, rec)
 		if (qs_writer_put(w, rec, &err) != 0)
 			break;
 	if (err.status == 0 && (fflush(stdout) != 0 || ferror(stdout)))
 		qs_err_sys(&err, EX_IOERR, "cannot write standard output");
+	/*
+	 * Closed before the commit: a failure after it could not be undone.
+	 * /dev/null keeps its number taken, as in qs_setprogname.
+	 */
+	if (fclose(stdout) != 0 && err.status == 0)
+		qs_err_sys(&err, EX_IOERR, "cannot write standard output");
+	(void)open("/dev/null", O_RDONLY);
 	if (err.status != 0)
 		fail(&err, history ? &hist : NULL, json_array_size(recs) ? &save : NULL);
 	if (json_array_size(recs) > 0) {
@@ -226,6 +265,8 @@ main(int argc, char *argv[])
 	} else if (history != NULL && hist.created) {
 		qs_history_rollback(&hist);
 	}
+	undo_h = NULL;
+	undo_save = NULL;
 	if (history != NULL)
 		qs_history_close(&hist);
 	qs_unlock(lock);
@@ -233,5 +274,5 @@ main(int argc, char *argv[])
 	qs_reader_free(r);
 	qs_writer_free(w);
 	qs_table_free(t);
-	return qs_fshut_stdout();
+	return 0;
 }

@@ -400,6 +400,38 @@ pending.json"
 	assert_equal "$(rows history.csv)" 0
 }
 
+@test "a tick killed after qs-update, before the pending file is gone: learned once" {
+	use_lab
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
+	[ -s st/pending.json ]
+	# A qs-update first in PATH that kills qs-run once it has succeeded.
+	mkdir wrap
+	cat > wrap/qs-update <<-EOW
+	#!/bin/sh
+	"$(command -v qs-update)" "\$@" || exit
+	if [ -e "$T/kill" ]; then rm -f "$T/kill"; kill -9 "\$PPID"; fi
+	EOW
+	chmod +x wrap/qs-update
+	touch kill
+	sleep 1
+	PATH="$T/wrap:$PATH" run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_failure 137
+	[ ! -e kill ]
+	[ -s st/pending.json ]
+	assert_equal "$(rows history.csv)" 1
+	once=$(digest table.csv)
+	time=$(sed 's/.*"time":"\([^"]*\)".*/\1/' st/pending.json)
+	# The next tick finishes the same transition again: it is skipped.
+	PATH="$T/wrap:$PATH" run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
+	assert_equal "$(rows history.csv)" 1
+	assert_equal "$(grep -c ",$time," history.csv)" 1
+	assert_equal "$(digest table.csv)" "$once"
+	echo "$stderr" | grep -q 'this transition is already in history.csv; not applied again'
+	[ -s st/pending.json ]
+}
+
 @test "a config file gives QS_* settings; the environment wins over it" {
 	use_lab
 	cat > qs.conf <<-EOC

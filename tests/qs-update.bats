@@ -330,3 +330,80 @@ t.csv.lock"
 	assert_success
 	assert_line -n 0 "qs-update: transition 0 is partly outside the table; using the edge buckets (pod 3, latency 0-500, requests 0-18)"
 }
+
+# A transition as qs-run finishes it: with the time it began.
+TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"action":2,"new_time":"2026-12-01T09:01:40Z","new_pod":2,"new_latency":900,"new_requests":30,"reward":-5}'
+
+@test "a transition already in the history is skipped with a warning, not applied again" {
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	qs-update --table t.csv --history h.csv <<< "$TREC" > /dev/null
+	once=$(digest t.csv)
+	cp t.csv want.csv
+	run qs-update --table t.csv --history h.csv <<< "$TREC"
+	assert_success
+	assert_output "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	assert_equal "$(digest t.csv)" "$once"
+	assert_equal "$(grep -c ',2026-12-01T09:00:00Z,' h.csv)" 1
+	assert_equal "$(wc -l < h.csv)" 2
+	# Twice in one input: once.  The old one after it is still skipped.
+	later=${TREC/09:00:00Z/09:05:00Z}
+	qs-update --table want.csv <<< "$later" > /dev/null
+	printf '%s\n' "$later" "$later" "$TREC" > in
+	run qs-update --table t.csv --history h.csv --format csv < in
+	assert_success
+	assert_line -n 0 "qs-update: <stdin>: line 2: this transition is already in h.csv; not applied again"
+	assert_line -n 1 "qs-update: <stdin>: line 3: this transition is already in h.csv; not applied again"
+	assert_line -n 3 --partial "2026-12-01T09:05:00Z,1,1022,36,2,"
+	assert_equal "${#lines[@]}" 4
+	assert_equal "$(digest t.csv)" "$(digest want.csv)"
+	assert_equal "$(wc -l < h.csv)" 3
+	# Another table's transition at the same time (another action) is not
+	# the same one; nor is one without a time, which cannot tell.
+	run qs-update --table t.csv --history h.csv <<< "${TREC/\"action\":2/\"action\":3}"
+	assert_success
+	assert_equal "$(wc -l < h.csv)" 4
+	notime='{"pod":1,"latency":1022,"requests":36,"action":2,"new_latency":900,"new_requests":30,"reward":-5}'
+	qs-update --table t.csv --history h.csv <<< "$notime" > /dev/null
+	qs-update --table t.csv --history h.csv <<< "$notime" > /dev/null
+	assert_equal "$(wc -l < h.csv)" 6
+}
+
+@test "the search for a finished transition reads the tail, past rows out of order" {
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	# A long history; the transition is followed by a few older rows, as
+	# another writer finishing late appends them.
+	awk 'BEGIN { print "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time"
+		for (i = 0; i < 20000; i++) printf "%d,1,1,1,1,1,1,0,0,False,2026-11-01T%02d:%02d:00Z,\n", i, i / 60 % 24, i % 60
+		printf "20000,1,1022,36,2,900,30,-5,-0.5,,2026-12-01T09:00:00Z,\n"
+		for (i = 1; i <= 30; i++) printf "%d,2,1,1,1,1,1,0,0,False,2026-12-01T08:59:%02dZ,\n", 20000 + i, i }' > h.csv
+	tsum=$(digest t.csv)
+	run qs-update --table t.csv --history h.csv <<< "$TREC"
+	assert_success
+	assert_output "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	assert_equal "$(digest t.csv)" "$tsum"
+	# A later one is not searched for beyond the older rows: it is new.
+	run qs-update --table t.csv --history h.csv <<< "${TREC/09:00:00Z/09:10:00Z}"
+	assert_success
+	assert_line -n 0 --partial '"q_value":'
+}
+
+@test "stdout that fails only when closed is exit 74 and changes nothing" {
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	# LeakSanitizer cannot run under ptrace.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	prepare
+	# Find which close(2) is standard output's in a run on copies, then
+	# make that one fail with EIO.
+	mkdir dry
+	cp t.csv h.csv dry/
+	(cd dry && strace -o ../trace -e trace=close qs-update --table t.csv --history h.csv <<< "$TREC" > out)
+	n=$(grep -n '^close(1)' trace | head -1 | cut -d: -f1)
+	[ -n "$n" ]
+	rm -r dry trace
+	run bash -c "strace -o /dev/null -e trace=close -e inject=close:error=EIO:when=$n \
+	    qs-update --table t.csv --history h.csv <<< '$TREC' > out"
+	assert_failure 74
+	assert_output "qs-update: cannot write standard output: Input/output error"
+	unchanged
+	[ ! -e .t.csv.* ]
+}

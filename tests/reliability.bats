@@ -369,3 +369,163 @@ t.csv.lock"
 	[ ! -L tl.csv ]
 	assert_equal "$(digest t.csv)" "$tsum"
 }
+
+@test "20 updates of 20 tables on one new history at once, 10 failing: every row once, one header" {
+	qs-init-table --max-replicas 20 --request-buckets 3 -o base.csv
+	for round in 1 2 3; do
+		rm -f h.csv
+		i=0
+		pids=() bad=()
+		while read -r line; do
+			i=$((i + 1))
+			cp base.csv "t$i.csv"
+			qs-update --table "t$i.csv" --history h.csv <<< "$line" > /dev/null 2> "err.$i" &
+			pids+=($!)
+			# A failing writer among them rolls back only its own work.
+			if [ $((i % 2)) -eq 0 ]; then
+				cp base.csv "bad$i.csv"
+				qs-update --table "bad$i.csv" --history h.csv <<< "${line/\"action\":/\"action\":9}" \
+				    > /dev/null 2>&1 &
+				bad+=($!)
+			fi
+		done < <(transitions)
+		for i in "${!pids[@]}"; do
+			wait "${pids[i]}" || fail "round $round, update $i: $(cat "err.$((i + 1))")"
+		done
+		for i in "${!bad[@]}"; do
+			rc=0
+			wait "${bad[i]}" || rc=$?
+			assert_equal "$rc" 65
+		done
+		whole_rows h.csv
+		assert_equal "$(grep -c '^epoch,' h.csv)" 1
+		run bash -c "tail -n +2 h.csv | cut -d, -f2-5 | sort"
+		assert_output "$(transitions | sed 's/.*"pod":\([0-9]*\),"latency":\([0-9]*\),"requests":1,"action":\([0-9]*\).*/\1,\2,1,\3/' | sort)"
+		run bash -c "tail -n +2 h.csv | cut -d, -f1 | sort -n | tr '\n' ' '"
+		assert_output "$(seq -s ' ' 0 19) "
+	done
+}
+
+# Run a command with at most $1 KiB of address space.
+limited() {
+	local kib=$1
+	shift
+	(ulimit -v "$kib" && exec "$@")
+}
+
+# Sanitizer builds reserve terabytes of address space: no limit for them.
+need_limit() {
+	limited "$1" qs-update --version > /dev/null 2>&1 ||
+	    skip "the tools do not start with ulimit -v $1"
+}
+
+# 256 MiB of one line, through a pipe, to a command limited to 64 MiB.
+huge_line() {
+	local byte=$1
+	shift
+	head -c 268435456 /dev/zero | tr '\0' "$byte" | limited 65536 "$@"
+}
+
+@test "a line over the limit is exit 65 after reading at most the limit, in bounded memory" {
+	need_limit 65536
+	run huge_line x qs-reward
+	assert_failure 65
+	assert_output "qs-reward: invalid record in <stdin>: line 1: line longer than 1 MiB"
+	prepare
+	run huge_line 1 qs-update --table t.csv --history h.csv
+	assert_failure 65
+	assert_output "qs-update: invalid record in <stdin>: line 1: line longer than 1 MiB"
+	unchanged
+	run huge_line 1 qs-decide --table /dev/stdin
+	assert_failure 65
+	assert_output "qs-decide: invalid table /dev/stdin: line 1: line longer than 16 MiB"
+	# The reader stops at the limit: the rest of the input is never read.
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	head -c 20000000 /dev/zero | tr '\0' x > long
+	run strace -o trace -e trace=read qs-reward < long
+	assert_failure 65
+	run awk -F' = ' '/^read\(0,/ { n += $NF } END { print (n <= 1048577 + 65536) }' trace
+	assert_output 1
+}
+
+# 200 well-formed records of 900 kB, more than 64 MiB in all, to qs-update
+# limited to 64 MiB.
+fat_records() {
+	awk 'BEGIN { pad = "x"; while (length(pad) < 900000) pad = pad pad; pad = substr(pad, 1, 900000)
+		for (i = 0; i < 200; i++) printf "{\"pod\":1,\"latency\":%d,\"requests\":1,\"action\":1,\"new_latency\":1,\"new_requests\":1,\"reward\":1,\"note\":\"%s\"}\n", i, pad }' |
+	    limited 65536 qs-update --table t.csv --history h.csv > out
+}
+
+@test "out of memory is exit 71 and changes nothing; it is never the end of the input" {
+	need_limit 65536
+	prepare
+	run fat_records
+	assert_failure 71
+	assert_output "qs-update: out of memory: Cannot allocate memory"
+	[ ! -s out ]
+	rm out
+	unchanged
+	rm h.csv
+	run fat_records
+	assert_failure 71
+	assert_output "qs-update: out of memory: Cannot allocate memory"
+	rm out
+	assert_equal "$(digest t.csv)" "$tsum"
+	run ls -A
+	assert_output "t.csv
+t.csv.lock"
+	# A table that never ends is a bad table, not an empty one.
+	run limited 1048576 qs-decide --table /dev/zero < /dev/null
+	assert_failure 65
+	assert_output "qs-decide: invalid table /dev/zero: line 1: line longer than 16 MiB"
+}
+
+# Whether every pid given has the file $1 open.
+all_open() {
+	local f=$1 pid
+	shift
+	for pid in "$@"; do
+		ls -l "/proc/$pid/fd" 2>/dev/null | grep -q -- "-> $f\$" || return 1
+	done
+}
+
+@test "writers waiting for a new history that its creator removes on failure lose no row" {
+	qs-init-table --max-replicas 20 --request-buckets 3 -o base.csv
+	cp base.csv bad.csv
+	mkfifo slow
+	exec 7<> slow
+	# The creator of h.csv holds it, waiting for its input.
+	qs-update --table bad.csv --history h.csv < slow > /dev/null 2> bad.err 7>&- &
+	creator=$!
+	for ((n = 0; n < 100; n++)); do
+		[ -e h.csv ] && break
+		sleep 0.1
+	done
+	i=0
+	pids=()
+	while read -r line; do
+		i=$((i + 1))
+		cp base.csv "t$i.csv"
+		qs-update --table "t$i.csv" --history h.csv --lock-wait 60 <<< "$line" > /dev/null 2> "err.$i" 7>&- &
+		pids+=($!)
+	done < <(transitions)
+	waiting=0
+	for ((n = 0; n < 300; n++)); do
+		all_open "$T/h.csv" "${pids[@]}" && waiting=1 && break
+		sleep 0.1
+	done
+	# Now it fails and removes the file the others have open.
+	echo '{"pod":1}' >&7
+	exec 7>&-
+	assert_equal "$waiting" 1
+	rc=0
+	wait "$creator" || rc=$?
+	assert_equal "$rc" 65
+	for i in "${!pids[@]}"; do
+		wait "${pids[i]}" || fail "update $i: $(cat "err.$((i + 1))")"
+	done
+	whole_rows h.csv
+	assert_equal "$(grep -c '^epoch,' h.csv)" 1
+	run bash -c "tail -n +2 h.csv | cut -d, -f1 | sort -n | tr '\n' ' '"
+	assert_output "$(seq -s ' ' 0 19) "
+}

@@ -164,7 +164,7 @@ sim_train(int argc, char *argv[])
 	if (t == NULL)
 		qs_die_err(&err);
 	if (history != NULL) {
-		if (qs_history_open(&h, history, &err) != 0)
+		if (qs_history_open(&h, history, 0, &err) != 0)
 			qs_die_err(&err);
 		hp = &h;
 	}

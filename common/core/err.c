@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "qs/err.h"
+#include "qs/xalloc.h"
 
 const char *qs_progname = "qs";
 
@@ -17,6 +18,8 @@ qs_setprogname(const char *argv0)
 	const char *p;
 	int fd, nfd;
 
+	/* Every main() calls this first: out of memory in jansson is exit 71. */
+	qs_xalloc_json();
 	/*
 	 * A closed standard descriptor would be reused by the next open: a
 	 * table's lock or a history would then receive what is written to

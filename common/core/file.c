@@ -189,10 +189,8 @@ qs_atomic_abort(struct qs_atomic *a)
 int
 qs_lock(const char *path, double wait, struct qs_err *err)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	size_t n = strlen(path) + 6;
 	char *lpath = xmalloc(n);
-	double waited = 0;
 	int fd;
 
 	snprintf(lpath, n, "%s.lock", path);
@@ -202,22 +200,14 @@ qs_lock(const char *path, double wait, struct qs_err *err)
 		free(lpath);
 		return -1;
 	}
-	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			free(lpath);
-			return fd;
-		}
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			qs_err_sys(err, EX_IOERR, "cannot lock %s", lpath);
-			break;
-		}
-		if (waited >= wait) {
-			qs_err_set(err, EX_TEMPFAIL, "%s is locked by another process", path);
-			break;
-		}
-		nanosleep(&ts, NULL);
-		waited += 0.05;
+	if (qs_flock_wait(fd, wait) == 0) {
+		free(lpath);
+		return fd;
 	}
+	if (errno != EWOULDBLOCK)
+		qs_err_sys(err, EX_IOERR, "cannot lock %s", lpath);
+	else
+		qs_err_set(err, EX_TEMPFAIL, "%s is locked by another process", path);
 	close(fd);
 	free(lpath);
 	return -1;
@@ -244,4 +234,24 @@ qs_file_regular(const char *path, int status, struct qs_err *err)
 		return qs_err_set(err, status, "cannot open %s: not a regular file",
 		    path);
 	return 0;
+}
+
+int
+qs_flock_wait(int fd, double wait)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	double waited = 0;
+
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (waited >= wait) {
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+		waited += 0.05;
+	}
 }

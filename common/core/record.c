@@ -193,12 +193,13 @@ next_line(struct qs_reader *r, struct qs_err *err)
 
 	if (r->eof)
 		return 0;
-	errno = 0;
-	n = getline(&r->buf, &r->cap, r->fp);
-	if (n < 0) {
+	n = qs_getline(&r->buf, &r->cap, r->fp, MAX_LINE);
+	if (n <= 0) {
 		r->eof = 1;
-		if (ferror(r->fp))
+		if (n < 0 && ferror(r->fp))
 			return qs_err_sys(err, EX_IOERR, "cannot read %s", r->name);
+		if (n < 0)
+			return qs_err_sys(err, EX_OSERR, "cannot read %s", r->name);
 		return 0;
 	}
 	r->line++;
@@ -299,6 +300,10 @@ json_next(struct qs_reader *r, json_t **rec, struct qs_err *err)
 		if (i == (size_t)n)
 			continue;
 		v = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+		if (v == NULL && json_error_code(&jerr) == json_error_out_of_memory) {
+			errno = ENOMEM;
+			return qs_err_sys(err, EX_OSERR, "cannot read %s", r->name);
+		}
 		if (v == NULL) {
 			snprintf(why, sizeof(why), "%s", jerr.text);
 			return bad_line(r, err, why);
@@ -611,4 +616,39 @@ qs_rec_obs_set(json_t *rec, const char *prefix, const struct qs_obs *o)
 	qs_rec_set(rec, key, figure(o->latency));
 	snprintf(key, sizeof(key), "%srequests", prefix);
 	qs_rec_set(rec, key, figure(o->requests));
+}
+
+ssize_t
+qs_getline(char **buf, size_t *cap, FILE *fp, size_t max)
+{
+	size_t n = 0, want;
+	char *p;
+	int c = 0;
+
+	flockfile(fp);
+	for (;;) {
+		/* Room for one more byte and the NUL, never beyond max + 2. */
+		if (n + 2 > *cap) {
+			want = *cap < 128 ? 256 : *cap * 2;
+			if (want > max + 2)
+				want = max + 2;
+			if ((p = realloc(*buf, want)) == NULL) {
+				funlockfile(fp);
+				errno = ENOMEM;
+				return -1;
+			}
+			*buf = p;
+			*cap = want;
+		}
+		if ((c = getc_unlocked(fp)) == EOF)
+			break;
+		(*buf)[n++] = (char)c;
+		if (c == '\n' || n > max)
+			break;
+	}
+	funlockfile(fp);
+	(*buf)[n] = '\0';
+	if (c == EOF && ferror(fp))
+		return -1;
+	return (ssize_t)n;
 }

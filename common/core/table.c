@@ -15,6 +15,7 @@
 #include "qs/err.h"
 #include "qs/file.h"
 #include "qs/num.h"
+#include "qs/record.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
@@ -419,7 +420,7 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 	struct qs_table *t;
 	char *line = NULL;
 	size_t cap = 0, before;
-	ssize_t len, rowlen = 0;
+	ssize_t len = 0, rowlen = 0;
 	size_t rowstart = 0;
 	off_t off = 0;
 
@@ -434,7 +435,7 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 		qs_die(EX_OSERR, "out of memory");
 	/* libcsv grows a field by this much at a time. */
 	csv_set_blk_size(&p, 64 << 10);
-	while (!ld.failed && (len = getline(&line, &cap, fp)) > 0) {
+	while (!ld.failed && (len = qs_getline(&line, &cap, fp, MAX_LINE)) > 0) {
 		ld.line++;
 		/* A quoted field can span lines: bound the row too. */
 		rowlen = ld.row == rowstart ? rowlen + len : len;
@@ -458,6 +459,8 @@ load_stream(FILE *fp, const char *path, off_t size, int src_fd,
 	}
 	if (!ld.failed && ferror(fp))
 		qs_err_sys(err, EX_IOERR, "cannot read %s", path), ld.failed = 1;
+	if (!ld.failed && len < 0)
+		qs_err_sys(err, EX_OSERR, "cannot read %s", path), ld.failed = 1;
 	before = ld.row;
 	if (!ld.failed && csv_fini(&p, field_cb, row_cb, &ld) != 0 && !ld.failed)
 		fail(&ld, "%s%s", csv_strerror(csv_error(&p)), "");

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "qs/err.h"
 #include "qs/xalloc.h"
 
@@ -43,4 +45,16 @@ xstrdup(const char *s)
 	size_t n = strlen(s) + 1;
 
 	return memcpy(xmalloc(n), s, n);
+}
+
+static void *
+json_xmalloc(size_t n)
+{
+	return xmalloc(n);
+}
+
+void
+qs_xalloc_json(void)
+{
+	json_set_alloc_funcs(json_xmalloc, free);
 }

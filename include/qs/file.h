@@ -48,4 +48,10 @@ void qs_unlock(int fd);
  */
 int qs_file_regular(const char *path, int status, struct qs_err *err);
 
+/*
+ * Take an exclusive flock(2) on fd, polling for up to wait seconds.
+ * Returns 0, or -1 with errno: EWOULDBLOCK when another process holds it.
+ */
+int qs_flock_wait(int fd, double wait);
+
 #endif

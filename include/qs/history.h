@@ -20,6 +20,7 @@ struct qs_history {
 	off_t size0;		/* its size when opened */
 	json_t *cols;		/* the header's names: an array of strings */
 	long rows;		/* data rows already in the file */
+	json_t *seen;		/* qs_history_seen's identities: an object */
 };
 
 /* The notebook's history columns, and the two optional ones after them. */
@@ -29,9 +30,12 @@ extern const char *const qs_history_cols[];
  * Open path for appending: read its header and count its rows.  A file
  * that does not exist yet is created empty at once, so that a failure to
  * create it shows before any other work; qs_history_rollback removes it.
- * Returns 0 or -1 with err.
+ * The file is locked (flock) until qs_history_close, waiting up to wait
+ * seconds for another writer.  Returns 0 or -1 with err (EX_TEMPFAIL when
+ * the wait ran out).
  */
-int qs_history_open(struct qs_history *h, const char *path, struct qs_err *err);
+int qs_history_open(struct qs_history *h, const char *path, double wait,
+    struct qs_err *err);
 
 /*
  * Append recs (an array of records, borrowed) as rows in the file's
@@ -44,5 +48,15 @@ int qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err);
 void qs_history_rollback(struct qs_history *h);
 
 void qs_history_close(struct qs_history *h);
+
+/*
+ * Whether the transition rec (borrowed) is already in the history, or
+ * was given to this function before since qs_history_open: a row with its
+ * time, pod, latency, requests and action.  Only the tail is read,
+ * backwards, to 64 rows in a row older than rec.  A record without time,
+ * or a history without those columns, is never found.  Returns 1, 0, or
+ * -1 with err.
+ */
+int qs_history_seen(struct qs_history *h, json_t *rec, struct qs_err *err);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef QS_RECORD_H
 #define QS_RECORD_H
 
+#include <sys/types.h>
+
 #include <stdio.h>
 
 #include <jansson.h>
@@ -122,5 +124,14 @@ json_t *qs_csv_cell(const char *s, size_t len);
  * writes them; integral figures become JSON integers.
  */
 void qs_rec_obs_set(json_t *rec, const char *prefix, const struct qs_obs *o);
+
+/*
+ * getline(3) that reads at most max + 1 bytes: returns the line's length
+ * with its newline (max + 1 for a line longer than max, which the caller
+ * refuses), 0 at the end of the input, or -1 on a read error (ferror(fp))
+ * or when memory runs out (errno ENOMEM), never mistaken for the end.
+ * *buf and *cap are as getline's.
+ */
+ssize_t qs_getline(char **buf, size_t *cap, FILE *fp, size_t max);
 
 #endif

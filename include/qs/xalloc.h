@@ -10,4 +10,10 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xreallocarray(void *p, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 
+/*
+ * Make jansson allocate with xmalloc: it does not survive running out of
+ * memory (2.14 crashes in json_loadb), so that is exit 71 instead.
+ */
+void qs_xalloc_json(void);
+
 #endif
