@@ -108,6 +108,12 @@ greedy_table() {
 	run diff t.img one.img
 	assert_equal "$(grep -c '^[<>]' <<<"$output")" 2
 	[ "$(sed -n 2p t.img)" != "$(sed -n 2p one.img)" ]
+	# A tie goes to the lowest action, as qs-decide chooses.
+	sed 's/^1,0,500,0,18,.*/1,0,500,0,18,1,1,0/' t.csv >tie.csv
+	qs-plot -o tie.svg table tie.csv
+	python3 "$PLOTCHECK" greedy tie.svg tie.csv
+	run python3 "$PLOTCHECK" greedy tie.svg t.csv
+	assert_failure 1
 	# At most six panels.
 	qs-init-table --latency-buckets 8 >wide.csv
 	run qs-plot -o wide.svg table wide.csv
