@@ -761,3 +761,23 @@ for _ in range(2):
 	assert_failure 75
 	assert_equal "$stderr" "qs-observe: cannot get latency from http://127.0.0.1:$port: timed out after 0.3 s"
 }
+
+@test "an answer of 150,000 series is refused with 69, within the CronJob's memory" {
+	python3 -c '
+import json
+res = [{"metric": {"pod": "p%d" % i}, "value": [1.5, "1"]} for i in range(150000)]
+body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": res}})
+json.dump([{"body": body}], open("rules.in", "w"))'
+	canned <rules.in
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 2 --backoff 0
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: the answer is longer than 262144 bytes"
+	# Not retried: the same answer would come again.
+	[ "$(wc -l <fake.log)" -eq 1 ]
+	if [ -x /usr/bin/time ]; then
+		# deploy/kubernetes/cronjob.yaml limits the tick to 64Mi; it was 166 MB.
+		/usr/bin/time -o rss -f %M qs-observe --prometheus "$FAKE" --pod 1 --retries 0 2>/dev/null || true
+		[ "$(tail -n 1 rss)" -lt 32768 ]
+	fi
+}
