@@ -781,3 +781,22 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 		[ "$(tail -n 1 rss)" -lt 32768 ]
 	fi
 }
+
+@test "a Kubernetes answer longer than 2 MiB is refused with 69, within the CronJob's memory" {
+	python3 -c '
+import json
+ann = {"k%d" % i: "v" for i in range(300000)}
+body = json.dumps({"kind": "Deployment", "metadata": {"name": "web", "annotations": ann},
+                   "spec": {"replicas": 1}, "status": {"readyReplicas": 1}})
+json.dump([{"body": body}], open("rules.in", "w"))'
+	canned <rules.in
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: $FAKE: answer longer than 2097152 bytes"
+	if [ -x /usr/bin/time ]; then
+		# It took 71 MB with a 4 MiB bound; the CronJob allows 64Mi.
+		/usr/bin/time -o rss -f %M qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE" 2>/dev/null || true
+		[ "$(tail -n 1 rss)" -lt 32768 ]
+	fi
+}

@@ -29,8 +29,13 @@
 
 extern char **environ;
 
-/* Longest answer we accept from the API server or kubectl. */
-#define BODY_MAX (4 * 1024 * 1024)
+/*
+ * Longest answer we accept from the API server or kubectl.  etcd stores
+ * objects of at most 1.5 MiB; parsing takes some 17 times the answer's
+ * size, so this keeps qs-observe within the CronJob's 64Mi (4 MiB took
+ * 71 MB).
+ */
+#define BODY_MAX (2 * 1024 * 1024)
 
 struct qs_kube {
 	enum qs_kube_backend backend;
