@@ -74,7 +74,8 @@ greedy_table() {
 	head -n 101 history.csv >half.csv
 	qs-plot -o half.png history half.csv
 	qs-plot -o again.png history history.csv
-	! cmp -s h.png half.png
+	run cmp -s h.png half.png
+	assert_failure
 	cmp h.png again.png
 }
 
@@ -99,7 +100,8 @@ greedy_table() {
 	cmp t.img same.img
 	# One state's greedy action changed: its panel, and only it, changes.
 	awk -F, -v OFS=, '$1 == 2 && $2 == 501 && $4 == 0 { $6 = 0; $7 = 0; $8 = 5 } 1' t.csv >one.csv
-	cmp -s t.csv one.csv && false
+	run cmp -s t.csv one.csv
+	assert_failure
 	qs-plot -o one.svg table one.csv
 	python3 "$PLOTCHECK" greedy one.svg one.csv
 	run python3 "$PLOTCHECK" greedy one.svg t.csv
