@@ -10,6 +10,7 @@
 
 #include "qs/err.h"
 #include "qs/kube.h"
+#include "qs/name.h"
 #include "qs/opt.h"
 #include "qs/prom.h"
 #include "qs/record.h"
@@ -263,6 +264,7 @@ main(int argc, char *argv[])
 	enum qs_format fmt = QS_FMT_AUTO;
 	const char *path = NULL, *window = NULL, *lq = NULL, *rq = NULL, *env;
 	const char *deployment = NULL, *ns = NULL;
+	const char *name_src = "--deployment", *ns_src = "--namespace";
 	char *lqbuf = NULL, *rqbuf = NULL;
 	json_t *rec = NULL;
 	long pod = -1;
@@ -386,8 +388,19 @@ main(int argc, char *argv[])
 	}
 	if (pod < 0 && (env = qs_env("QS_POD", NULL)) != NULL)
 		pod = qs_opt_long("QS_POD", env, 0, 1000000);
-	if (deployment == NULL)
+	if (deployment == NULL) {
 		deployment = qs_env("QS_DEPLOYMENT", NULL);
+		name_src = "QS_DEPLOYMENT";
+	}
+	if (ns == NULL) {
+		ns = qs_env("QS_NAMESPACE", NULL);
+		ns_src = "QS_NAMESPACE";
+	}
+	/* Checked even with --pod: a bad name is a mistake either way. */
+	if ((deployment != NULL &&
+	    qs_name_check_deployment(deployment, name_src, &err) != 0) ||
+	    qs_name_check_namespace(ns, ns_src, &err) != 0)
+		qs_die_err(&err);
 	qs_kube_opts_env(&ko);
 	if (ko.backend == QS_KUBE_KUBECTL && (ko.server || ko.token_file ||
 	    ko.cacert || ko.insecure))

@@ -8,6 +8,7 @@
 
 #include "qs/err.h"
 #include "qs/kube.h"
+#include "qs/name.h"
 #include "qs/opt.h"
 #include "qs/record.h"
 
@@ -174,7 +175,7 @@ main(int argc, char *argv[])
 	struct qs_err err = { 0 };
 	struct scaler sc = { 0 };
 	enum qs_format fmt = QS_FMT_AUTO;
-	const char *ns = NULL;
+	const char *ns = NULL, *name_src = "--deployment", *ns_src = "--namespace";
 	int c, rc, status = 0;
 
 	qs_setprogname(argv[0]);
@@ -245,10 +246,20 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 0)
 		usage();
-	if (sc.name == NULL)
+	if (sc.name == NULL) {
 		sc.name = qs_env("QS_DEPLOYMENT", NULL);
+		name_src = "QS_DEPLOYMENT";
+	}
 	if (sc.name == NULL)
 		qs_die(EX_USAGE, "no deployment: use --deployment or QS_DEPLOYMENT");
+	if (ns == NULL) {
+		ns = qs_env("QS_NAMESPACE", NULL);
+		ns_src = "QS_NAMESPACE";
+	}
+	/* Before any request: a name is never an option to kubectl. */
+	if (qs_name_check_deployment(sc.name, name_src, &err) != 0 ||
+	    qs_name_check_namespace(ns, ns_src, &err) != 0)
+		qs_die_err(&err);
 	if (sc.max >= 0 && sc.max < sc.min)
 		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
 		    sc.max, sc.min);

@@ -686,3 +686,117 @@ for _ in range(2):
 	assert_output ""
 	assert_equal "$stderr" "qs-observe: cannot get latency from $url: Recv failure: Connection reset by peer (2 attempts)"
 }
+
+# --- the Kubernetes client's odd answers -----------------------------------
+
+@test "a Kubernetes answer that is not a Deployment is 69, never pod 0" {
+	# An empty object with 200 once made qs-observe print pod 0 and exit 0.
+	canned <<-'EOF'
+	[{"body": "{}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no kind, not a Deployment"
+	kill "$(cat fake.pid)"
+	rm -f fake.port fake.pid
+	canned <<-'EOF'
+	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"DeploymentList\",\"items\":[]}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer is a DeploymentList, not a Deployment"
+	grep -q '"path": "/apis/apps/v1/namespaces/default/deployments/web"' fake.log
+}
+
+@test "a Kubernetes timeout is 75, as a Prometheus one" {
+	canned <<-'EOF'
+	[{"body": "{}", "delay": 3}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE" --timeout 0.3
+	assert_failure 75
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: $FAKE timed out after 0.3 s"
+}
+
+@test "names that are not DNS-1123 are 64 before any request" {
+	canned <<-'EOF'
+	[{"body": "{}"}]
+	EOF
+	for name in -lapp --all -v9 -- . .. Web; do
+		run --separate-stderr qs-observe --prometheus "$FAKE" --deployment "$name" --kube-server "$FAKE"
+		assert_failure 64
+		assert_output ""
+		assert_equal "$stderr" "qs-observe: invalid --deployment: \"$name\" is not a deployment name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)"
+		QS_DEPLOYMENT=$name run --separate-stderr qs-observe --prometheus "$FAKE" --kube-server "$FAKE"
+		assert_failure 64
+		[[ $stderr == "qs-observe: invalid QS_DEPLOYMENT: \"$name\" is not a deployment name"* ]]
+		run --separate-stderr qs-observe --prometheus "$FAKE" --deployment web --namespace "$name" --kube-server "$FAKE"
+		assert_failure 64
+		assert_equal "$stderr" "qs-observe: invalid --namespace: \"$name\" is not a namespace (a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters)"
+		QS_NAMESPACE=$name run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1
+		assert_failure 64
+		[[ $stderr == "qs-observe: invalid QS_NAMESPACE: \"$name\" is not a namespace"* ]]
+	done
+	[ ! -s fake.log ]
+}
+
+@test "credentials in the Kubernetes and the Prometheus URL are never printed" {
+	canned <<-'EOF'
+	[{"body": "{}", "delay": 3}]
+	EOF
+	port=$(cat fake.port)
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web \
+	    --kube-server "http://alice:s3cr3t@127.0.0.1:$port" --timeout 0.3
+	assert_failure 75
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: http://127.0.0.1:$port timed out after 0.3 s"
+	QS_KUBE_SERVER="http://alice:s3cr3t@127.0.0.1:$port/" run --separate-stderr qs-observe \
+	    --prometheus "$PROM" --deployment web --timeout 0.3
+	assert_failure 75
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: http://127.0.0.1:$port timed out after 0.3 s"
+	# Prometheus' URL the same way.
+	run --separate-stderr qs-observe --prometheus "http://alice:s3cr3t@127.0.0.1:$port" \
+	    --pod 1 --timeout 0.3 --retries 0
+	assert_failure 75
+	assert_equal "$stderr" "qs-observe: cannot get latency from http://127.0.0.1:$port: timed out after 0.3 s"
+}
+
+@test "an answer of 150,000 series is refused with 69, within the CronJob's memory" {
+	python3 -c '
+import json
+res = [{"metric": {"pod": "p%d" % i}, "value": [1.5, "1"]} for i in range(150000)]
+body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": res}})
+json.dump([{"body": body}], open("rules.in", "w"))'
+	canned <rules.in
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 2 --backoff 0
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: the answer is longer than 262144 bytes"
+	# Not retried: the same answer would come again.
+	[ "$(wc -l <fake.log)" -eq 1 ]
+	if [ -x /usr/bin/time ]; then
+		# deploy/kubernetes/cronjob.yaml limits the tick to 64Mi; it was 166 MB.
+		/usr/bin/time -o rss -f %M qs-observe --prometheus "$FAKE" --pod 1 --retries 0 2>/dev/null || true
+		[ "$(tail -n 1 rss)" -lt 32768 ]
+	fi
+}
+
+@test "a Kubernetes answer longer than 2 MiB is refused with 69, within the CronJob's memory" {
+	python3 -c '
+import json
+ann = {"k%d" % i: "v" for i in range(300000)}
+body = json.dumps({"kind": "Deployment", "metadata": {"name": "web", "annotations": ann},
+                   "spec": {"replicas": 1}, "status": {"readyReplicas": 1}})
+json.dump([{"body": body}], open("rules.in", "w"))'
+	canned <rules.in
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: $FAKE: answer longer than 2097152 bytes"
+	if [ -x /usr/bin/time ]; then
+		# It took 71 MB with a 4 MiB bound; the CronJob allows 64Mi.
+		/usr/bin/time -o rss -f %M qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE" 2>/dev/null || true
+		[ "$(tail -n 1 rss)" -lt 32768 ]
+	fi
+}

@@ -18,35 +18,144 @@ make_inputs() {
 	    > /dev/null
 }
 
-@test "series: a PNG of requests, latency and replicas" {
+# What an SVG says: its texts, and each line against the data it shows.
+PLOTCHECK="$TOP/tests/plotcheck.py"
+texts() {
+	python3 "$PLOTCHECK" texts "$1" | grep -v '^[-0-9. ]*$'
+}
+line_shows() {
+	python3 "$PLOTCHECK" series "$@"
+}
+
+# A Q-table with a known greedy action in every state; "$1" is added to
+# every value, which changes no greedy action.
+greedy_table() {
+	qs-init-table --latency-buckets 3 --request-buckets 2 --max-replicas 3 |
+	    awk -F, -v OFS=, -v add="${1:-0}" 'NR == 1 { print; next }
+	{
+		g = 6 + ($1 + int($2 / 500) + int($4 / 19)) % 3
+		for (i = 6; i <= NF; i++) $i = (i == g) + add
+		print
+	}'
+}
+
+@test "series: requests, latency against the ideal line, and replicas, as the run has them" {
 	make_inputs
-	run --separate-stderr qs-plot -o run.png --title "table policy" series run.csv
+	run --separate-stderr qs-plot -o run.svg --title "table policy" --ideal-latency 400 series run.csv
 	assert_success
 	assert_output ""
 	assert_equal "$stderr" ""
-	is_png run.png
-	[[ "$(file -b run.png)" == "PNG image data, 1000 x 750"* ]]
+	run texts run.svg
+	assert_output "$(printf '%s\n' 'table policy' requests 'latency (ms)' latency ideal replicas interval)"
+	line_shows run.svg 31,119,180 run.csv t requests
+	line_shows run.svg 214,39,40 run.csv t latency 0,0,0 400
+	line_shows run.svg 44,160,44 run.csv t replicas
+	# The checks see a wrong column, and an ideal line elsewhere.
+	run line_shows run.svg 31,119,180 run.csv t latency
+	assert_failure 1
+	run line_shows run.svg 214,39,40 run.csv t latency 0,0,0 500
+	assert_failure 1
 }
 
-@test "history: a PNG, or an SVG by the suffix" {
+@test "history: by epoch, the action as replicas; a PNG by the suffix" {
 	make_inputs
-	run qs-plot -o h.png --ideal-latency 400 history history.csv
-	assert_success
-	is_png h.png
 	run qs-plot -o history.svg history history.csv
 	assert_success
-	grep -q '<svg' history.svg
+	run texts history.svg
+	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch)"
+	line_shows history.svg 31,119,180 history.csv epoch requests
+	line_shows history.svg 214,39,40 history.csv epoch new_latency 0,0,0 500
+	line_shows history.svg 44,160,44 history.csv epoch action
+	run qs-plot -o h.png history history.csv
+	assert_success
+	is_png h.png
+	[[ "$(file -b h.png)" == "PNG image data, 1000 x 750"* ]]
+	# Another run is another picture; the same run the same one.
+	head -n 101 history.csv >half.csv
+	qs-plot -o half.png history half.csv
+	qs-plot -o again.png history history.csv
+	run cmp -s h.png half.png
+	assert_failure
+	cmp h.png again.png
 }
 
-@test "table: a heat map of the greedy policy" {
-	make_inputs
-	run qs-plot -o policy.png table table.csv
+@test "table: one heat map of the greedy action per latency bucket" {
+	greedy_table >t.csv
+	run qs-plot -o t.svg table t.csv
+	assert_success
+	run texts t.svg
+	for l in 0-500 501-1000 1001-1500; do
+		assert_line "latency $l ms"
+	done
+	assert_equal "$(grep -c '^latency' <<<"$output")" 3
+	assert_equal "$(grep -c '^greedy action$' <<<"$output")" 3
+	assert_equal "$(grep -c '^requests (bucket start)$' <<<"$output")" 3
+	python3 "$PLOTCHECK" greedy t.svg t.csv
+	python3 "$PLOTCHECK" images t.svg >t.img
+	[ "$(sort -u t.img | wc -l)" -eq 3 ]
+	# Values that keep every greedy action draw the same maps.
+	greedy_table 7 >same.csv
+	qs-plot -o same.svg table same.csv
+	python3 "$PLOTCHECK" images same.svg >same.img
+	cmp t.img same.img
+	# One state's greedy action changed: its panel, and only it, changes.
+	awk -F, -v OFS=, '$1 == 2 && $2 == 501 && $4 == 0 { $6 = 0; $7 = 0; $8 = 5 } 1' t.csv >one.csv
+	run cmp -s t.csv one.csv
+	assert_failure
+	qs-plot -o one.svg table one.csv
+	python3 "$PLOTCHECK" greedy one.svg one.csv
+	run python3 "$PLOTCHECK" greedy one.svg t.csv
+	assert_failure 1
+	python3 "$PLOTCHECK" images one.svg >one.img
+	run diff t.img one.img
+	assert_equal "$(grep -c '^[<>]' <<<"$output")" 2
+	[ "$(sed -n 2p t.img)" != "$(sed -n 2p one.img)" ]
+	# A tie goes to the lowest action, as qs-decide chooses.
+	sed 's/^1,0,500,0,18,.*/1,0,500,0,18,1,1,0/' t.csv >tie.csv
+	qs-plot -o tie.svg table tie.csv
+	python3 "$PLOTCHECK" greedy tie.svg tie.csv
+	run python3 "$PLOTCHECK" greedy tie.svg t.csv
+	assert_failure 1
+	# At most six panels.
+	qs-init-table --latency-buckets 8 >wide.csv
+	run qs-plot -o wide.svg table wide.csv
+	assert_success
+	python3 "$PLOTCHECK" greedy wide.svg wide.csv
+	run texts wide.svg
+	assert_equal "$(grep -c '^latency' <<<"$output")" 6
+	run qs-plot -o policy.png table wide.csv
 	assert_success
 	is_png policy.png
-	qs-init-table --latency-buckets 8 > wide.csv
-	run qs-plot -o wide.png table wide.csv
-	assert_success
-	is_png wide.png
+}
+
+@test "user text is never run by gnuplot: backquotes and \$( ) in --title and -o" {
+	make_inputs
+	mkdir out
+	title='`touch pwned1` $(touch pwned2) "quoted"'
+	for kind in series history table; do
+		case $kind in
+		series) in=run.csv ;;
+		history) in=history.csv ;;
+		table) in=table.csv ;;
+		esac
+		run --separate-stderr qs-plot --title "$title" -o 'out/`touch pwned3`$(touch pwned4).svg' "$kind" "$in"
+		assert_success
+		assert_equal "$stderr" ""
+		run ls out
+		assert_output '`touch pwned3`$(touch pwned4).svg'
+		run texts 'out/`touch pwned3`$(touch pwned4).svg'
+		assert_line --index 0 "$title"
+		rm out/*
+	done
+	run ls pwned1 pwned2 pwned3 pwned4 out/pwned3 out/pwned4
+	assert_failure
+	# A table's numbers are the panels' titles: text there is refused.
+	greedy_table | sed '2s/,0,500,/,`touch pwned5`,500,/' >evil.csv
+	run --separate-stderr qs-plot -o evil.svg table evil.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-plot: invalid table evil.csv: not a Q-table"
+	[ ! -e pwned5 ]
+	[ ! -e evil.svg ]
 }
 
 @test "the man page's examples run" {

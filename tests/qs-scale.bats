@@ -50,7 +50,7 @@ scale_api() {
 	assert_failure 64
 	run qs-scale --deployment 'web/../x' --server http://127.0.0.1:1 <<<'{"action":1}'
 	assert_failure 64
-	assert_output 'qs-scale: cannot get deployment web/../x: invalid deployment name: "web/../x"'
+	assert_output "qs-scale: invalid --deployment: \"web/../x\" is not a deployment name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)"
 }
 
 @test "qs-scale scales up and adds scaled" {
@@ -208,11 +208,11 @@ scale_api() {
 	[ "$(sim_state replicas)" = 2 ]
 }
 
-@test "qs-scale gives up after --timeout with exit 69" {
+@test "qs-scale gives up after --timeout with exit 75" {
 	start_sim --replicas 1
 	curl -fsS -X POST "$URL/qs-sim/delay?seconds=5&count=1" >/dev/null
 	scale_api '{"action":2}' --timeout 0.3
-	assert_failure 69
+	assert_failure 75
 	assert_output "qs-scale: cannot get deployment web: $URL timed out after 0.3 s"
 	[ "$(sim_state replicas)" = 1 ]
 }
@@ -349,7 +349,7 @@ scale_api() {
 	assert_output --partial 'HTTP 503 Service Unavailable: kubectl: Error from server (ServiceUnavailable)'
 	curl -fsS -X POST "$URL/qs-sim/delay?seconds=5&count=1" >/dev/null
 	run qs-scale --backend kubectl --deployment web --timeout 0.5 <"$T/in"
-	assert_failure 69
+	assert_failure 75
 	assert_output --regexp '^qs-scale: cannot get deployment web: kubectl timed out after 0.5 s: .*(deadline exceeded|Timeout)'
 	[ "$(sim_state replicas)" = 1 ]
 	write_kubeconfig "http://127.0.0.1:$(free_port)"
@@ -405,4 +405,83 @@ scale_api() {
 	assert_failure 69
 	assert_output ""
 	assert_equal "$stderr" "qs-scale: cannot get deployment web: kubectl exited with status 1: error: boom"
+}
+
+@test "qs-scale refuses a name that is not DNS-1123 with 64, and nothing is scaled" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1
+	write_kubeconfig "$URL"
+	# With the real kubectl, -lapp once selected the deployment by label.
+	for name in -lapp --all -v9 -- -n . .. Web a..b -web $'web\nx'; do
+		run --separate-stderr qs-scale --backend kubectl --deployment "$name" <<<'{"action":3}'
+		assert_failure 64
+		assert_output ""
+		assert_equal "${#stderr_lines[@]}" 1
+		[[ $stderr == "qs-scale: invalid --deployment: \""*"\" is not a deployment name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)" ]]
+		QS_DEPLOYMENT=$name run --separate-stderr qs-scale --server "$URL" <<<'{"action":3}'
+		assert_failure 64
+		[[ $stderr == "qs-scale: invalid QS_DEPLOYMENT: \""* ]]
+	done
+	for ns in -lapp --all-namespaces -v9 -- . .. a.b Default "$(printf 'x%.0s' {1..64})"; do
+		run --separate-stderr qs-scale --backend kubectl --deployment web --namespace "$ns" <<<'{"action":3}'
+		assert_failure 64
+		assert_equal "$stderr" "qs-scale: invalid --namespace: \"$ns\" is not a namespace (a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters)"
+		QS_NAMESPACE=$ns run --separate-stderr qs-scale --server "$URL" --deployment web <<<'{"action":3}'
+		assert_failure 64
+		[[ $stderr == "qs-scale: invalid QS_NAMESPACE: \"$ns\" is not a namespace"* ]]
+	done
+	[ "$(sim_state replicas)" = 1 ]
+	# A dotted subdomain is a name: asked for, and not found.
+	run --separate-stderr qs-scale --server "$URL" --deployment web.v2 <<<'{"action":3}'
+	assert_failure 69
+	assert_equal "$stderr" 'qs-scale: cannot get deployment web.v2: HTTP 404 Not Found: deployments.apps "web.v2" not found'
+}
+
+@test "qs-scale --backend kubectl puts -- before the operands of every kubectl call" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1
+	write_kubeconfig "$URL"
+	mkdir wrap
+	printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s/kubectl.log"\nexec %s "$@"\n' \
+	    "$T" "$(command -v kubectl)" >wrap/kubectl
+	chmod +x wrap/kubectl
+	PATH="$T/wrap:$PATH" run qs-scale --backend kubectl --deployment web --namespace default <<<'{"action":3}'
+	assert_success
+	assert_output '{"action":3,"scaled":true}'
+	[ "$(sim_state replicas)" = 3 ]
+	run cat kubectl.log
+	assert_line --index 0 --regexp '^--request-timeout=10s get .* -- deployment web$'
+	assert_line --index 1 --regexp '^--request-timeout=10s scale .* -- deployment web$'
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "qs-scale: a kubectl answer that is not a Deployment is 69, naming what it is" {
+	mkdir fk
+	# What kubectl prints for a label selector: a List, once read as 1 replica.
+	printf '#!/bin/sh\necho %s\n' "'{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]}'" >fk/kubectl
+	chmod +x fk/kubectl
+	PATH="$T/fk:$PATH" run --separate-stderr qs-scale --backend kubectl --deployment web <<<'{"action":2}'
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-scale: cannot get deployment web: kubectl get deployment web: invalid deployment: the answer is a List, not a Deployment"
+	printf '#!/bin/sh\necho "{}"\n' >fk/kubectl
+	PATH="$T/fk:$PATH" run --separate-stderr qs-scale --backend kubectl --deployment web <<<'{"action":2}'
+	assert_failure 69
+	assert_equal "$stderr" "qs-scale: cannot get deployment web: kubectl get deployment web: invalid deployment: the answer has no kind, not a Deployment"
+}
+
+@test "qs-scale never shows the credentials of a server URL" {
+	start_sim --replicas 1
+	curl -fsS -X POST "$URL/qs-sim/delay?seconds=5&count=1" >/dev/null
+	printf '{"action":2}\n' >"$T/in"
+	run --separate-stderr qs-scale --server "http://alice:s3cr3t@127.0.0.1:$PORT/" --deployment web --timeout 0.3 <"$T/in"
+	assert_failure 75
+	assert_equal "$stderr" "qs-scale: cannot get deployment web: http://127.0.0.1:$PORT timed out after 0.3 s"
+	port=$(free_port)
+	QS_KUBE_SERVER="http://alice:s3cr3t@127.0.0.1:$port" run --separate-stderr qs-scale --deployment web <"$T/in"
+	assert_failure 69
+	[[ $stderr == "qs-scale: cannot get deployment web: http://127.0.0.1:$port: "* ]]
+	run --separate-stderr qs-scale --server "ftp://alice:s3cr3t@127.0.0.1:$port" --deployment web <"$T/in"
+	assert_failure 64
+	assert_equal "$stderr" "qs-scale: invalid server ftp://127.0.0.1:$port: not an http or https URL"
 }

@@ -977,3 +977,21 @@ near() {
 	(( $(field slo_violations) < 20160 / 10 && tviol < 20160 / 10 ))
 	(( $(field scale_actions) > 0 ))
 }
+
+@test "serve refuses a deployment or namespace that is not DNS-1123 with 64" {
+	# A missing trace, checked after the names, keeps a broken check from serving.
+	for name in -lapp --all -v9 -- . .. Web a/b; do
+		run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --trace none.csv --deployment "$name"
+		assert_failure 64
+		assert_output ""
+		assert_equal "$stderr" "qs-sim: invalid --deployment: \"$name\" is not a deployment name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)"
+		QS_NAMESPACE=$name run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --trace none.csv
+		assert_failure 64
+		assert_equal "$stderr" "qs-sim: invalid QS_NAMESPACE: \"$name\" is not a namespace (a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters)"
+	done
+	QS_DEPLOYMENT=-lapp run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --trace none.csv
+	assert_failure 64
+	[[ $stderr == 'qs-sim: invalid QS_DEPLOYMENT: "-lapp" is not a deployment name'* ]]
+	run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --trace none.csv --namespace web.prod
+	assert_failure 64
+}

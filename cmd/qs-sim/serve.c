@@ -12,6 +12,7 @@
 #include "qs/file.h"
 #include "qs/history.h"
 #include "qs/learn.h"
+#include "qs/name.h"
 #include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/rand.h"
@@ -191,9 +192,13 @@ sim_serve(int argc, char *argv[])
 		usage_serve();
 	if ((certfile == NULL) != (keyfile == NULL))
 		qs_die(EX_USAGE, "--tls-cert and --tls-key go together");
-	if (*o.deployment == '\0' || *o.namespace == '\0' ||
-	    strchr(o.deployment, '/') || strchr(o.namespace, '/'))
-		qs_die(EX_USAGE, "invalid --deployment or --namespace");
+	/* The same names the clients accept; the environment's pointer is its. */
+	if (qs_name_check_deployment(o.deployment, o.deployment ==
+	    qs_env("QS_DEPLOYMENT", NULL) ? "QS_DEPLOYMENT" : "--deployment",
+	    &err) != 0 || qs_name_check_namespace(o.namespace, o.namespace ==
+	    qs_env("QS_NAMESPACE", NULL) ? "QS_NAMESPACE" : "--namespace",
+	    &err) != 0)
+		qs_die_err(&err);
 	if (o.tick == 0)
 		o.tick = o.p.interval;
 

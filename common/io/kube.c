@@ -22,17 +22,25 @@
 #include "qs/buf.h"
 #include "qs/err.h"
 #include "qs/kube.h"
+#include "qs/name.h"
 #include "qs/opt.h"
+#include "qs/url.h"
 #include "qs/xalloc.h"
 
 extern char **environ;
 
-/* Longest answer we accept from the API server or kubectl. */
-#define BODY_MAX (4 * 1024 * 1024)
+/*
+ * Longest answer we accept from the API server or kubectl.  etcd stores
+ * objects of at most 1.5 MiB; parsing takes some 17 times the answer's
+ * size, so this keeps qs-observe within the CronJob's 64Mi (4 MiB took
+ * 71 MB).
+ */
+#define BODY_MAX (2 * 1024 * 1024)
 
 struct qs_kube {
 	enum qs_kube_backend backend;
 	char *server;		/* without a trailing slash */
+	char *shown;		/* the same without user information, for messages */
 	char *token;		/* NULL: no Authorization header */
 	char *cacert;
 	int insecure;
@@ -237,12 +245,14 @@ qs_kube_new(const struct qs_kube_opts *o, struct qs_err *err)
 	}
 	if (strncmp(k->server, "http://", 7) != 0 &&
 	    strncmp(k->server, "https://", 8) != 0) {
+		k->shown = qs_url_shown(k->server);
 		qs_err_set(err, EX_USAGE, "invalid server %s: not an http or "
-		    "https URL", k->server);
+		    "https URL", k->shown);
 		goto fail;
 	}
 	while (k->server[0] && k->server[strlen(k->server) - 1] == '/')
 		k->server[strlen(k->server) - 1] = '\0';
+	k->shown = qs_url_shown(k->server);
 	if (o->token_file != NULL) {
 		if ((k->token = slurp(o->token_file, "token file", err)) == NULL)
 			goto fail;
@@ -290,6 +300,7 @@ qs_kube_free(struct qs_kube *k)
 		free(k->token);
 	}
 	free(k->server);
+	free(k->shown);
 	free(k->cacert);
 	free(k->kubectl);
 	free(k->sa_namespace);
@@ -310,18 +321,10 @@ qs_kube_default_namespace(const struct qs_kube *k)
 
 /* Names go into URLs and argv: allow only what Kubernetes allows. */
 static int
-check_name(const char *what, const char *s, struct qs_err *err)
+check_names(const char *ns, const char *name, struct qs_err *err)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return qs_err_set(err, EX_USAGE, "invalid %s name: \"%s\"", what, s);
-	for (i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		    isdigit((unsigned char)s[i]) || s[i] == '-' || s[i] == '.'))
-			return qs_err_set(err, EX_USAGE, "invalid %s name: \"%s\"",
-			    what, s);
-	return 0;
+	return qs_name_check_namespace(ns, "namespace", err) != 0 ||
+	    qs_name_check_deployment(name, "deployment name", err) != 0 ? -1 : 0;
 }
 
 int
@@ -392,17 +395,17 @@ api_call(struct qs_kube *k, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		qs_err_set(err, EX_UNAVAILABLE, "%s timed out after %g s",
-		    k->server, k->timeout);
+		qs_err_set(err, EX_TEMPFAIL, "%s timed out after %g s",
+		    k->shown, k->timeout);
 		goto out;
 	}
 	if (rc == CURLE_WRITE_ERROR && b.toobig) {
 		qs_err_set(err, EX_UNAVAILABLE, "%s: answer longer than %d bytes",
-		    k->server, BODY_MAX);
+		    k->shown, BODY_MAX);
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		qs_err_set(err, EX_UNAVAILABLE, "%s: %s", k->server,
+		qs_err_set(err, EX_UNAVAILABLE, "%s: %s", k->shown,
 		    *ebuf ? ebuf : curl_easy_strerror(rc));
 		goto out;
 	}
@@ -417,7 +420,7 @@ api_call(struct qs_kube *k, const char *method, const char *path,
 		json_decref(*out);
 		*out = NULL;
 		qs_err_set(err, EX_UNAVAILABLE, "%s: HTTP %ld with an answer "
-		    "that is not a JSON object", k->server, code);
+		    "that is not a JSON object", k->shown, code);
 		goto out;
 	}
 	ret = 0;
@@ -462,10 +465,11 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 	if (out != NULL)
 		*out = NULL;
 	snprintf(tmo, sizeof(tmo), "--request-timeout=%gs", k->timeout);
+	/* A global option first, so that args may end with "--" and operands. */
 	argv[0] = k->kubectl;
-	for (n = 1; args[n - 1] != NULL && n < 30; n++)
-		argv[n] = args[n - 1];
-	argv[n++] = tmo;
+	argv[1] = tmo;
+	for (n = 2; args[n - 2] != NULL && n < 31; n++)
+		argv[n] = args[n - 2];
 	argv[n] = NULL;
 	if ((ef = tmpfile()) == NULL)
 		return qs_err_sys(err, EX_OSERR, "cannot create a temporary file");
@@ -521,7 +525,7 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timedout) {
-		rc = qs_err_set(err, EX_UNAVAILABLE, "%s timed out after %g s",
+		rc = qs_err_set(err, EX_TEMPFAIL, "%s timed out after %g s",
 		    k->kubectl, k->timeout);
 		goto out;
 	}
@@ -549,7 +553,7 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 		}
 		if (*http == 0 && (strstr(line, "deadline exceeded") ||
 		    strstr(line, "Client.Timeout") || strstr(line, "i/o timeout")))
-			rc = qs_err_set(err, EX_UNAVAILABLE, "%s timed out after "
+			rc = qs_err_set(err, EX_TEMPFAIL, "%s timed out after "
 			    "%g s: %s", k->kubectl, k->timeout, line);
 		else if (*http != 0)
 			rc = qs_err_set(err, EX_UNAVAILABLE, "HTTP %d %s: %s: %s",
@@ -587,9 +591,20 @@ parse_deployment(json_t *d, struct qs_kube_scale *out, struct qs_err *err)
 	json_t *spec = json_object_get(d, "spec");
 	json_t *status = json_object_get(d, "status");
 	json_t *v;
-	const char *rv;
+	const char *rv, *kind;
 
 	memset(out, 0, sizeof(*out));
+	/* A List or an empty object would otherwise read as 1 replica, 0 ready. */
+	if ((kind = json_string_value(json_object_get(d, "kind"))) == NULL)
+		return qs_err_set(err, EX_UNAVAILABLE, "invalid deployment: "
+		    "the answer has no kind, not a Deployment");
+	if (strcmp(kind, "Deployment") != 0) {
+		char shown[40];
+
+		oneline(shown, sizeof(shown), kind, strlen(kind));
+		return qs_err_set(err, EX_UNAVAILABLE, "invalid deployment: "
+		    "the answer is a %s, not a Deployment", shown);
+	}
 	v = json_object_get(spec, "replicas");
 	if (v == NULL)
 		out->replicas = 1;	/* the API's default */
@@ -635,17 +650,21 @@ qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
 	int rc;
 
 	*http = 0;
-	if ((ns != NULL && check_name("namespace", ns, err) != 0) ||
-	    check_name("deployment", name, err) != 0)
+	if (check_names(ns, name, err) != 0)
 		return -1;
 	if (k->backend == QS_KUBE_KUBECTL) {
-		const char *args[] = { "get", "deployment", name, "--output",
-		    "json", NULL, NULL, NULL };
+		const char *args[9] = { "get", "--output", "json" };
+		int n = 3;
 
+		/* Operands after "--": a name is never read as an option. */
 		if (ns != NULL) {
-			args[5] = "--namespace";
-			args[6] = ns;
+			args[n++] = "--namespace";
+			args[n++] = ns;
 		}
+		args[n++] = "--";
+		args[n++] = "deployment";
+		args[n++] = name;
+		args[n] = NULL;
 
 		if (kubectl_run(k, args, &text, http, err) != 0)
 			return -1;
@@ -677,12 +696,11 @@ qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 	int rc;
 
 	*http = 0;
-	if ((ns != NULL && check_name("namespace", ns, err) != 0) ||
-	    check_name("deployment", name, err) != 0)
+	if (check_names(ns, name, err) != 0)
 		return -1;
 	if (k->backend == QS_KUBE_KUBECTL) {
-		const char *args[8] = { "scale", "deployment", name, num };
-		int n = 4;
+		const char *args[10] = { "scale", num };
+		int n = 2;
 
 		snprintf(num, sizeof(num), "--replicas=%ld", replicas);
 		if (version != NULL && *version != '\0') {
@@ -693,6 +711,9 @@ qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 			args[n++] = "--namespace";
 			args[n++] = ns;
 		}
+		args[n++] = "--";
+		args[n++] = "deployment";
+		args[n++] = name;
 		args[n] = NULL;
 		return kubectl_run(k, args, NULL, http, err);
 	}

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Check what a gnuplot SVG from qs-plot shows, for tests/qs-plot.bats.
+
+  plotcheck.py texts SVG
+      Print the picture's texts, one a line, in order.
+  plotcheck.py series SVG RGB CSV XCOL YCOL [HLINE-RGB VALUE]
+      The line drawn in colour RGB ("31,119,180") must show exactly the
+      points (XCOL, YCOL) of CSV: as many, and each where one map, the
+      same for all, puts it (x grows to the right, y upwards).  With
+      HLINE-RGB, the line of that colour must be horizontal at VALUE on
+      the same axes.
+  plotcheck.py images SVG
+      Print a digest of each embedded image (the heat maps), one a line.
+  plotcheck.py greedy SVG TABLE
+      Each heat map (one per latency bucket, at most six) must colour its
+      cells (replicas up, request buckets to the right) as the greedy
+      actions of TABLE part them: the same colour where the action is the
+      same, another where it is not.  Ties go to the lowest action.
+
+Exits 1 saying what differs.
+"""
+import base64
+import csv
+import hashlib
+import re
+import struct
+import sys
+import zlib
+
+
+def paths(svg, rgb):
+    want = tuple(int(v) for v in rgb.split(","))
+    out = []
+    for m in re.finditer(r"<path stroke='rgb\(\s*(\d+),\s*(\d+),\s*(\d+)\)'[^>]*"
+                         r"\sd='([^']*)'", svg):
+        if tuple(int(v) for v in m.group(1, 2, 3)) == want:
+            out.append(m.group(4))
+    return out
+
+
+def points(d):
+    """The last subpath (a key's sample comes first) as (x, y) pairs."""
+    runs = re.split(r"M", d)
+    last = [r for r in runs if r.strip()][-1]
+    return [tuple(float(v) for v in p.split(","))
+            for p in re.findall(r"[-\d.]+,[-\d.]+", last)]
+
+
+def fail(msg):
+    print("plotcheck: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def fit(us, vs):
+    """v = a + b u by least squares; the largest residual."""
+    n = len(us)
+    mu, mv = sum(us) / n, sum(vs) / n
+    suu = sum((u - mu) ** 2 for u in us)
+    if suu == 0:
+        return mv, 0.0, max(abs(v - mv) for v in vs)
+    b = sum((u - mu) * (v - mv) for u, v in zip(us, vs)) / suu
+    a = mv - b * mu
+    return a, b, max(abs(a + b * u - v) for u, v in zip(us, vs))
+
+
+def series(svg, rgb, data, xcol, ycol, hline=None, value=None):
+    found = paths(svg, rgb)
+    if len(found) != 1:
+        fail("%d lines of colour %s, not one" % (len(found), rgb))
+    pts = points(found[0])
+    # A step plot repeats x: the value at an x is the last one drawn there.
+    at = {}
+    for x, y in pts:
+        at[x] = y
+    with open(data) as f:
+        rows = list(csv.DictReader(f))
+    xs = [float(r[xcol]) for r in rows]
+    ys = [float(r[ycol]) for r in rows]
+    if len(at) != len(set(xs)):
+        fail("%d points drawn, %d in %s" % (len(at), len(set(xs)), data))
+    px = sorted(at)
+    last = {}
+    for x, y in zip(xs, ys):
+        last[x] = y
+    dx = sorted(last)
+    ax, bx, rx = fit(dx, px)
+    ay, by, ry = fit([last[x] for x in dx], [at[p] for p in px])
+    span = max(px) - min(px) + 1
+    if bx <= 0 or rx > 0.01 * span:
+        fail("x is not %s (slope %g, off by %g)" % (xcol, bx, rx))
+    if by > 0 or (by == 0 and len(set(ys)) > 1) or ry > 1.0:
+        fail("y is not %s (slope %g, off by %g)" % (ycol, by, ry))
+    if hline is not None:
+        lines = paths(svg, hline)
+        if len(lines) != 1:
+            fail("%d lines of colour %s, not one" % (len(lines), hline))
+        want = ay + by * float(value)
+        got = {round(y, 1) for _, y in points(lines[0])}
+        if len(got) != 1 or abs(got.pop() - want) > 1.0:
+            fail("the line of colour %s is not at %s" % (hline, value))
+
+
+def png_pixels(data):
+    """Rows of (r, g, b) of an 8-bit RGB or RGBA PNG, top row first."""
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", chunk[:10])
+        elif kind == b"IDAT":
+            idat += chunk
+    if depth != 8 or ctype not in (2, 6):
+        fail("a heat map that is not 8-bit RGB")
+    bpp = 3 if ctype == 2 else 4
+    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], None
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        up = prev or bytearray(stride)
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            c = up[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + up[i]) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + up[i]) // 2) & 255
+            elif f == 4:
+                pa, pb, pc = abs(up[i] - c), abs(a - c), abs(a + up[i] - 2 * c)
+                pr = a if pa <= pb and pa <= pc else up[i] if pb <= pc else c
+                line[i] = (line[i] + pr) & 255
+        prev = line
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
+    return rows
+
+
+def parts(grid):
+    """The grid with each value replaced by the order it first appears in."""
+    seen = {}
+    return [[seen.setdefault(v, len(seen)) for v in row] for row in grid]
+
+
+def greedy(svg, table):
+    with open(table) as f:
+        r = csv.reader(f)
+        head = next(r)
+        best = {}
+        for row in r:
+            q = [float(v) for v in row[5:]]
+            a = head[5 + q.index(max(q))]
+            best[(int(row[1]), int(row[2]))] = best.get((int(row[1]), int(row[2])), {})
+            best[(int(row[1]), int(row[2]))][(int(row[0]), int(row[3]))] = a
+    imgs = re.findall(r"xlink:href='data:image/png;base64,([^']*)'", svg)
+    panels = sorted(best)[:6]
+    if len(imgs) != len(panels):
+        fail("%d heat maps for %d latency buckets" % (len(imgs), len(panels)))
+    for n, (img, lat) in enumerate(zip(imgs, panels)):
+        cells = best[lat]
+        pods = sorted({p for p, _ in cells}, reverse=True)
+        reqs = sorted({q for _, q in cells})
+        want = parts([[cells[(p, q)] for q in reqs] for p in pods])
+        got = parts(png_pixels(base64.b64decode(img)))
+        if got != want:
+            fail("heat map %d (latency %d-%d) shows %s, the greedy actions "
+                 "are %s" % (n + 1, lat[0], lat[1], got, want))
+
+
+def main():
+    svg = open(sys.argv[2]).read()
+    if sys.argv[1] == "texts":
+        for t in re.findall(r"<tspan[^>]*>([^<]*)</tspan>", svg):
+            print(t.strip())
+    elif sys.argv[1] == "images":
+        for img in re.findall(r"xlink:href='data:image/png;base64,([^']*)'", svg):
+            print(hashlib.sha256(img.encode()).hexdigest()[:16])
+    elif sys.argv[1] == "greedy":
+        greedy(svg, sys.argv[3])
+    elif sys.argv[1] == "series":
+        series(svg, *sys.argv[3:])
+    else:
+        fail("unknown command " + sys.argv[1])
+
+
+if __name__ == "__main__":
+    main()
