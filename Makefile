@@ -63,23 +63,26 @@ $(BINDIR)/$(1): $(call cmdobjs,$(1)) $(foreach l,$($(1)_LIBS),$(call libname,$(l
 endef
 $(foreach c,$(CMDS),$(eval $(call cmd_rules,$(c))))
 
-$(BUILD)/cmd/%.o: cmd/%.c $(HDR) $(wildcard cmd/*/*.h)
+$(BUILD)/cmd/%.o: cmd/%.c $(HDR) $(wildcard cmd/*/*.h) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Install the Debian packages the project needs, when they are missing.
+# Only this target installs anything: the README's commands and CI call it
+# (make deps check), the test targets below do not.
 deps:
 	@scripts/install-deps
 
-check: deps
-	@$(MAKE) --no-print-directory all
+check: all
 	QS_BIN=$(CURDIR)/$(BINDIR) scripts/run-tests $(TESTS)
 
-# The same suites against binaries built with AddressSanitizer and UBSan.
-asan: deps
+# The same suites against binaries built with AddressSanitizer and UBSan,
+# with config.mk's standard and warnings: the sanitizer flags are appended.
+SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_LDFLAGS = -fsanitize=address,undefined
+asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" all
+	    EXTRA_CFLAGS="$(SAN_CFLAGS)" EXTRA_LDFLAGS="$(SAN_LDFLAGS)" all
 	QS_BIN=$(CURDIR)/build-asan/bin ASAN_OPTIONS=detect_leaks=1 \
 	    scripts/run-tests $(TESTS)
 
@@ -89,7 +92,7 @@ asan: deps
 # By its full path: some tests run the tools with a PATH of their own.
 VALGRIND = $(or $(shell command -v valgrind),valgrind) -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite --vgdb=no
-valgrind: deps all
+valgrind: all
 	@rm -rf $(BUILD)/valgrind-bin && mkdir -p $(BUILD)/valgrind-bin
 	@for b in $(CMDS); do \
 		printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(VALGRIND)' \
@@ -104,7 +107,8 @@ valgrind: deps all
 # fuzz/corpus/NAME, keeping what it finds in build-fuzz/corpus/NAME.
 FUZZ_TIME = 10
 FUZZ_CC = clang
-FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+# config.mk's standard and warnings, then the fuzzing flags.
+FUZZ_CFLAGS = $(STD_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZERS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
@@ -113,7 +117,7 @@ build-fuzz/%: fuzz/%.c $(core_SRC) $(io_SRC) $(HDR)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(io_PKGS)) \
 	    -fsanitize=fuzzer -o $@ $< $(core_SRC) $(io_SRC) $(io_LDLIBS) $(core_LDLIBS)
 
-fuzz: deps $(FUZZERS)
+fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do \
 		n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$n; \
 		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
@@ -126,10 +130,10 @@ fuzz: deps $(FUZZERS)
 		grep -E '^(Done|stat::number_of_executed_units)' build-fuzz/$$n.log; \
 	done
 
-bench: deps all
+bench: all
 	QS_BIN=$(CURDIR)/$(BINDIR) bench/run
 
-demo: deps all
+demo: all
 	QS_BIN=$(CURDIR)/$(BINDIR) scripts/demo
 
 lint:
@@ -155,6 +159,13 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# make deps check, even with -j: nothing is built before deps installed
+# the compilers and libraries.
+ifneq ($(filter deps,$(MAKECMDGOALS)),)
+$(BINS) $(FUZZERS) $(foreach l,$(LAYERS),$(call objs,$(l)) $(call libname,$(l))) \
+    $(foreach c,$(CMDS),$(call cmdobjs,$(c))): | deps
+endif
 
 # Keep the objects of the binaries: they are not intermediate files.
 .SECONDARY:
