@@ -7,6 +7,8 @@ CMDS = $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/qs-*.c)) \
 	$(patsubst cmd/%/,%,$(dir $(wildcard cmd/qs-*/main.c))))
 BINS = $(addprefix $(BINDIR)/,$(CMDS))
 SCRIPTS = $(wildcard scripts/qs-*)
+# The scripts as built and installed: with the version of file VERSION.
+SCRIPT_BINS = $(addprefix $(BINDIR)/,$(notdir $(SCRIPTS)))
 HDR = $(wildcard include/qs/*.h)
 MAN1 = $(wildcard man/*.1)
 MAN7 = $(wildcard man/*.7)
@@ -41,7 +43,7 @@ objs = $(patsubst common/%.c,$(BUILD)/common/%.o,$($(1)_SRC))
 cmdsrc = $(or $(wildcard cmd/$(1).c),$(wildcard cmd/$(1)/*.c))
 cmdobjs = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(call cmdsrc,$(1)))
 
-all: $(BINS)
+all: $(BINS) $(SCRIPT_BINS)
 
 define layer_rules
 $(BUILD)/common/$(1)/%.o: common/$(1)/%.c $$(HDR)
@@ -66,6 +68,10 @@ $(foreach c,$(CMDS),$(eval $(call cmd_rules,$(c))))
 $(BUILD)/cmd/%.o: cmd/%.c $(HDR) $(wildcard cmd/*/*.h) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(SCRIPT_BINS): $(BINDIR)/%: scripts/% VERSION
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(VERSION)/g' $< > $@.tmp && chmod 0755 $@.tmp && mv -f $@.tmp $@
 
 # Install the Debian packages the project needs, when they are missing.
 # Only this target installs anything: the README's commands and CI call it
@@ -99,6 +105,7 @@ valgrind: all
 		    '$(CURDIR)/$(BINDIR)/'$$b > $(BUILD)/valgrind-bin/$$b; \
 		chmod +x $(BUILD)/valgrind-bin/$$b; \
 	done
+	@cp $(SCRIPT_BINS) $(BUILD)/valgrind-bin/
 	QS_BIN=$(CURDIR)/$(BUILD)/valgrind-bin QS_CRASH_RUNS=10 \
 	    scripts/run-tests $(TESTS)
 
@@ -144,7 +151,7 @@ lint:
 # installer's umask and a running binary is replaced, not overwritten.
 install: all
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
-	install -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINS) $(SCRIPT_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 ifneq ($(MAN7),)
 	install -d -m 0755 $(DESTDIR)$(MANPREFIX)/man7
