@@ -145,7 +145,7 @@ demo: all
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)
-	shellcheck scripts/* .ci/run tests/*.bash
+	shellcheck scripts/* .ci/run tests/*.bash tests/*.bats
 
 # install(1) with explicit modes, so that the result does not depend on the
 # installer's umask and a running binary is replaced, not overwritten.

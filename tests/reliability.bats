@@ -44,7 +44,7 @@ delay() {
 	cp base-h.csv new-h.csv
 	start=$(date +%s%N)
 	qs-update --table new.csv --history new-h.csv <<< "$REC" > /dev/null
-	span=$(( ($(date +%s%N) - start) / 1000000 * 3 / 2 + 5 ))
+	span=$(( ($(date +%s%N) - start) * 3 / 2000000 + 5 ))
 	run cmp -s base.csv new.csv
 	assert_failure
 	run cmp -s base-h.csv new-h.csv
