@@ -47,7 +47,14 @@ replay_awk() {
 	cut -d, -f2-8 "$DATA/notebook-history.csv" > in.csv
 	cp "$DATA/notebook-fresh-table.csv" a.csv
 	cp "$DATA/notebook-fresh-table.csv" b.csv
-	qs-update --table a.csv < in.csv > /dev/null
+	# The table's opens for reading and the renames or links onto it, as
+	# the kernel saw them: one each for the 12 records.
+	command -v strace > /dev/null || skip "no strace (make deps installs it)"
+	strace -f -qq -o trace -e trace=open,openat,rename,renameat,renameat2,link,linkat \
+	    qs-update --table a.csv < in.csv > /dev/null
+	[ "$(wc -l < in.csv)" -eq 13 ]
+	assert_equal "$(grep -c -E '^[0-9]+ +open(at)?\(.*"(.*/)?a\.csv", O_RDONLY' trace)" 1
+	assert_equal "$(grep -c -E '^[0-9]+ +(rename|renameat2?|linkat?)\(.*, "(.*/)?a\.csv"(, [A-Z_0-9|]+)?\) = 0$' trace)" 1
 	head -1 in.csv > hdr
 	tail -n +2 in.csv | while read -r line; do
 		{ cat hdr; echo "$line"; } | qs-update --table b.csv > /dev/null
