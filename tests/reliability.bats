@@ -87,7 +87,10 @@ delay() {
 		done
 	done
 	echo "# $runs kills: $old old, $ahead history ahead, $new new; $stray stray temporary files" >&3
-	assert_equal $((old + ahead + new)) "$runs"
+	# Every other outcome failed above; both of these must have occurred,
+	# or the kills missed the moments the test is about.
+	[ "$old" -gt 0 ] || fail "no kill landed before the commit"
+	[ "$new" -gt 0 ] || fail "no kill landed after the commit"
 }
 
 @test "stray temporary files: an old unlocked one is removed, a fresh or locked one kept" {
