@@ -245,14 +245,6 @@ bad_cpa() {
 	assert_failure 66
 }
 
-@test "man page example: qs-decide as CPA's evaluate command" {
-	cp "$DATA/notebook-table.csv" table.csv
-	cp "$DATA/cpa-evaluate.json" evaluate.json
-	run bash -c "qs-decide --cpa --table table.csv --epsilon 0 < evaluate.json"
-	assert_success
-	assert_output '{"targetReplicas":3}'
-}
-
 @test "man page example: the greedy policy" {
 	cp "$DATA/notebook-table.csv" table.csv
 	run bash -c "qs-decide --policy --table table.csv | column -t -s, | head -4"
@@ -331,20 +323,6 @@ bad_table() {
 	assert_line -n 0 --partial "usage: qs-decide"
 	run qs-decide --version
 	assert_output --regexp '^qs-decide \(qscale\) '
-}
-
-@test "man page example: decide for one observation, greedily" {
-	cp "$DATA/notebook-table.csv" table.csv
-	run bash -c "echo '{\"pod\":2,\"latency\":700,\"requests\":10}' | qs-decide --table table.csv --epsilon 0"
-	assert_success
-	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
-}
-
-@test "man page example: a reproducible exploration" {
-	cp "$DATA/notebook-fresh-table.csv" table.csv
-	a=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
-	b=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
-	assert_equal "$a" "$b"
 }
 
 @test "tables: a 10 MB field, a line over 16 MiB, negative keys" {

@@ -238,26 +238,6 @@ t.csv.lock"
 	assert_output --regexp '^qs-update \(qscale\) '
 }
 
-@test "man page example: replay a history into a fresh table" {
-	qs-init-table -o table.csv
-	run bash -c "qs-update --table table.csv --compat notebook < '$DATA/notebook-history.csv' > /dev/null"
-	assert_success
-	# The twelve transitions visit eight states; the header makes nine.
-	run grep -c -v ',0,0,0$' table.csv
-	assert_output 9
-}
-
-@test "man page example: one transition appended to the history" {
-	qs-init-table -o table.csv
-	run bash -c "printf '%s\n' pod,latency,requests,action,new_latency,new_requests,reward \
-	    1,1022,36,1,1089,40,-20 |
-	    qs-update --table table.csv --history history.csv"
-	assert_success
-	assert_output "pod,latency,requests,action,new_latency,new_requests,reward,q_value,epoch
-1,1022,36,1,1089,40,-20,-2,0"
-	assert_equal "$(wc -l < history.csv)" 2
-}
-
 # Bad input: each is exit 65 with one line naming the line, nothing written.
 bad_input() {
 	prepare
