@@ -47,8 +47,12 @@ c_tools() {
 # Run page $1 (in man/, or a path)'s EXAMPLES in the current directory,
 # in order: each command succeeds and prints what the page shows after
 # it, its standard error and then its standard output; when the page
-# shows nothing, nothing on standard error.  Commands containing one of the strings
-# in NOT_RUN are counted, not run.  Sets ran and skipped.
+# shows nothing, nothing on standard error (unless ALLOW_STDERR is set:
+# progress reports).  Commands containing one of the strings in NOT_RUN
+# are counted, not run.  A command ending in & runs in the background
+# until the page ends; when it names a --port-file, the next command
+# waits for that file, and function examples_started runs, if defined.
+# Sets ran and skipped.
 run_examples() {
 	local ex=$BATS_TEST_TMPDIR/examples page=$1 f out err
 	[[ $page == */* ]] || page=$TOP/man/$page
@@ -66,12 +70,17 @@ run_examples() {
 				skipped=$((skipped + 1))
 				continue
 			fi
+			if [[ $(tail -n 1 "$f") =~ \&\ *$ ]]; then
+				start_background "$f" || return 1
+				ran=$((ran + 1))
+				continue
+			fi
 			run --separate-stderr bash -o pipefail "$f"
 			[ "$status" -eq 0 ] || { fail "$1: exit $status: $(cat "$f"): $stderr"; return 1; }
 			out=$output err=$stderr
 			[ -n "$err" ] && out=$err${out:+$'\n'$out}
 			ran=$((ran + 1))
-			[ -e "${f%.cmd}.out" ] || [ -z "$err" ] ||
+			[ -e "${f%.cmd}.out" ] || [ -z "$err" ] || [ -n "${ALLOW_STDERR:-}" ] ||
 			    { fail "$1: $(cat "$f"): $err"; return 1; }
 			;;
 		*.out)
@@ -85,9 +94,38 @@ run_examples() {
 			;;
 		esac
 	done
+	stop_background
+}
+
+# Start example $1 (ending in &) in a session of its own, so that all of
+# it can be stopped; wait for its --port-file.
+start_background() {
+	local port_file
+	setsid bash "$1" > "$1.log" 2>&1 3>&- < /dev/null &
+	echo "$!" >> "$BATS_TEST_TMPDIR/background"
+	port_file=$(sed -n 's/.*--port-file \([^ ]*\).*/\1/p' "$1")
+	[ -n "$port_file" ] || return 0
+	for _ in $(seq 100); do
+		[ -s "$port_file" ] && break
+		sleep 0.1
+	done
+	[ -s "$port_file" ] || { fail "$(cat "$1"): no $port_file: $(cat "$1.log")"; return 1; }
+	if declare -F examples_started > /dev/null; then
+		examples_started
+	fi
+}
+
+stop_background() {
+	local pid
+	[ -e "$BATS_TEST_TMPDIR/background" ] || return 0
+	while read -r pid; do
+		kill -- "-$pid" 2>/dev/null || true
+	done < "$BATS_TEST_TMPDIR/background"
+	rm -f "$BATS_TEST_TMPDIR/background"
 }
 
 local_teardown() {
+	stop_background
 	stop_sim
 }
 
@@ -141,6 +179,52 @@ use_lab() {
 	NOT_RUN=("https://10.0.0.1:6443")
 	run_examples qs-scale.1
 	assert_equal "$ran $skipped" "1 1"
+}
+
+@test "qs-observe(1) EXAMPLES run against the lab's Prometheus" {
+	use_lab
+	echo secret > token
+	# The lab's deployment serves one path, not /api.
+	NOT_RUN=("--path /api")
+	run_examples qs-observe.1
+	assert_equal "$ran $skipped" "5 1"
+	assert_output --regexp '^\{"time":"[^"]+","pod":2,"latency":[0-9]+,"requests":[0-9]+\}$'
+}
+
+@test "qs-run(1) EXAMPLES run against the lab" {
+	use_lab
+	qs-init-table -o table.csv
+	# qs-run reports each epoch on standard error.
+	ALLOW_STDERR=1
+	run_examples qs-run.1
+	assert_equal "$ran $skipped" "2 0"
+	# Five epochs, then a tick that starts the sixth.
+	[ "$(wc -l < history.csv)" -eq 6 ]
+	[ -s state/pending.json ]
+}
+
+@test "qs-sim(1) EXAMPLES run: serve with curl and kubectl, train, eval" {
+	cp "$TOP/data/traces/nasa_http_1995_jul01-14_1m.csv" trace.csv
+	examples_started() {
+		write_kubeconfig "http://127.0.0.1:$(cat port)"
+	}
+	# train reports observations outside the table's buckets, kubectl
+	# the injected 503 of its first call.
+	ALLOW_STDERR=1
+	run_examples qs-sim.1
+	assert_equal "$ran $skipped" "12 0"
+	[ "$(grep -c . t.csv)" -eq 37 ]
+	[ "$(wc -l < h.csv)" -eq 501 ]
+	head -c 8 run.png | od -An -tx1 | grep -q '89 50 4e 47'
+}
+
+@test "qs-plot(1) EXAMPLES run" {
+	printf 't,requests\n0,10\n1,40\n2,70\n3,26\n4,5\n' > trace.csv
+	qs-sim train --trace trace.csv --table table.csv --history history.csv --epochs 200 --seed 1
+	run_examples qs-plot.1
+	assert_equal "$ran $skipped" "4 0"
+	head -c 8 policy.png | od -An -tx1 | grep -q '89 50 4e 47'
+	grep -q '<svg' history.svg
 }
 
 @test "qscale(7) EXAMPLES run as shown" {
