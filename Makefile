@@ -106,7 +106,7 @@ valgrind: all
 		chmod +x $(BUILD)/valgrind-bin/$$b; \
 	done
 	@cp $(SCRIPT_BINS) $(BUILD)/valgrind-bin/
-	QS_BIN=$(CURDIR)/$(BUILD)/valgrind-bin QS_CRASH_RUNS=10 \
+	QS_BIN=$(CURDIR)/$(BUILD)/valgrind-bin QS_CRASH_RUNS=20 \
 	    scripts/run-tests $(TESTS)
 
 # libFuzzer harnesses (fuzz/fuzz_*.c) over libqs built with clang's

@@ -28,10 +28,11 @@ whole_rows() {
 	awk -F, 'NR == 1 { n = NF } NF != n { bad = 1 } END { exit bad }' "$1"
 }
 
-# Pick a random delay in seconds from bash's seeded RANDOM, up to span ms.
+# Pick a random delay in seconds from bash's seeded RANDOM, up to span ms
+# (which can exceed a second: valgrind).
 delay() {
 	local us=$(( (RANDOM * 32768 + RANDOM) % ($1 * 1000) ))
-	printf '0.%06d' "$us"
+	printf '%d.%06d' $((us / 1000000)) $((us % 1000000))
 }
 
 @test "qs-update killed at 200 random moments leaves the old or the new table and whole history rows" {
