@@ -7,6 +7,8 @@ CMDS = $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/qs-*.c)) \
 	$(patsubst cmd/%/,%,$(dir $(wildcard cmd/qs-*/main.c))))
 BINS = $(addprefix $(BINDIR)/,$(CMDS))
 SCRIPTS = $(wildcard scripts/qs-*)
+# The scripts as built and installed: with the version of file VERSION.
+SCRIPT_BINS = $(addprefix $(BINDIR)/,$(notdir $(SCRIPTS)))
 HDR = $(wildcard include/qs/*.h)
 MAN1 = $(wildcard man/*.1)
 MAN7 = $(wildcard man/*.7)
@@ -41,7 +43,7 @@ objs = $(patsubst common/%.c,$(BUILD)/common/%.o,$($(1)_SRC))
 cmdsrc = $(or $(wildcard cmd/$(1).c),$(wildcard cmd/$(1)/*.c))
 cmdobjs = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(call cmdsrc,$(1)))
 
-all: $(BINS)
+all: $(BINS) $(SCRIPT_BINS)
 
 define layer_rules
 $(BUILD)/common/$(1)/%.o: common/$(1)/%.c $$(HDR)
@@ -63,23 +65,30 @@ $(BINDIR)/$(1): $(call cmdobjs,$(1)) $(foreach l,$($(1)_LIBS),$(call libname,$(l
 endef
 $(foreach c,$(CMDS),$(eval $(call cmd_rules,$(c))))
 
-$(BUILD)/cmd/%.o: cmd/%.c $(HDR) $(wildcard cmd/*/*.h)
+$(BUILD)/cmd/%.o: cmd/%.c $(HDR) $(wildcard cmd/*/*.h) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+$(SCRIPT_BINS): $(BINDIR)/%: scripts/% VERSION
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(VERSION)/g' $< > $@.tmp && chmod 0755 $@.tmp && mv -f $@.tmp $@
+
 # Install the Debian packages the project needs, when they are missing.
+# Only this target installs anything: the README's commands and CI call it
+# (make deps check), the test targets below do not.
 deps:
 	@scripts/install-deps
 
-check: deps
-	@$(MAKE) --no-print-directory all
+check: all
 	QS_BIN=$(CURDIR)/$(BINDIR) scripts/run-tests $(TESTS)
 
-# The same suites against binaries built with AddressSanitizer and UBSan.
-asan: deps
+# The same suites against binaries built with AddressSanitizer and UBSan,
+# with config.mk's standard and warnings: the sanitizer flags are appended.
+SAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_LDFLAGS = -fsanitize=address,undefined
+asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" all
+	    EXTRA_CFLAGS="$(SAN_CFLAGS)" EXTRA_LDFLAGS="$(SAN_LDFLAGS)" all
 	QS_BIN=$(CURDIR)/build-asan/bin ASAN_OPTIONS=detect_leaks=1 \
 	    scripts/run-tests $(TESTS)
 
@@ -89,14 +98,15 @@ asan: deps
 # By its full path: some tests run the tools with a PATH of their own.
 VALGRIND = $(or $(shell command -v valgrind),valgrind) -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite --vgdb=no
-valgrind: deps all
+valgrind: all
 	@rm -rf $(BUILD)/valgrind-bin && mkdir -p $(BUILD)/valgrind-bin
 	@for b in $(CMDS); do \
 		printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(VALGRIND)' \
 		    '$(CURDIR)/$(BINDIR)/'$$b > $(BUILD)/valgrind-bin/$$b; \
 		chmod +x $(BUILD)/valgrind-bin/$$b; \
 	done
-	QS_BIN=$(CURDIR)/$(BUILD)/valgrind-bin QS_CRASH_RUNS=10 \
+	@cp $(SCRIPT_BINS) $(BUILD)/valgrind-bin/
+	QS_BIN=$(CURDIR)/$(BUILD)/valgrind-bin QS_CRASH_RUNS=20 \
 	    scripts/run-tests $(TESTS)
 
 # libFuzzer harnesses (fuzz/fuzz_*.c) over libqs built with clang's
@@ -104,7 +114,8 @@ valgrind: deps all
 # fuzz/corpus/NAME, keeping what it finds in build-fuzz/corpus/NAME.
 FUZZ_TIME = 10
 FUZZ_CC = clang
-FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+# config.mk's standard and warnings, then the fuzzing flags.
+FUZZ_CFLAGS = $(STD_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZERS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
@@ -113,7 +124,7 @@ build-fuzz/%: fuzz/%.c $(core_SRC) $(io_SRC) $(HDR)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(io_PKGS)) \
 	    -fsanitize=fuzzer -o $@ $< $(core_SRC) $(io_SRC) $(io_LDLIBS) $(core_LDLIBS)
 
-fuzz: deps $(FUZZERS)
+fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do \
 		n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus/$$n; \
 		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
@@ -126,21 +137,21 @@ fuzz: deps $(FUZZERS)
 		grep -E '^(Done|stat::number_of_executed_units)' build-fuzz/$$n.log; \
 	done
 
-bench: deps all
+bench: all
 	QS_BIN=$(CURDIR)/$(BINDIR) bench/run
 
-demo: deps all
+demo: all
 	QS_BIN=$(CURDIR)/$(BINDIR) scripts/demo
 
 lint:
 	mandoc -Tlint -Wwarning $(MANS)
-	shellcheck scripts/* .ci/run tests/*.bash
+	shellcheck scripts/* .ci/run tests/*.bash tests/*.bats
 
 # install(1) with explicit modes, so that the result does not depend on the
 # installer's umask and a running binary is replaced, not overwritten.
 install: all
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
-	install -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINS) $(SCRIPT_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 ifneq ($(MAN7),)
 	install -d -m 0755 $(DESTDIR)$(MANPREFIX)/man7
@@ -155,6 +166,13 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# make deps check, even with -j: nothing is built before deps installed
+# the compilers and libraries.
+ifneq ($(filter deps,$(MAKECMDGOALS)),)
+$(BINS) $(FUZZERS) $(foreach l,$(LAYERS),$(call objs,$(l)) $(call libname,$(l))) \
+    $(foreach c,$(CMDS),$(call cmdobjs,$(c))): | deps
+endif
 
 # Keep the objects of the binaries: they are not intermediate files.
 .SECONDARY:

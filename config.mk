@@ -1,5 +1,6 @@
 # qscale build configuration.
-VERSION = 0.1.0
+# The one place the version is written.
+VERSION := $(shell cat VERSION)
 
 PREFIX ?= /usr/local
 MANPREFIX ?= $(PREFIX)/share/man
@@ -10,11 +11,18 @@ CC = cc
 endif
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DQS_VERSION=\"$(VERSION)\" -Iinclude
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -Wpedantic -Wstrict-prototypes
+# The standard and the warnings every build uses, make fuzz's included.
+STD_CFLAGS = -std=c11 -Wall -Wextra -Wpedantic -Wstrict-prototypes
+CFLAGS += $(STD_CFLAGS)
+# Flags appended to the above, not replacing them: the sanitizer builds
+# (make asan) set these, so that they compile what make all compiles.
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
+CFLAGS += $(EXTRA_CFLAGS)
 # CI and developers build with WERROR=1; distributions need not.
 WERROR ?=
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
 
-LDFLAGS += -Wl,--as-needed
+LDFLAGS += -Wl,--as-needed $(EXTRA_LDFLAGS)

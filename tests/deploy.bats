@@ -178,6 +178,7 @@ FROM debian:bookworm-slim"
 	run grep -E '^ENTRYPOINT ' "$f"
 	assert_output 'ENTRYPOINT ["qs-run", "--once"]'
 	# The build stage installs the same -dev packages as scripts/install-deps.
+	# shellcheck disable=SC2013 # package names: one word each
 	for p in $(grep -o -E 'lib[a-z0-9-]+-dev' "$f"); do
 		grep -q -w -- "$p" "$TOP/scripts/install-deps"
 	done

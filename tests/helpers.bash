@@ -10,7 +10,16 @@ TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 DATA="$TOP/tests/data"
 export LC_ALL=C
 export PATH="${QS_BIN:-$TOP/build/bin}:$TOP/scripts:$PATH"
-unset QS_TABLE QS_HISTORY QS_PROMETHEUS_URL QS_DEPLOYMENT QS_NAMESPACE
+# Sealed from the caller's environment: every QS_* variable the tools and
+# scripts read (QS_EPSILON, QS_OBSERVE_OPTS...) is unset, but the harness's
+# own, and the in-cluster variables that change --backend auto.
+for v in $(compgen -v QS_); do
+	case $v in
+	QS_BIN | QS_CRASH_RUNS) ;;
+	*) unset "$v" ;;
+	esac
+done
+unset v KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
 
 setup() {
 	T=$(mktemp -d)

@@ -39,12 +39,13 @@ fixtures() {
 		assert_success
 		assert_equal "$stderr" ""
 		# column pads empty last fields; the page has no trailing blanks.
+		# shellcheck disable=SC2001 # per line, which ${output//} is not
 		diff "out.$k" <(sed 's/ *$//' <<< "$output")
 		n=$((n + 1))
 	done
 	# Every example but the one by time has its output on the page.
 	[ "$n" -eq 9 ]
-	[ "$(ls cmd.* | wc -l)" -eq 10 ]
+	[ "$(printf '%s\n' cmd.* | wc -l)" -eq 10 ]
 }
 
 @test "the policy awk finds on the table alone agrees with qs-decide --policy" {

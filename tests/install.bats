@@ -6,7 +6,7 @@ load helpers
 
 # The cases run make in the source tree: one at a time, so that a stale
 # build is never rebuilt by two of them at once.
-BATS_NO_PARALLELIZE_WITHIN_FILE=true
+export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 
 # The build the suite runs against (make asan sets QS_BIN to its own).
 build_dir() {

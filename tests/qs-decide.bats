@@ -24,7 +24,7 @@ rec() {
 
 @test "epsilon 1 explores every action; a seed replays the same stream" {
 	qs-init-table -o t.csv
-	for i in $(seq 300); do rec 1 10 1; done > in.json
+	for _ in $(seq 300); do rec 1 10 1; done > in.json
 	qs-decide --table t.csv --epsilon 1 --seed 42 < in.json > a.json
 	qs-decide --table t.csv --epsilon 1 --seed 42 < in.json > b.json
 	cmp a.json b.json
@@ -39,7 +39,7 @@ rec() {
 
 @test "the default epsilon explores about one time in ten" {
 	qs-init-table -o t.csv
-	for i in $(seq 2000); do rec 1 10 1; done > in.json
+	for _ in $(seq 2000); do rec 1 10 1; done > in.json
 	n=$(qs-decide --table t.csv --seed 7 < in.json | grep -c '"random":true')
 	[ "$n" -gt 140 ] && [ "$n" -lt 260 ]
 }
@@ -140,6 +140,7 @@ cpa() {
 	# Greedy actions on the notebook's table: 1, 3 and 2.
 	for order in "1 100 5|2 700 10|3 100 5" "2 700 10|3 100 5|1 100 5"; do
 		IFS='|' read -r a b c <<< "$order"
+		# shellcheck disable=SC2086 # each of a, b, c is rec's three words
 		run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < <(cpa "$(rec $a)" "$(rec $b)" "$(rec $c)")
 		assert_success
 		assert_output '{"targetReplicas":3}'
@@ -244,14 +245,6 @@ bad_cpa() {
 	assert_failure 66
 }
 
-@test "man page example: qs-decide as CPA's evaluate command" {
-	cp "$DATA/notebook-table.csv" table.csv
-	cp "$DATA/cpa-evaluate.json" evaluate.json
-	run bash -c "qs-decide --cpa --table table.csv --epsilon 0 < evaluate.json"
-	assert_success
-	assert_output '{"targetReplicas":3}'
-}
-
 @test "man page example: the greedy policy" {
 	cp "$DATA/notebook-table.csv" table.csv
 	run bash -c "qs-decide --policy --table table.csv | column -t -s, | head -4"
@@ -330,20 +323,6 @@ bad_table() {
 	assert_line -n 0 --partial "usage: qs-decide"
 	run qs-decide --version
 	assert_output --regexp '^qs-decide \(qscale\) '
-}
-
-@test "man page example: decide for one observation, greedily" {
-	cp "$DATA/notebook-table.csv" table.csv
-	run bash -c "echo '{\"pod\":2,\"latency\":700,\"requests\":10}' | qs-decide --table table.csv --epsilon 0"
-	assert_success
-	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
-}
-
-@test "man page example: a reproducible exploration" {
-	cp "$DATA/notebook-fresh-table.csv" table.csv
-	a=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
-	b=$(echo '{"pod":1,"latency":1022,"requests":36}' | qs-decide --table table.csv --seed 7 --epsilon 1)
-	assert_equal "$a" "$b"
 }
 
 @test "tables: a 10 MB field, a line over 16 MiB, negative keys" {

@@ -89,9 +89,3 @@ load helpers
 	assert_output --regexp '^qs-init-table \(qscale\) '
 }
 
-@test "man page example: a table for 1 to 10 replicas" {
-	run qs-init-table --max-replicas 10 -o table.csv
-	assert_success
-	assert_equal "$(wc -l < table.csv)" 121
-	assert_equal "$(head -1 table.csv | tr ',' '\n' | wc -l)" 15
-}

@@ -4,6 +4,9 @@
 # cannot be made to show on demand.
 
 load helpers
+# One lab for the whole file (setup_file), whose state the tests change or
+# time: they run one at a time, even under bats --jobs.
+export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 bats_require_minimum_version 1.5.0
 
 FIXTURE="$TOP/tests/fixture-server.py"
@@ -416,6 +419,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	canned <<-EOF
 	[{"body": $(jstr "$VECTOR_7")}]
 	EOF
+	# shellcheck disable=SC1003 # the path ends with a backslash
 	run qs-observe --prometheus "$FAKE" --pod 1 --path '/a b&c="d"\' --window 1m30s
 	assert_success
 	t=$(date -u -d "$(get time)" +%s)

@@ -97,12 +97,6 @@ load helpers
 	assert_output --partial "qs-reward: cannot write standard output"
 }
 
-@test "man page example: a transition from the notebook" {
-	run bash -c "echo '{\"pod\":1,\"latency\":1022,\"action\":1,\"new_latency\":1089}' | qs-reward"
-	assert_success
-	assert_output '{"pod":1,"latency":1022,"action":1,"new_latency":1089,"reward":-20}'
-}
-
 @test "--rules cost weighs the SLO, the replicas used and the change (man page example)" {
 	# -(0.09 * 3 / 10 + 0.01): within the ideal, three of ten replicas, a change.
 	run qs-reward --rules cost --max-replicas 10 <<< '{"pod":2,"action":3,"latency":700,"new_latency":400}'

@@ -2,6 +2,9 @@
 # qs-run: the learning loop against qs-sim serve and a real Prometheus.
 
 load helpers
+# One lab for the whole file (setup_file), whose state the tests change or
+# time: they run one at a time, even under bats --jobs.
+export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 bats_require_minimum_version 1.5.0
 
 # One simulated cluster and Prometheus for the file: Prometheus needs a few
@@ -111,7 +114,9 @@ local_teardown() {
 	assert_equal "$(rows history.csv)" 1
 	# The finished transition is the one the first tick started.
 	run cut -d, -f2-5 <(tail -1 history.csv)
+	# shellcheck disable=SC2001 # a field of a JSON line, by sed's group
 	pod=$(echo "$first" | sed 's/.*"pod":\([0-9]*\).*/\1/')
+	# shellcheck disable=SC2001 # the same
 	action=$(echo "$first" | sed 's/.*"action":\([0-9]*\).*/\1/')
 	assert_output --regexp "^$pod,[0-9]+,[0-9]+,$action\$"
 	[ -s st/pending.json ]
@@ -192,7 +197,8 @@ local_teardown() {
 
 @test "--epochs gives up after --max-failures failed epochs" {
 	use_lab
-	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --retries 0 --pod 1"
+	port=$(free_port)
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$port --retries 0 --pod 1"
 	run --separate-stderr qs-run --epochs 5 --wait 0 --max-failures 2
 	assert_failure 69
 	assert_equal "$(echo "$stderr" | tail -1)" "qs-run: giving up after 2 failed epochs"

@@ -255,6 +255,7 @@ scale_api() {
 	printf 'sekrit-tls-token\n' >"$T/token"
 	start_sim --replicas 1 --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
 	    --token-file "$T/token"
+	# shellcheck disable=SC2153 # PORT: set by simserve.bash's start_sim
 	URL="https://127.0.0.1:$PORT"
 	scale_api '{"action":2}' --cacert "$T/server.pem" --token-file "$T/token"
 	assert_success

@@ -28,10 +28,11 @@ whole_rows() {
 	awk -F, 'NR == 1 { n = NF } NF != n { bad = 1 } END { exit bad }' "$1"
 }
 
-# Pick a random delay in seconds from bash's seeded RANDOM, up to span ms.
+# Pick a random delay in seconds from bash's seeded RANDOM, up to span ms
+# (which can exceed a second: valgrind).
 delay() {
 	local us=$(( (RANDOM * 32768 + RANDOM) % ($1 * 1000) ))
-	printf '0.%06d' "$us"
+	printf '%d.%06d' $((us / 1000000)) $((us % 1000000))
 }
 
 @test "qs-update killed at 200 random moments leaves the old or the new table and whole history rows" {
@@ -44,7 +45,7 @@ delay() {
 	cp base-h.csv new-h.csv
 	start=$(date +%s%N)
 	qs-update --table new.csv --history new-h.csv <<< "$REC" > /dev/null
-	span=$(( ($(date +%s%N) - start) / 1000000 * 3 / 2 + 5 ))
+	span=$(( ($(date +%s%N) - start) * 3 / 2000000 + 5 ))
 	run cmp -s base.csv new.csv
 	assert_failure
 	run cmp -s base-h.csv new-h.csv
@@ -87,7 +88,10 @@ delay() {
 		done
 	done
 	echo "# $runs kills: $old old, $ahead history ahead, $new new; $stray stray temporary files" >&3
-	assert_equal $((old + ahead + new)) "$runs"
+	# Every other outcome failed above; both of these must have occurred,
+	# or the kills missed the moments the test is about.
+	[ "$old" -gt 0 ] || fail "no kill landed before the commit"
+	[ "$new" -gt 0 ] || fail "no kill landed after the commit"
 }
 
 @test "stray temporary files: an old unlocked one is removed, a fresh or locked one kept" {
