@@ -114,6 +114,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	    strcmp(seg[1], "state") == 0 && strcmp(method, "GET") == 0) {
 		ret = serve_state(s, c);
 	} else if (n == 2 && strcmp(seg[0], "qs-sim") == 0 &&
+	    strcmp(seg[1], "advance") == 0) {
+		ret = strcmp(method, "POST") == 0 ? serve_hook_advance(s, c) :
+		    serve_reply_status(c, 405, "use POST");
+	} else if (n == 2 && strcmp(seg[0], "qs-sim") == 0 &&
 	    (strcmp(seg[1], "fail") == 0 || strcmp(seg[1], "delay") == 0)) {
 		ret = strcmp(method, "POST") == 0 ? serve_hook(s, c, seg[1]) :
 		    serve_reply_status(c, 405, "use POST");
@@ -212,7 +216,9 @@ qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
 	s->deployment = o->deployment;
 	s->namespace = o->namespace;
 	s->token = o->token;
-	s->tick = o->tick > 0 ? o->tick : p.interval;
+	/* A manual clock runs as fast as the model, when it runs. */
+	s->manual = o->tick == 0;
+	s->tick = s->manual ? p.interval : o->tick;
 	s->created = time(NULL);
 	qs_rand_seed(&s->names, o->seed ^ 0x9e3779b97f4a7c15ULL);
 	serve_random_chars(&s->names, s->hash, 10);
@@ -229,7 +235,7 @@ qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
 	s->ready = s->sim.ready;
 	s->version = 1;
 	s->generation = 1;
-	s->t0 = s->last = serve_mono();
+	s->t0 = serve_mono();
 
 	if (o->tls_cert != NULL)
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,

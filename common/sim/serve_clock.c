@@ -72,7 +72,8 @@ serve_pods_resize(struct qs_simserve *s, long n)
 void
 serve_advance(struct qs_simserve *s)
 {
-	double now = serve_mono(), dt = now - s->last, speed, step, rate, lat, per;
+	double now = serve_clock(s), dt = now - s->last, speed, step, rate;
+	double lat, per;
 	double interval = s->sim.p.interval, boundary;
 	long i, ready;
 
@@ -117,4 +118,10 @@ serve_set_replicas(struct qs_simserve *s, long n)
 	s->ready = s->sim.ready;
 	s->generation++;
 	s->version++;
+}
+
+double
+serve_clock(const struct qs_simserve *s)
+{
+	return s->manual ? s->skipped : serve_mono() - s->t0 + s->skipped;
 }

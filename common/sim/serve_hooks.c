@@ -17,12 +17,12 @@ serve_state(struct qs_simserve *s, struct MHD_Connection *c)
 
 	for (i = 0; i < s->npods; i++)
 		total += s->pods[i].requests;
-	return serve_reply_json(c, 200, json_pack("{s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,"
-	    "s:f,s:I}", "deployment", s->deployment, "namespace", s->namespace,
+	return serve_reply_json(c, 200, json_pack(
+	    "{s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:I}", "deployment", s->deployment, "namespace", s->namespace,
 	    "replicas", (json_int_t)s->sim.replicas, "ready",
 	    (json_int_t)s->sim.ready, "rate", rate, "latency",
 	    qs_sim_latency(&s->sim.p, s->sim.ready, rate), "time", s->sim.now,
-	    "uptime", s->last - s->t0, "requests", total, "resourceVersion",
+	    "uptime", s->last, "requests", total, "resourceVersion",
 	    (json_int_t)s->version));
 }
 
@@ -69,4 +69,26 @@ serve_hook(struct qs_simserve *s, struct MHD_Connection *c, const char *what)
 	    s->fail_status, "count", (json_int_t)s->fail_count, "method",
 	    s->fail_method, "delay", s->delay, "delay_count",
 	    (json_int_t)s->delay_count));
+}
+
+/*
+ * POST /qs-sim/advance?seconds=D: move the server's clock D seconds on,
+ * as if that much wall time had passed, and answer the state after it.
+ * With --tick 0 it is the only thing that moves the clock, so that a test
+ * sees the model where it put it, without sleeping.
+ */
+enum MHD_Result
+serve_hook_advance(struct qs_simserve *s, struct MHD_Connection *c)
+{
+	const char *sec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "seconds");
+	double d = 0;
+
+	if (sec == NULL || qs_num_parse(sec, &d) != 0 || d < 0 ||
+	    d > SERVE_ADVANCE_MAX)
+		return serve_reply_status(c, 400, "invalid seconds: %s (a number "
+		    "from 0 to %d)", sec ? sec : "none", SERVE_ADVANCE_MAX);
+	s->skipped += d;
+	serve_advance(s);
+	return serve_state(s, c);
 }

@@ -28,6 +28,8 @@
 #define MAX_REPLICAS 1000
 /* Longest request body accepted (a Scale object or a patch). */
 #define MAX_BODY 65536
+/* Most seconds one call of the advance hook moves the clock: 30 days. */
+#define SERVE_ADVANCE_MAX 2592000
 
 struct pod {
 	char name[320];
@@ -82,7 +84,8 @@ struct req {
 double serve_mono(void);	/* the monotonic wall clock; no lock needed */
 void serve_random_chars(struct qs_rand *r, char *buf, size_t n);
 void serve_pods_resize(struct qs_simserve *s, long n);
-void serve_advance(struct qs_simserve *s);
+void serve_advance(struct qs_simserve *s);	/* up to serve_clock */
+double serve_clock(const struct qs_simserve *s);
 void serve_set_replicas(struct qs_simserve *s, long n);
 
 /* serve_reply.c: body is freed by libmicrohttpd; v is stolen. */
@@ -125,6 +128,8 @@ enum MHD_Result serve_metrics(struct qs_simserve *s, struct MHD_Connection *c);
 enum MHD_Result serve_state(struct qs_simserve *s, struct MHD_Connection *c);
 enum MHD_Result serve_hook(struct qs_simserve *s, struct MHD_Connection *c,
     const char *what);
+enum MHD_Result serve_hook_advance(struct qs_simserve *s,
+    struct MHD_Connection *c);
 
 /* serve_auth.c */
 int serve_authorized(struct qs_simserve *s, struct MHD_Connection *c);

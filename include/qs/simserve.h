@@ -14,6 +14,9 @@
  * request counters on /metrics in the Prometheus text format.  The load
  * comes from the model in sim.h, moved on one trace interval per tick
  * seconds of wall time; the request rate is the trace's per second.
+ * With tick 0 the clock is manual: it stands still but for
+ * POST /qs-sim/advance, and the model moves one simulated second per
+ * second the hook adds.
  * The server runs in threads of its own until qs_simserve_stop.
  */
 struct qs_simserve_opts {
@@ -24,7 +27,8 @@ struct qs_simserve_opts {
 	const double *trace;	/* borrowed, NULL for a constant rate */
 	size_t n;
 	double rate;		/* requests/s without a trace */
-	double tick;		/* seconds of wall time per trace interval */
+	double tick;		/* seconds of wall time per trace interval,
+				   0 for a manual clock */
 	long replicas;		/* at the start, all ready */
 	unsigned long long seed;
 	const char *token;	/* bearer token the API requires, or NULL */
