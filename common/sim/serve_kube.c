@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -102,6 +103,27 @@ get_pod(struct qs_simserve *s, struct MHD_Connection *c, const char *name)
 }
 
 /*
+ * Whether the Content-Type ct names the media type want: exactly, but
+ * for case and parameters (RFC 9110, 8.3.1), so that
+ * "application/merge-patch+json; charset=utf-8" is a merge patch and
+ * "application/merge-patch+jsonx" is not.
+ */
+static int
+media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (ct == NULL)
+		return 0;
+	ct += strspn(ct, " \t");
+	if (strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
+}
+
+/*
  * PATCH (a merge patch) or PUT (a whole Scale) of the scale subresource.
  * Both may carry metadata.resourceVersion, a precondition.
  */
@@ -116,11 +138,10 @@ change_scale(struct qs_simserve *s, struct MHD_Connection *c, int put,
 	json_t *body, *v;
 	json_int_t n;
 
-	if (!put && (ct == NULL || (strncmp(ct, "application/merge-patch+json",
-	    28) != 0 && strncmp(ct, "application/strategic-merge-patch+json",
-	    38) != 0)))
-		return serve_reply_status(c, 415, "the body of the request was in an "
-		    "unknown format - accepted media types include: "
+	if (!put && !media_type_is(ct, "application/merge-patch+json") &&
+	    !media_type_is(ct, "application/strategic-merge-patch+json"))
+		return serve_reply_status(c, 415, "the body of the request was in "
+		    "an unknown format - accepted media types include: "
 		    "application/merge-patch+json, "
 		    "application/strategic-merge-patch+json");
 	if (rq->toolong)
