@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -187,6 +188,62 @@ bad:
 	    "ADDRESS:PORT with a numeric address", s);
 }
 
+/*
+ * How many connections the server takes: as many as its descriptors
+ * allow, less a reserve for the files it opens, and at most
+ * SERVE_MAX_CONNECTIONS.  The soft limit on descriptors is raised first,
+ * as far as the hard one and the connections allow.  A connection past
+ * the limit is closed at once, instead of taking a descriptor the server
+ * needs.
+ */
+static unsigned
+connection_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = SERVE_MAX_CONNECTIONS + SERVE_FD_RESERVE, n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 16;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+		    rl.rlim_max > want ? want : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	n = rl.rlim_cur == RLIM_INFINITY ? want : rl.rlim_cur;
+	n = n > SERVE_FD_RESERVE + 16 ? n - SERVE_FD_RESERVE : 16;
+	return n < SERVE_MAX_CONNECTIONS ? (unsigned)n : SERVE_MAX_CONNECTIONS;
+}
+
+/*
+ * A fixed pool of threads polls all connections, so that a connection
+ * costs a descriptor and a little memory, not a thread; a connection idle
+ * for SERVE_IDLE_TIMEOUT seconds is closed, and one address may hold at
+ * most three quarters of the connections.  A delayed answer (the delay
+ * hook) holds one of the threads.
+ */
+static struct MHD_Daemon *
+start_daemon(struct qs_simserve *s, unsigned flags,
+    struct sockaddr_storage *ss, const struct qs_simserve_opts *o)
+{
+	unsigned limit = connection_limit();
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key },
+		{ MHD_OPTION_END, 0, NULL }
+	};
+
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVE_THREADS,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit - limit / 4,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT,
+	    MHD_OPTION_ARRAY, o->tls_cert != NULL ? tls : tls + 2,
+	    MHD_OPTION_END);
+}
+
 struct qs_simserve *
 qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
 {
@@ -195,8 +252,7 @@ qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
 	const union MHD_DaemonInfo *info;
 	struct qs_sim_params p = o->p;
 	socklen_t len;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
 	char host[INET6_ADDRSTRLEN];
 
 	if (parse_listen(o->listen, &ss, &len, err) != 0)
@@ -237,20 +293,7 @@ qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
 	s->generation = 1;
 	s->t0 = serve_mono();
 
-	if (o->tls_cert != NULL)
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-		    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-		    MHD_OPTION_HTTPS_MEM_CERT, o->tls_cert,
-		    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key,
-		    MHD_OPTION_END);
-	else
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-		    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-		    MHD_OPTION_END);
+	s->d = start_daemon(s, flags, &ss, o);
 	if (s->d == NULL) {
 		qs_err_set(err, EX_UNAVAILABLE, "cannot listen on %s%s",
 		    o->listen, o->tls_cert ? " (or the TLS certificate or key "

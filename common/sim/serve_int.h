@@ -28,6 +28,13 @@
 #define MAX_REPLICAS 1000
 /* Longest request body accepted (a Scale object or a patch). */
 #define MAX_BODY 65536
+/* The threads that serve all connections. */
+#define SERVE_THREADS 4
+/* Most connections at once, and descriptors kept for other uses. */
+#define SERVE_MAX_CONNECTIONS 4096
+#define SERVE_FD_RESERVE 64
+/* Seconds a connection may stay idle. */
+#define SERVE_IDLE_TIMEOUT 10
 /* Most seconds one call of the advance hook moves the clock: 30 days. */
 #define SERVE_ADVANCE_MAX 2592000
 

@@ -17,7 +17,9 @@
  * With tick 0 the clock is manual: it stands still but for
  * POST /qs-sim/advance, and the model moves one simulated second per
  * second the hook adds.
- * The server runs in threads of its own until qs_simserve_stop.
+ * The server runs in a fixed pool of threads of its own until
+ * qs_simserve_stop, with bounded connections and idle time; starting it
+ * raises the soft limit on descriptors towards the hard one.
  */
 struct qs_simserve_opts {
 	const char *listen;	/* "ADDR:PORT", IPv4 or [IPv6]; port 0 picks */
