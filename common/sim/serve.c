@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: start, route requests to the parts, stop. */
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>

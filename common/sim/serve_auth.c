@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: the bearer token the API may require. */
 #include <pthread.h>
 #include <string.h>
 

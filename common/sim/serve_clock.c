@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: the clock, and the model and pods it moves. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: the discovery documents kubectl reads first. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

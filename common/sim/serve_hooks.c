@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: the /qs-sim/ hooks a test drives the server with. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

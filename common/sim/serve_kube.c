@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: the Kubernetes API calls, routed and answered. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

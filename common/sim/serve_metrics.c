@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: the pods' counters on /metrics. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: the Kubernetes objects, and kubectl's tables of them. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: answers, and the Status objects of errors. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+/* qs-sim serve: label and field selectors. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
