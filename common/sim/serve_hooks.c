@@ -19,7 +19,8 @@ serve_state(struct qs_simserve *s, struct MHD_Connection *c)
 	for (i = 0; i < s->npods; i++)
 		total += s->pods[i].requests;
 	return serve_reply_json(c, 200, json_pack(
-	    "{s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:I}", "deployment", s->deployment, "namespace", s->namespace,
+	    "{s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:I}", "deployment",
+	    s->deployment, "namespace", s->namespace,
 	    "replicas", (json_int_t)s->sim.replicas, "ready",
 	    (json_int_t)s->sim.ready, "rate", rate, "latency",
 	    qs_sim_latency(&s->sim.p, s->sim.ready, rate), "time", s->sim.now,
