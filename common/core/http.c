@@ -60,8 +60,5 @@ qs_http_k8s_code(const char *reason, size_t len)
 		if (strlen(statuses[i].k8s) == len &&
 		    strncmp(statuses[i].k8s, reason, len) == 0)
 			return statuses[i].code;
-	/* An API server's own timeout, which kubectl reports by this name. */
-	if (len == 13 && strncmp(reason, "ServerTimeout", 13) == 0)
-		return 504;
 	return 0;
 }
