@@ -46,7 +46,7 @@ cmdobjs = $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(call cmdsrc,$(1)))
 all: $(BINS) $(SCRIPT_BINS)
 
 define layer_rules
-$(BUILD)/common/$(1)/%.o: common/$(1)/%.c $$(HDR)
+$(BUILD)/common/$(1)/%.o: common/$(1)/%.c $$(HDR) $$(wildcard common/$(1)/*.h)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$(shell pkg-config --cflags $$($(1)_PKGS)) -c -o $$@ $$<
 

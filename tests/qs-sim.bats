@@ -56,9 +56,11 @@ sample() {
 	run qs-sim serve --listen nowhere
 	assert_failure 64
 	assert_output "qs-sim: invalid listen address nowhere: not ADDRESS:PORT with a numeric address"
-	run qs-sim serve --tick 0
-	assert_failure 64
-	assert_output "qs-sim: invalid --tick: 0 (a number from 0.001 to 86400)"
+	for bad in -1 0.0001 x; do
+		run qs-sim serve --tick "$bad"
+		assert_failure 64
+		assert_output "qs-sim: invalid --tick: $bad (0 for a manual clock, or a number from 0.001 to 86400)"
+	done
 	run qs-sim serve --tls-cert x.pem
 	assert_failure 64
 	assert_output "qs-sim: --tls-cert and --tls-key go together"
@@ -182,6 +184,29 @@ sample() {
 	get -X PATCH -H 'Content-Type: application/merge-patch+json' -d 'nonsense' "$d/web/scale"
 	[ "$code" = 400 ]
 	[ "$(sim_state replicas)" = 1 ]
+}
+
+@test "qs-sim serve takes a merge patch by its exact media type" {
+	start_sim --replicas 1
+	s="$URL/apis/apps/v1/namespaces/default/deployments/web/scale"
+	n=1
+	for ct in 'application/merge-patch+json; charset=utf-8' \
+	    'Application/Merge-Patch+JSON' 'application/merge-patch+json ;x=y' \
+	    'application/strategic-merge-patch+json'; do
+		n=$((n + 1))
+		get -X PATCH -H "Content-Type: $ct" -d "{\"spec\":{\"replicas\":$n}}" "$s"
+		[ "$code" = 200 ]
+		[ "$(sim_state replicas)" = "$n" ]
+	done
+	for ct in 'application/merge-patch+jsonx' 'application/merge-patch+json-seq' \
+	    'application/merge-patch' 'application/strategic-merge-patch+json5' \
+	    'text/plain; type=application/merge-patch+json' \
+	    'application/merge-patch+json,text/plain'; do
+		get -X PATCH -H "Content-Type: $ct" -d '{"spec":{"replicas":9}}' "$s"
+		[ "$code" = 415 ]
+		[ "$(json_get reason <"$T/body")" = UnsupportedMediaType ]
+	done
+	[ "$(sim_state replicas)" = "$n" ]
 }
 
 @test "qs-sim serve fails the next calls with a chosen status" {
@@ -311,25 +336,26 @@ EOC
 }
 
 @test "qs-sim serve counters only grow, and follow scaling" {
-	start_sim --replicas 2 --rate 5
-	curl -fsS "$URL/metrics" >"$T/metrics"
+	start_sim --replicas 2 --rate 5 --tick 0
 	pod=$(curl -fsS "$URL/api/v1/namespaces/default/pods" | json_get items.0.metadata.name)
-	a=$(sample http_server_requests_total "$pod")
+	# 5 requests/s for 10 s, shared by two pods, then by four.
+	sim_advance 10
+	curl -fsS "$URL/metrics" >"$T/metrics"
+	[ "$(sample http_server_requests_total "$pod")" = 25 ]
 	curl -fsS -X PATCH -H 'Content-Type: application/merge-patch+json' \
 	    -d '{"spec":{"replicas":4}}' \
 	    "$URL/apis/apps/v1/namespaces/default/deployments/web/scale" >/dev/null
-	sleep 0.2
+	sim_advance 10
 	curl -fsS "$URL/metrics" >"$T/metrics"
-	b=$(sample http_server_requests_total "$pod")
 	[ "$(grep -c '^http_server_requests_total{' "$T/metrics")" = 4 ]
-	awk -v a="$a" -v b="$b" 'BEGIN { exit !(b > a) }'
+	[ "$(sample http_server_requests_total "$pod")" = 37.5 ]
+	[ "$(sim_state requests)" = 100.0 ]
 	curl -fsS -X PATCH -H 'Content-Type: application/merge-patch+json' \
 	    -d '{"spec":{"replicas":1}}' \
 	    "$URL/apis/apps/v1/namespaces/default/deployments/web/scale" >/dev/null
 	curl -fsS "$URL/metrics" >"$T/metrics"
-	c=$(sample http_server_requests_total "$pod")
 	[ "$(grep -c '^http_server_requests_total{' "$T/metrics")" = 1 ]
-	awk -v b="$b" -v c="$c" 'BEGIN { exit !(c >= b) }'
+	[ "$(sample http_server_requests_total "$pod")" = 37.5 ]
 	run promtool check metrics <"$T/metrics"
 	assert_success
 }
@@ -350,21 +376,41 @@ EOC
 	[ "$(grep -c '^http_server_requests_total{' "$T/metrics")" = 1 ]
 }
 
-@test "qs-sim serve readies new replicas after a short --startup-delay" {
-	start_sim --replicas 1 --startup-delay 0.2
+@test "qs-sim serve readies new replicas after --startup-delay" {
+	start_sim --replicas 1 --startup-delay 5 --tick 0
 	curl -fsS -X PATCH -H 'Content-Type: application/merge-patch+json' \
 	    -d '{"spec":{"replicas":2}}' \
 	    "$URL/apis/apps/v1/namespaces/default/deployments/web/scale" >/dev/null
-	for _ in $(seq 100); do
-		[ "$(sim_state ready)" = 2 ] && break
-		sleep 0.05
-	done
+	sim_advance 4
+	[ "$(sim_state ready)" = 1 ]
+	get "$URL/apis/apps/v1/namespaces/default/deployments/web"
+	[ "$(json_get metadata.resourceVersion <"$T/body")" = 2 ]
+	sim_advance 1
 	[ "$(sim_state ready)" = 2 ]
+	# A change of status is a new version of the object.
+	get "$URL/apis/apps/v1/namespaces/default/deployments/web"
+	[ "$(json_get status.readyReplicas <"$T/body")" = 2 ]
+	[ "$(json_get metadata.resourceVersion <"$T/body")" = 3 ]
 }
 
-@test "qs-sim serve replays a trace, one row per --tick" {
-	start_sim --trace "$DATA/trace-step.csv" --tick 0.2 --noise 0
+@test "qs-sim serve replays a trace, one row per interval of its clock" {
+	start_sim --trace "$DATA/trace-step.csv" --tick 0 --noise 0
 	# Row 0 has 60 requests per 60 s interval, the rows after it 120.
+	[ "$(sim_state rate)" = 1.0 ]
+	sim_advance 59.5
+	[ "$(sim_state rate)" = 1.0 ]
+	[ "$(sim_state requests)" = 59.5 ]
+	sim_advance 0.5
+	[ "$(sim_state time)" = 60.0 ]
+	[ "$(sim_state rate)" = 2.0 ]
+	# Each row's rate counts for exactly its interval.
+	sim_advance 30
+	[ "$(sim_state requests)" = 120.0 ]
+}
+
+@test "qs-sim serve --tick moves the model one row per tick of wall time" {
+	start_sim --trace "$DATA/trace-step.csv" --tick 0.2 --noise 0
+	# Bounded: the clock is the wall's, so wait for it to pass row 0.
 	for _ in $(seq 100); do
 		t=$(sim_state time)
 		awk -v t="$t" 'BEGIN { exit !(t >= 60) }' && break
@@ -376,17 +422,97 @@ EOC
 	[ "$(sim_state rate)" = 1.0 ]
 }
 
+@test "qs-sim serve --tick 0: only the advance hook moves the clock" {
+	start_sim --replicas 2 --rate 5 --tick 0
+	for _ in 1 2 3; do
+		curl -fsS "$URL/metrics" >"$T/metrics"
+		get "$URL/apis/apps/v1/namespaces/default/deployments/web"
+	done
+	[ "$(sim_state time)" = 0.0 ]
+	[ "$(sim_state uptime)" = 0.0 ]
+	[ "$(sim_state requests)" = 0.0 ]
+	get -X POST "$URL/qs-sim/advance?seconds=2.5"
+	[ "$code" = 200 ]
+	[ "$(json_get time <"$T/body")" = 2.5 ]
+	[ "$(json_get uptime <"$T/body")" = 2.5 ]
+	[ "$(json_get requests <"$T/body")" = 12.5 ]
+	[ "$(sim_state time)" = 2.5 ]
+	# Bad calls change nothing.
+	for bad in 'seconds=-1' 'seconds=x' 'seconds=nan' 'seconds=2592001' ''; do
+		get -X POST "$URL/qs-sim/advance?$bad"
+		[ "$code" = 400 ]
+		[ "$(json_get reason <"$T/body")" = BadRequest ]
+	done
+	get "$URL/qs-sim/advance?seconds=1"
+	[ "$code" = 405 ]
+	[ "$(sim_state time)" = 2.5 ]
+}
+
 @test "qs-sim serve latency follows the notebook's calibration" {
 	# The notebook saw 1022 ms for one pod and 36 requests in 30 s.
-	start_sim --replicas 1 --rate 1.2 --noise 0
+	start_sim --replicas 1 --rate 1.2 --noise 0 --tick 0
 	run sim_state latency
 	assert_output --regexp '^1020\.[0-9]+$'
-	sleep 0.1
+	sim_advance 30
 	curl -fsS "$URL/metrics" >"$T/metrics"
 	pod=$(curl -fsS "$URL/api/v1/namespaces/default/pods" | json_get items.0.metadata.name)
 	sum=$(sample http_server_request_duration_seconds_sum "$pod")
 	count=$(sample http_server_request_duration_seconds_count "$pod")
+	[ "$count" = 36 ]
 	awk -v s="$sum" -v c="$count" 'BEGIN { l = s / c; exit !(l > 1.0206 && l < 1.0208) }'
+}
+
+@test "qs-sim serve survives half-open connections: bounded threads, normal requests answered" {
+	# A soft limit of 256 descriptors, as a small container might give:
+	# the server raises it towards the hard one, which must allow more.
+	[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1024 ] ||
+	    skip "the hard limit on descriptors is below 1024"
+	ulimit -S -n 256
+	start_sim --replicas 1
+	# A slowloris from a bounded loop: 400 connections to 127.0.0.1, each
+	# with half a request; then a whole request, then all are closed.
+	cat >"$T/slow.py" <<'EOC'
+import os, resource, socket, sys
+port, n, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+held = []
+try:
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        held.append(s)
+    print("held", len(held))
+    print("threads", len(os.listdir("/proc/%s/task" % pid)))
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    answer = b""
+    try:
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            answer += b
+    except OSError as e:
+        answer = str(e).encode()
+    print("answer", answer.split(b"\r\n", 1)[0].decode(errors="replace"))
+    print("body", answer.rsplit(b"\r\n\r\n", 1)[-1].decode(errors="replace"))
+finally:
+    for s in held:
+        s.close()
+EOC
+	run python3 "$T/slow.py" "$PORT" 400 "$SIM_PID"
+	assert_success
+	assert_line --index 0 "held 400"
+	threads=$(awk '$1 == "threads" { print $2 }' <<<"$output")
+	echo "threads: $threads" >&2
+	[ "$threads" -le 8 ]
+	assert_line --index 2 "answer HTTP/1.1 200 OK"
+	assert_line --index 3 "body ok"
+	get "$URL/healthz"
+	[ "$code" = 200 ]
+	run cat "$T/sim.err"
+	assert_output ""
 }
 
 @test "the real kubectl gets, lists and scales the simulated deployment" {

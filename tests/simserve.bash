@@ -43,6 +43,12 @@ for k in sys.argv[1].split("."):
 print(json.dumps(v) if isinstance(v, (dict, list, bool)) else v)' "$1"
 }
 
+# Move the server's clock $1 seconds on (POST /qs-sim/advance): with
+# --tick 0 nothing else moves it.
+sim_advance() {
+	curl -fsS -X POST "${SIM_URL:-$URL}/qs-sim/advance?seconds=$1" >/dev/null
+}
+
 # Make the next count calls fail with status (POST /qs-sim/fail).
 sim_fail() {
 	curl -fsS -X POST "${SIM_URL:-$URL}/qs-sim/fail?status=$1&count=${2:-1}${3:+&method=$3}" >/dev/null

@@ -47,7 +47,8 @@ help_serve(void)
 	    "      --scale f           factor on the trace's requests (1)\n"
 	    "      --seed n            seed of the noise and pod names (1)\n"
 	    "      --startup-delay s   seconds before a new replica is ready (0)\n"
-	    "      --tick s            seconds of wall time per trace row (interval)\n"
+	    "      --tick s            wall seconds per trace row (interval), or 0:\n"
+	    "                          only POST /qs-sim/advance moves the clock\n"
 	    "      --tls-cert file     serve HTTPS with this PEM certificate ...\n"
 	    "      --tls-key file      ... and this PEM key\n"
 	    "      --token-file file   require this bearer token on the API\n"
@@ -123,6 +124,7 @@ sim_serve(int argc, char *argv[])
 	o.rate = 0.3;
 	o.replicas = 1;
 	o.seed = 1;
+	o.tick = -1;		/* the interval, unless given */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
@@ -177,7 +179,12 @@ sim_serve(int argc, char *argv[])
 			tokenfile = optarg;
 			break;
 		case 't':
-			o.tick = qs_opt_double("--tick", optarg, 0.001, 86400);
+			if (qs_num_parse(optarg, &o.tick) != 0 ||
+			    (o.tick != 0 && !(o.tick >= 0.001 &&
+			    o.tick <= 86400)))
+				qs_die(EX_USAGE, "invalid --tick: %s (0 for a "
+				    "manual clock, or a number from 0.001 to "
+				    "86400)", optarg);
 			break;
 		case 'V':
 			qs_print_version();
@@ -199,7 +206,7 @@ sim_serve(int argc, char *argv[])
 	    qs_env("QS_NAMESPACE", NULL) ? "QS_NAMESPACE" : "--namespace",
 	    &err) != 0)
 		qs_die_err(&err);
-	if (o.tick == 0)
+	if (o.tick < 0)
 		o.tick = o.p.interval;
 
 	if (trace != NULL) {

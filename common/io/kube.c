@@ -21,6 +21,7 @@
 
 #include "qs/buf.h"
 #include "qs/err.h"
+#include "qs/http.h"
 #include "qs/kube.h"
 #include "qs/name.h"
 #include "qs/opt.h"
@@ -50,52 +51,10 @@ struct qs_kube {
 	CURL *curl;
 };
 
-static const struct {
-	int code;
-	const char *reason;
-	const char *k8s;	/* the Status reason Kubernetes gives */
-} statuses[] = {
-	{ 400, "Bad Request", "BadRequest" },
-	{ 401, "Unauthorized", "Unauthorized" },
-	{ 403, "Forbidden", "Forbidden" },
-	{ 404, "Not Found", "NotFound" },
-	{ 405, "Method Not Allowed", "MethodNotAllowed" },
-	{ 406, "Not Acceptable", "NotAcceptable" },
-	{ 409, "Conflict", "Conflict" },
-	{ 410, "Gone", "Gone" },
-	{ 415, "Unsupported Media Type", "UnsupportedMediaType" },
-	{ 422, "Unprocessable Entity", "Invalid" },
-	{ 429, "Too Many Requests", "TooManyRequests" },
-	{ 500, "Internal Server Error", "InternalError" },
-	{ 501, "Not Implemented", "NotImplemented" },
-	{ 502, "Bad Gateway", "BadGateway" },
-	{ 503, "Service Unavailable", "ServiceUnavailable" },
-	{ 504, "Gateway Timeout", "Timeout" },
-};
-
 const char *
 qs_kube_reason(int status)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-		if (statuses[i].code == status)
-			return statuses[i].reason;
-	return "";
-}
-
-static int
-k8s_reason_code(const char *reason, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-		if (strlen(statuses[i].k8s) == len &&
-		    strncmp(statuses[i].k8s, reason, len) == 0)
-			return statuses[i].code;
-	if (len == 15 && strncmp(reason, "ServerTimeout", 13) == 0)
-		return 504;
-	return 0;
+	return qs_http_reason(status);
 }
 
 int
@@ -542,7 +501,7 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 			oneline(line, sizeof(line), p, strlen(p));
 			if ((p = strstr(line, "(")) != NULL &&
 			    (q = strchr(p, ')')) != NULL)
-				*http = k8s_reason_code(p + 1, (size_t)(q - p - 1));
+				*http = qs_http_k8s_code(p + 1, (size_t)(q - p - 1));
 			/*
 			 * kubectl checks --resource-version itself; a stale
 			 * one is the conflict the server would have answered.

@@ -14,7 +14,12 @@
  * request counters on /metrics in the Prometheus text format.  The load
  * comes from the model in sim.h, moved on one trace interval per tick
  * seconds of wall time; the request rate is the trace's per second.
- * The server runs in threads of its own until qs_simserve_stop.
+ * With tick 0 the clock is manual: it stands still but for
+ * POST /qs-sim/advance, and the model moves one simulated second per
+ * second the hook adds.
+ * The server runs in a fixed pool of threads of its own until
+ * qs_simserve_stop, with bounded connections and idle time; starting it
+ * raises the soft limit on descriptors towards the hard one.
  */
 struct qs_simserve_opts {
 	const char *listen;	/* "ADDR:PORT", IPv4 or [IPv6]; port 0 picks */
@@ -24,7 +29,8 @@ struct qs_simserve_opts {
 	const double *trace;	/* borrowed, NULL for a constant rate */
 	size_t n;
 	double rate;		/* requests/s without a trace */
-	double tick;		/* seconds of wall time per trace interval */
+	double tick;		/* seconds of wall time per trace interval,
+				   0 for a manual clock */
 	long replicas;		/* at the start, all ready */
 	unsigned long long seed;
 	const char *token;	/* bearer token the API requires, or NULL */
