@@ -254,7 +254,9 @@ local_teardown() {
 
 @test "state/failures is read as digits only, never evaluated" {
 	use_lab
-	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	local port
+	port=$(free_port)
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$port --window 3s --deployment web --kube-server $SIM_URL --retries 0"
 	mkdir st
 	# shellcheck disable=SC2016 # the text an attacker would leave
 	echo 'BASH_VERSINFO[$(touch pwned)]' > st/failures
@@ -278,7 +280,9 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 
 @test "a symbolic link as state/lock or state/failures is refused, its target kept" {
 	use_lab
-	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	local port
+	port=$(free_port)
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$port --window 3s --deployment web --kube-server $SIM_URL --retries 0"
 	mkdir st
 	echo precious > victim
 	ln -s ../victim st/lock

@@ -489,6 +489,7 @@ all_open() {
 	local f=$1 pid
 	shift
 	for pid in "$@"; do
+		# shellcheck disable=SC2010 # the link targets are what is read
 		ls -l "/proc/$pid/fd" 2>/dev/null | grep -q -- "-> $f\$" || return 1
 	done
 }
