@@ -600,6 +600,24 @@ qs_kube_parse_deployment(const char *body, size_t len,
 	return rc;
 }
 
+/*
+ * End kubectl's arguments args (n used, room for five more) with the
+ * namespace and the deployment, the operands after "--" so that a name is
+ * never read as an option.
+ */
+static void
+kubectl_target(const char **args, int n, const char *ns, const char *name)
+{
+	if (ns != NULL) {
+		args[n++] = "--namespace";
+		args[n++] = ns;
+	}
+	args[n++] = "--";
+	args[n++] = "deployment";
+	args[n++] = name;
+	args[n] = NULL;
+}
+
 int
 qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
     struct qs_kube_scale *out, int *http, struct qs_err *err)
@@ -615,15 +633,7 @@ qs_kube_get_scale(struct qs_kube *k, const char *ns, const char *name,
 		const char *args[9] = { "get", "--output", "json" };
 		int n = 3;
 
-		/* Operands after "--": a name is never read as an option. */
-		if (ns != NULL) {
-			args[n++] = "--namespace";
-			args[n++] = ns;
-		}
-		args[n++] = "--";
-		args[n++] = "deployment";
-		args[n++] = name;
-		args[n] = NULL;
+		kubectl_target(args, n, ns, name);
 
 		if (kubectl_run(k, args, &text, http, err) != 0)
 			return -1;
@@ -666,14 +676,7 @@ qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 			snprintf(rv, sizeof(rv), "--resource-version=%s", version);
 			args[n++] = rv;
 		}
-		if (ns != NULL) {
-			args[n++] = "--namespace";
-			args[n++] = ns;
-		}
-		args[n++] = "--";
-		args[n++] = "deployment";
-		args[n++] = name;
-		args[n] = NULL;
+		kubectl_target(args, n, ns, name);
 		return kubectl_run(k, args, NULL, http, err);
 	}
 	patch = json_pack("{s:{s:I}}", "spec", "replicas", (json_int_t)replicas);
