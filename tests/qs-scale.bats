@@ -485,4 +485,8 @@ scale_api() {
 	run --separate-stderr qs-scale --server "ftp://alice:s3cr3t@127.0.0.1:$port" --deployment web <"$T/in"
 	assert_failure 64
 	assert_equal "$stderr" "qs-scale: invalid server ftp://127.0.0.1:$port: not an http or https URL"
+	# Without a scheme too, what stands before the host's '@' is never shown.
+	run --separate-stderr qs-scale --server "alice:s3cr3t@127.0.0.1:$port" --deployment web <"$T/in"
+	assert_failure 64
+	assert_equal "$stderr" "qs-scale: invalid server 127.0.0.1:$port: not an http or https URL"
 }

@@ -10,9 +10,11 @@ qs_url_shown(const char *url)
 	const char *host, *at, *end;
 	char *s;
 
-	if ((host = strstr(url, "://")) == NULL)
-		return xstrdup(url);
-	host += 3;
+	/* Without a scheme, what comes before the first '/' is the authority. */
+	if ((host = strstr(url, "://")) != NULL)
+		host += 3;
+	else
+		host = url;
 	end = host + strcspn(host, "/?#");
 	/* The last '@' of the authority: a password may hold one too. */
 	for (at = NULL; host < end; host++)
@@ -20,7 +22,7 @@ qs_url_shown(const char *url)
 			at = host;
 	if (at == NULL)
 		return xstrdup(url);
-	host = strstr(url, "://") + 3;
+	host = strstr(url, "://") != NULL ? strstr(url, "://") + 3 : url;
 	s = xmalloc(strlen(url) + 1);
 	memcpy(s, url, (size_t)(host - url));
 	strcpy(s + (host - url), at + 1);
