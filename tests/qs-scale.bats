@@ -631,3 +631,34 @@ scale_api() {
 	assert_output --regexp '^qs-scale: cannot create a temporary file for ro/recs: Permission denied$'
 	[ "$(sim_state replicas)" = 6 ]
 }
+
+# Field $2 of table $1's row for 1 replica, latency 501-1000, requests
+# 19-36, by the header's name.
+cell() {
+	awk -F, -v a="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == a) c = i; next }
+	    $1 == 1 && $2 == 501 && $4 == 19 { printf "%.6f\n", $c }' "$1"
+}
+
+@test "an action of 18 limited to 5 is credited as 5: reward, table cell and history" {
+	qs-init-table --max-replicas 20 -o table.csv
+	start_sim --replicas 1
+	scale_api '{"time":"2026-12-01T09:00:00Z","pod":1,"latency":900,"requests":30,"action":18,"random":false}' --max-step 4
+	assert_success
+	assert_line --index 0 "qs-scale: action 18 for deployment web limited to 5 (--max-step 4 from 1)"
+	assert_line --index 1 '{"time":"2026-12-01T09:00:00Z","pod":1,"latency":900,"requests":30,"action":18,"random":false,"applied":5,"scaled":true}'
+	[ "$(sim_state replicas)" = 5 ]
+	# The state after the wait, as qs-observe --next would add it.
+	printf '%s\n' "${lines[1]}" |
+	    sed 's/}$/,"new_time":"2026-12-01T09:01:00Z","new_pod":5,"new_latency":400,"new_requests":30}/' >done.json
+	# The cost rules charge for the replicas: 5 of 20, not 18.
+	run --separate-stderr bash -c 'qs-reward --rules cost --max-replicas 20 <done.json |
+	    qs-update --table table.csv --history history.csv'
+	assert_success
+	assert_output --regexp '"action":18,.*"applied":5,.*"reward":-0\.03250*1?,"q_value":-0\.003250*3?,"epoch":0\}$'
+	assert_equal "$(cell table.csv 5)" -0.003250
+	assert_equal "$(cell table.csv 18)" 0.000000
+	run cat history.csv
+	assert_line --index 0 "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod"
+	assert_line --index 1 --regexp '^0,1,900,30,18,400,30,-0\.0325,-0\.003250*3?,False,2026-12-01T09:00:00Z,2026-12-01T09:01:00Z,5,5$'
+	assert_equal "${#lines[@]}" 2
+}
