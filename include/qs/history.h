@@ -44,7 +44,7 @@ int qs_history_open(struct qs_history *h, const char *path, double wait,
  * Append recs (an array of records, borrowed) as rows in the file's
  * columns, in one write, then fsync.  A new file gets the notebook's
  * header, plus time and new_time when the first record has time, plus
- * applied and new_pod when it has time, applied or new_pod.
+ * applied and new_pod when it has time or applied.
  */
 int qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err);
 
