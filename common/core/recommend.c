@@ -1,5 +1,6 @@
 /* See LICENSE file for copyright and license details. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,6 @@
 
 /* A line is two numbers and a space: anything longer is not one. */
 #define LINE_MAX_LEN 64
-/* Unix seconds beyond this are not a time qs-scale wrote. */
-#define TIME_MAX 100000000000L
 
 void
 qs_recommend_init(struct qs_recommend *r, long window, long now)
@@ -59,7 +58,7 @@ parse_line(char *s, long *t, long *count)
 	if (sp == NULL)
 		return -1;
 	*sp = '\0';
-	if (qs_num_parse_long(s, 0, TIME_MAX, t) != 0 ||
+	if (qs_num_parse_long(s, 0, LONG_MAX, t) != 0 ||
 	    qs_num_parse_long(sp + 1, 0, QS_RECOMMEND_COUNT_MAX, count) != 0)
 		return -1;
 	return 0;
