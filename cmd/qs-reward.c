@@ -25,8 +25,8 @@ static void
 help(void)
 {
 	fputs(USAGE "\n"
-	    "Read transitions with pod, action, latency and new_latency; add the\n"
-	    "reward the rule set gives them.\n\n"
+	    "Read transitions with pod, action (or applied), latency and\n"
+	    "new_latency; add the reward the rule set gives them.\n\n"
 	    "      --cost-weights p,r,a  weights of the cost rules (0.9,0.09,0.01)\n"
 	    "      --format f          output json or csv (default: as the input)\n"
 	    "      --ideal-latency ms  the latency objective (500, QS_IDEAL_LATENCY)\n"
@@ -47,7 +47,7 @@ reward(json_t *rec, long line, void *arg, struct qs_err *err)
 
 	(void)line;
 	if (qs_rec_long(rec, "pod", 0, QS_POD_MAX, &pod, err) != 0 ||
-	    qs_rec_long(rec, "action", 0, QS_POD_MAX, &action, err) != 0 ||
+	    qs_rec_applied(rec, &action, err) != 0 ||
 	    qs_rec_double(rec, "latency", 0, QS_LATENCY_MAX, &lat, err) != 0 ||
 	    qs_rec_double(rec, "new_latency", 0, QS_LATENCY_MAX, &newlat,
 	    err) != 0)

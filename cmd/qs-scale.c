@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -10,21 +11,31 @@
 #include "qs/kube.h"
 #include "qs/name.h"
 #include "qs/opt.h"
+#include "qs/recommend.h"
 #include "qs/record.h"
 
 #define USAGE "usage: qs-scale [-n] [--backend api|kubectl|auto] [--cacert file]\n" \
-	"       [--deployment name] [--format json|csv]\n" \
+	"       [--deployment name] [--down-window s] [--format json|csv]\n" \
 	"       [--insecure-skip-tls-verify] [--max-replicas n] [--max-step n]\n" \
-	"       [--min-replicas n] [--namespace ns] [--retries n]\n" \
+	"       [--max-step-down n] [--max-step-up n] [--min-replicas n]\n" \
+	"       [--namespace ns] [--recommendations file] [--retries n]\n" \
 	"       [--server url] [--timeout s] [--token-file file]\n"
 
 /* The guards, and what qs-scale talks to. */
 struct scaler {
 	struct qs_kube *k;
 	const char *ns, *name;
-	long min, max, step;
+	long min, max;
 	long retries;
 	int dry;
+	/* Separate limits up and down, and the option that set each. */
+	long step_up, step_down;
+	const char *up_opt, *down_opt;
+	/* The scale-down stabilization window: 0 is off. */
+	long window;
+	const char *recs_path;
+	struct qs_recommend recs;
+	int have_recs, warned;
 };
 
 static void
@@ -38,17 +49,24 @@ static void
 help(void)
 {
 	fputs(USAGE "\n"
-	    "Set a deployment to each record's action replicas and add scaled.\n\n"
+	    "Set a deployment to each record's action replicas, within the guards;\n"
+	    "add applied (the count set, or that would be) and scaled.\n\n"
 	    "      --backend b         api, kubectl or auto (auto)\n"
 	    "      --cacert file       CA certificate(s) to verify the API server\n"
 	    "      --deployment name   the deployment (QS_DEPLOYMENT)\n"
+	    "      --down-window s     never below the highest recommendation of the\n"
+	    "                          last s seconds (300, QS_DOWN_WINDOW; 0: off)\n"
 	    "  -n, --dry-run           change nothing; say what would change\n"
 	    "      --format f          output json or csv (as the input)\n"
 	    "      --insecure-skip-tls-verify  do not verify the API server\n"
 	    "      --max-replicas n    never set more replicas than n\n"
 	    "      --max-step n        change by at most n replicas at once\n"
+	    "      --max-step-down n   scale down by at most n replicas at once\n"
+	    "      --max-step-up n     scale up by at most n replicas at once\n"
 	    "      --min-replicas n    never set fewer replicas than n (1)\n"
 	    "      --namespace ns      its namespace (QS_NAMESPACE, default)\n"
+	    "      --recommendations file  keep the window's recommendations in file\n"
+	    "                          (QS_RECOMMENDATIONS)\n"
 	    "      --retries n         retries after a conflict (3)\n"
 	    "      --server url        the API server (in-cluster when absent)\n"
 	    "      --timeout s         seconds per API call (10)\n"
@@ -59,14 +77,22 @@ help(void)
 }
 
 /*
- * Apply the guards to action for a deployment at cur replicas; say on
+ * Apply the guards to action for a deployment at cur replicas, hi being
+ * the highest recommendation of the down window (-1: none); say on
  * standard error when they changed it.
  */
 static long
-guard(const struct scaler *sc, long action, long cur)
+guard(const struct scaler *sc, long action, long cur, long hi)
 {
 	long t = action;
 
+	/* As HPA's: the window holds a scale-down, it never scales up. */
+	if (t < cur && hi > t) {
+		t = hi < cur ? hi : cur;
+		qs_warn("action %ld for deployment %s held at %ld "
+		    "(--down-window %ld: recommended %ld within it)", action,
+		    sc->name, t, sc->window, hi);
+	}
 	if (t < sc->min) {
 		qs_warn("action %ld for deployment %s raised to %ld "
 		    "(--min-replicas)", action, sc->name, sc->min);
@@ -77,29 +103,60 @@ guard(const struct scaler *sc, long action, long cur)
 		    "(--max-replicas)", action, sc->name, sc->max);
 		t = sc->max;
 	}
-	if (sc->step > 0 && t > cur + sc->step) {
+	if (sc->step_up > 0 && t > cur + sc->step_up) {
 		qs_warn("action %ld for deployment %s limited to %ld "
-		    "(--max-step %ld from %ld)", action, sc->name,
-		    cur + sc->step, sc->step, cur);
-		t = cur + sc->step;
-	} else if (sc->step > 0 && t < cur - sc->step) {
+		    "(%s %ld from %ld)", action, sc->name,
+		    cur + sc->step_up, sc->up_opt, sc->step_up, cur);
+		t = cur + sc->step_up;
+	} else if (sc->step_down > 0 && t < cur - sc->step_down) {
 		qs_warn("action %ld for deployment %s limited to %ld "
-		    "(--max-step %ld from %ld)", action, sc->name,
-		    cur - sc->step, sc->step, cur);
-		t = cur - sc->step;
+		    "(%s %ld from %ld)", action, sc->name,
+		    cur - sc->step_down, sc->down_opt, sc->step_down, cur);
+		t = cur - sc->step_down;
 	}
 	return t;
 }
 
 /*
- * Scale for one action.  The deployment is read again after a conflict,
- * so the guards always hold against its current count.  Sets *scaled.
+ * The down window's highest recommendation, action included, or -1 when
+ * there is no window.  The recommendation is kept before any scaling,
+ * so that a failure to keep it changes nothing; a dry run keeps it in
+ * memory only.  Without a file the window is off, which matters (and is
+ * said, once) at the first scale-down.
  */
 static int
-scale(const struct scaler *sc, long action, int *scaled, struct qs_err *err)
+recommend(struct scaler *sc, long action, long cur, long *hi,
+    struct qs_err *err)
+{
+	*hi = -1;
+	if (sc->window == 0)
+		return 0;
+	if (!sc->have_recs) {
+		if (!sc->warned && action < cur)
+			qs_warn("--down-window %ld has no memory without "
+			    "--recommendations: no window applied", sc->window);
+		sc->warned |= action < cur;
+		return 0;
+	}
+	qs_recommend_move(&sc->recs, (long)time(NULL));
+	qs_recommend_add(&sc->recs, action);
+	*hi = qs_recommend_max(&sc->recs);
+	if (!sc->dry && qs_recommend_save(&sc->recs, sc->recs_path, err) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Scale for one action.  The deployment is read again after a conflict,
+ * so the guards always hold against its current count.  Sets *scaled and
+ * *applied, the count set or, for a dry run or no change, that would be.
+ */
+static int
+scale(struct scaler *sc, long action, int *scaled, long *applied,
+    struct qs_err *err)
 {
 	struct qs_kube_scale cur;
-	long target, attempt;
+	long target, attempt, hi = -1;
 	int http;
 
 	*scaled = 0;
@@ -108,7 +165,11 @@ scale(const struct scaler *sc, long action, int *scaled, struct qs_err *err)
 		    err) != 0)
 			return qs_err_wrap(err, "cannot get deployment %s",
 			    sc->name);
-		target = guard(sc, action, cur.replicas);
+		/* Once per record, whatever the retries. */
+		if (attempt == 0 && recommend(sc, action, cur.replicas, &hi, err) != 0)
+			return -1;
+		target = guard(sc, action, cur.replicas, hi);
+		*applied = target;
 		if (target == cur.replicas)
 			return 0;
 		if (sc->dry) {
@@ -133,18 +194,20 @@ scale(const struct scaler *sc, long action, int *scaled, struct qs_err *err)
 	return -1;
 }
 
-/* Scale to rec's action and add scaled; a qs_records_filter callback. */
+/* Scale to rec's action, add applied and scaled; a qs_records_filter callback. */
 static int
 scale_record(json_t *rec, long line, void *arg, struct qs_err *err)
 {
-	long action;
+	long action, applied = 0;
 	int scaled;
 
 	(void)line;
-	if (qs_rec_long(rec, "action", 0, 100000, &action, err) != 0)
+	if (qs_rec_long(rec, "action", 0, QS_RECOMMEND_COUNT_MAX, &action,
+	    err) != 0)
 		return -1;
-	if (scale(arg, action, &scaled, err) != 0)
+	if (scale(arg, action, &scaled, &applied, err) != 0)
 		return -1;
+	qs_rec_set(rec, "applied", json_integer(applied));
 	qs_rec_set(rec, "scaled", json_boolean(scaled));
 	return 0;
 }
@@ -156,14 +219,18 @@ main(int argc, char *argv[])
 		{ "backend", required_argument, NULL, 'b' },
 		{ "cacert", required_argument, NULL, 'c' },
 		{ "deployment", required_argument, NULL, 'd' },
+		{ "down-window", required_argument, NULL, 'w' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "insecure-skip-tls-verify", no_argument, NULL, 'k' },
 		{ "max-replicas", required_argument, NULL, 'M' },
 		{ "max-step", required_argument, NULL, 'S' },
+		{ "max-step-down", required_argument, NULL, 'D' },
+		{ "max-step-up", required_argument, NULL, 'U' },
 		{ "min-replicas", required_argument, NULL, 'm' },
 		{ "namespace", required_argument, NULL, 'N' },
+		{ "recommendations", required_argument, NULL, 'R' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "server", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -176,6 +243,7 @@ main(int argc, char *argv[])
 	struct scaler sc = { 0 };
 	enum qs_format fmt = QS_FMT_AUTO;
 	const char *ns = NULL, *name_src = "--deployment", *ns_src = "--namespace";
+	const char *s;
 	int c, rc, status = 0;
 
 	qs_setprogname(argv[0]);
@@ -184,6 +252,13 @@ main(int argc, char *argv[])
 	sc.min = 1;
 	sc.max = -1;
 	sc.retries = 3;
+	sc.up_opt = "--max-step-up";
+	sc.down_opt = "--max-step-down";
+	sc.window = 300;
+	if ((s = qs_env("QS_DOWN_WINDOW", NULL)) != NULL)
+		sc.window = qs_opt_long("QS_DOWN_WINDOW", s, 0,
+		    QS_RECOMMEND_WINDOW_MAX);
+	sc.recs_path = qs_env("QS_RECOMMENDATIONS", NULL);
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -224,7 +299,25 @@ main(int argc, char *argv[])
 			sc.retries = qs_opt_long("--retries", optarg, 0, 100);
 			break;
 		case 'S':
-			sc.step = qs_opt_long("--max-step", optarg, 1, 100000);
+			sc.step_up = sc.step_down = qs_opt_long("--max-step",
+			    optarg, 1, 100000);
+			sc.up_opt = sc.down_opt = "--max-step";
+			break;
+		case 'D':
+			sc.step_down = qs_opt_long("--max-step-down", optarg, 1,
+			    100000);
+			sc.down_opt = "--max-step-down";
+			break;
+		case 'U':
+			sc.step_up = qs_opt_long("--max-step-up", optarg, 1, 100000);
+			sc.up_opt = "--max-step-up";
+			break;
+		case 'R':
+			sc.recs_path = optarg;
+			break;
+		case 'w':
+			sc.window = qs_opt_long("--down-window", optarg, 0,
+			    QS_RECOMMEND_WINDOW_MAX);
 			break;
 		case 's':
 			ko.server = optarg;
@@ -272,6 +365,13 @@ main(int argc, char *argv[])
 		qs_die(EX_USAGE, "--insecure-skip-tls-verify and --cacert "
 		    "contradict each other");
 
+	/* A malformed file is refused before anything is asked or changed. */
+	if (sc.window > 0 && sc.recs_path != NULL) {
+		qs_recommend_init(&sc.recs, sc.window, (long)time(NULL));
+		if (qs_recommend_load(&sc.recs, sc.recs_path, &err) != 0)
+			qs_die_err(&err);
+		sc.have_recs = 1;
+	}
 	if ((sc.k = qs_kube_new(&ko, &err)) == NULL)
 		qs_die_err(&err);
 	sc.ns = qs_kube_namespace(sc.k, ns);
@@ -283,6 +383,8 @@ main(int argc, char *argv[])
 		status = err.status ? err.status : EX_SOFTWARE;
 	}
 	qs_kube_free(sc.k);
+	if (sc.have_recs)
+		qs_recommend_free(&sc.recs);
 	if (status != 0) {
 		/* One message is enough: do not complain about stdout again. */
 		fclose(stdout);

@@ -54,9 +54,12 @@ update(struct qs_table *t, json_t *rec, long epoch,
 	struct qs_learn_result res;
 	char name[128];
 
-	/* The notebook's history has no new_pod: the action is what was set. */
+	/*
+	 * The count applied is what is learned, not the one chosen.  The
+	 * notebook's history has no new_pod: the action is what was set.
+	 */
 	if (qs_rec_obs(rec, "", -1, &tr.before, err) != 0 ||
-	    qs_rec_long(rec, "action", 0, QS_POD_MAX, &tr.action, err) != 0 ||
+	    qs_rec_applied(rec, &tr.action, err) != 0 ||
 	    qs_rec_obs(rec, "new_", tr.action, &tr.after, err) != 0 ||
 	    qs_rec_double(rec, "reward", -1e12, 1e12, &tr.reward, err) != 0 ||
 	    qs_learn_transition(t, &tr, lp, &res, err) != 0)

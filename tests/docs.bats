@@ -157,7 +157,7 @@ use_lab() {
 	qs-init-table -o table.csv
 	echo '{"pod":1,"latency":1022,"requests":36,"action":1}' > pending.json
 	run_examples qs-reward.1
-	assert_equal "$ran $skipped" "3 0"
+	assert_equal "$ran $skipped" "4 0"
 	assert_output --regexp '^\{"pod":1,"latency":1022,"requests":36,"action":1,"new_time":"[^"]+","new_pod":[0-9]+,"new_latency":[0-9]+,"new_requests":[0-9]+,"reward":-?[0-9]+,"q_value":-?[0-9.]+,"epoch":0\}$'
 }
 
@@ -178,7 +178,7 @@ use_lab() {
 	# The second needs a cluster at 10.0.0.1 and its credentials.
 	NOT_RUN=("https://10.0.0.1:6443")
 	run_examples qs-scale.1
-	assert_equal "$ran $skipped" "1 1"
+	assert_equal "$ran $skipped" "2 1"
 }
 
 @test "qs-observe(1) EXAMPLES run against the lab's Prometheus" {

@@ -194,3 +194,20 @@ greedy_table() {
 	assert_success
 	assert_line -n 0 "usage: qs-plot [--ideal-latency ms] [--title text] -o file history | series | table file"
 }
+
+@test "history: the replicas are the applied count where the history has it" {
+	make_inputs
+	# A new history's columns: applied differs from the action, and one
+	# row without it (an older record) shows its action.
+	awk -F, -v OFS=, 'NR == 1 { print $0, "time", "new_time", "applied", "new_pod"; next }
+	    { a = $5 == 1 ? 3 : 1; if (NR == 50) a = ""
+	      print $0, "2026-12-01T00:00:00Z", "2026-12-01T00:01:00Z", a, a }' history.csv > new.csv
+	awk -F, -v OFS=, 'NR == 1 { print $0, "shown"; next } { print $0, $13 != "" ? $13 : $5 }' new.csv > want.csv
+	run --separate-stderr qs-plot -o new.svg history new.csv
+	assert_success
+	assert_equal "$stderr" ""
+	line_shows new.svg 44,160,44 want.csv epoch shown
+	line_shows new.svg 214,39,40 new.csv epoch new_latency 0,0,0 500
+	run line_shows new.svg 44,160,44 new.csv epoch action
+	assert_failure 1
+}

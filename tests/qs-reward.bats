@@ -123,3 +123,19 @@ load helpers
 	run qs-reward --rules cost --max-replicas 3 --cost-weights 1,-2,1 < /dev/null
 	assert_failure 64
 }
+
+@test "the reward is for the applied count when the record has one" {
+	# Chosen 1 (down), applied 3 (kept): the notebook gives 10, not 20.
+	run qs-reward <<< '{"pod":3,"action":1,"applied":3,"latency":400,"new_latency":400}'
+	assert_success
+	assert_output '{"pod":3,"action":1,"applied":3,"latency":400,"new_latency":400,"reward":10}'
+	run qs-reward <<< '{"pod":3,"action":1,"latency":400,"new_latency":400}'
+	assert_output --partial '"reward":20}'
+	# A null applied (a CSV row with the cell empty) falls back to action.
+	printf 'pod,action,applied,latency,new_latency\n3,1,,400,400\n' > in.csv
+	run qs-reward < in.csv
+	assert_output $'pod,action,applied,latency,new_latency,reward\n3,1,,400,400,20'
+	run qs-reward <<< '{"pod":3,"action":1,"applied":"x","latency":400,"new_latency":400}'
+	assert_failure 65
+	assert_output "qs-reward: invalid record in <stdin>: line 1: field applied is not an integer"
+}

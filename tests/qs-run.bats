@@ -245,7 +245,7 @@ local_teardown() {
 	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
 	assert_equal "$(rows history.csv)" 2
-	run awk -F, 'NF != 12 { bad++ } END { print bad + 0 }' history.csv
+	run awk -F, 'NF != 14 { bad++ } END { print bad + 0 }' history.csv
 	assert_output 0
 }
 

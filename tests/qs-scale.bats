@@ -9,6 +9,9 @@ local_teardown() {
 	stop_sim
 }
 
+# What a scale-down says without --recommendations, the default window on.
+NOWIN="qs-scale: --down-window 300 has no memory without --recommendations: no window applied"
+
 # Run qs-scale against the simulator through the API with records $1.
 scale_api() {
 	local in=$1
@@ -57,7 +60,7 @@ scale_api() {
 	start_sim --replicas 1
 	scale_api '{"pod":1,"latency":900,"requests":30,"action":3,"random":false}'
 	assert_success
-	assert_output '{"pod":1,"latency":900,"requests":30,"action":3,"random":false,"scaled":true}'
+	assert_output '{"pod":1,"latency":900,"requests":30,"action":3,"random":false,"applied":3,"scaled":true}'
 	[ "$(sim_state replicas)" = 3 ]
 	[ "$(sim_state ready)" = 3 ]
 }
@@ -66,7 +69,7 @@ scale_api() {
 	start_sim --replicas 3
 	scale_api '{"action":1}'
 	assert_success
-	assert_output '{"action":1,"scaled":true}'
+	assert_output "$NOWIN"$'\n{"action":1,"applied":1,"scaled":true}'
 	[ "$(sim_state replicas)" = 1 ]
 }
 
@@ -76,7 +79,7 @@ scale_api() {
 	sim_fail 500 1 PATCH
 	scale_api '{"action":2}'
 	assert_success
-	assert_output '{"action":2,"scaled":false}'
+	assert_output '{"action":2,"applied":2,"scaled":false}'
 	[ "$(sim_state resourceVersion)" = 1 ]
 }
 
@@ -84,7 +87,7 @@ scale_api() {
 	start_sim --replicas 1
 	scale_api $'{"action":2}\n{"action":2}\n{"action":1}'
 	assert_success
-	assert_output $'{"action":2,"scaled":true}\n{"action":2,"scaled":false}\n{"action":1,"scaled":true}'
+	assert_output $'{"action":2,"applied":2,"scaled":true}\n{"action":2,"applied":2,"scaled":false}\n'"$NOWIN"$'\n{"action":1,"applied":1,"scaled":true}'
 	[ "$(sim_state replicas)" = 1 ]
 }
 
@@ -93,12 +96,12 @@ scale_api() {
 	scale_api '{"action":7}' --max-replicas 4
 	assert_success
 	assert_line --index 0 "qs-scale: action 7 for deployment web lowered to 4 (--max-replicas)"
-	assert_line --index 1 '{"action":7,"scaled":true}'
+	assert_line --index 1 '{"action":7,"applied":4,"scaled":true}'
 	[ "$(sim_state replicas)" = 4 ]
-	scale_api '{"action":0}' --min-replicas 2
+	scale_api '{"action":0}' --min-replicas 2 --down-window 0
 	assert_success
 	assert_line --index 0 "qs-scale: action 0 for deployment web raised to 2 (--min-replicas)"
-	assert_line --index 1 '{"action":0,"scaled":true}'
+	assert_line --index 1 '{"action":0,"applied":2,"scaled":true}'
 	[ "$(sim_state replicas)" = 2 ]
 	# The default floor is one replica.
 	scale_api '{"action":0}'
@@ -112,10 +115,10 @@ scale_api() {
 	assert_success
 	assert_line --index 0 "qs-scale: action 5 for deployment web limited to 3 (--max-step 2 from 1)"
 	[ "$(sim_state replicas)" = 3 ]
-	scale_api '{"action":1}' --max-step 1
+	scale_api '{"action":1}' --max-step 1 --down-window 0
 	assert_success
 	assert_line --index 0 "qs-scale: action 1 for deployment web limited to 2 (--max-step 1 from 3)"
-	assert_line --index 1 '{"action":1,"scaled":true}'
+	assert_line --index 1 '{"action":1,"applied":2,"scaled":true}'
 	[ "$(sim_state replicas)" = 2 ]
 }
 
@@ -124,7 +127,7 @@ scale_api() {
 	scale_api '{"action":3}' --dry-run
 	assert_success
 	assert_line --index 0 "qs-scale: dry run: would scale deployment web from 1 to 3 replicas"
-	assert_line --index 1 '{"action":3,"scaled":false}'
+	assert_line --index 1 '{"action":3,"applied":3,"scaled":false}'
 	[ "$(sim_state replicas)" = 1 ]
 	[ "$(sim_state resourceVersion)" = 1 ]
 }
@@ -134,11 +137,11 @@ scale_api() {
 	printf 'pod,latency,requests,action,random\n1,900,30,2,False\n' >"$T/in.csv"
 	run qs-scale --server "$URL" --deployment web <"$T/in.csv"
 	assert_success
-	assert_output $'pod,latency,requests,action,random,scaled\n1,900,30,2,False,True'
+	assert_output $'pod,latency,requests,action,random,applied,scaled\n1,900,30,2,False,2,True'
 	[ "$(sim_state replicas)" = 2 ]
 	run qs-scale --server "$URL" --deployment web --format json <"$T/in.csv"
 	assert_success
-	assert_output '{"pod":1,"latency":900,"requests":30,"action":2,"random":false,"scaled":false}'
+	assert_output '{"pod":1,"latency":900,"requests":30,"action":2,"random":false,"applied":2,"scaled":false}'
 }
 
 @test "qs-scale rejects a record without an action with exit 65" {
@@ -159,7 +162,7 @@ scale_api() {
 	printf '{"action":2}\n' >"$T/in"
 	QS_DEPLOYMENT=api QS_NAMESPACE=prod run qs-scale --server "$URL" <"$T/in"
 	assert_success
-	assert_output '{"action":2,"scaled":true}'
+	assert_output '{"action":2,"applied":2,"scaled":true}'
 	[ "$(sim_state replicas)" = 2 ]
 	# Options win over the environment.
 	QS_DEPLOYMENT=api QS_NAMESPACE=prod run qs-scale --server "$URL" \
@@ -199,7 +202,7 @@ scale_api() {
 	sim_fail 409 2 PATCH
 	scale_api '{"action":2}'
 	assert_success
-	assert_output '{"action":2,"scaled":true}'
+	assert_output '{"action":2,"applied":2,"scaled":true}'
 	[ "$(sim_state replicas)" = 2 ]
 	sim_fail 409 5 PATCH
 	scale_api '{"action":3}' --retries 2
@@ -237,7 +240,7 @@ scale_api() {
 	# With the right token it works, still without showing it.
 	scale_api '{"action":2}' --token-file "$T/server-token"
 	assert_success
-	assert_output '{"action":2,"scaled":true}'
+	assert_output '{"action":2,"applied":2,"scaled":true}'
 	for s in 403 500; do
 		sim_fail "$s"
 		scale_api '{"action":3}' --token-file "$T/server-token"
@@ -259,7 +262,7 @@ scale_api() {
 	URL="https://127.0.0.1:$PORT"
 	scale_api '{"action":2}' --cacert "$T/server.pem" --token-file "$T/token"
 	assert_success
-	assert_output '{"action":2,"scaled":true}'
+	assert_output '{"action":2,"applied":2,"scaled":true}'
 	scale_api '{"action":3}' --cacert "$T/other.pem" --token-file "$T/token"
 	assert_failure 69
 	assert_output --regexp "^qs-scale: cannot get deployment web: $URL: SSL certificate problem: self.signed certificate\$"
@@ -268,7 +271,7 @@ scale_api() {
 	assert_failure 69
 	scale_api '{"action":3}' --insecure-skip-tls-verify --token-file "$T/token"
 	assert_success
-	assert_output '{"action":3,"scaled":true}'
+	assert_output '{"action":3,"applied":3,"scaled":true}'
 	run qs-scale --deployment web --server "$URL" --cacert "$T/server.pem" \
 	    --insecure-skip-tls-verify <"$T/in"
 	assert_failure 64
@@ -287,7 +290,7 @@ scale_api() {
 	KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$PORT \
 	    QS_SERVICEACCOUNT_DIR="$T/sa" run qs-scale --deployment web <"$T/in"
 	assert_success
-	assert_output '{"action":2,"scaled":true}'
+	assert_output '{"action":2,"applied":2,"scaled":true}'
 	[ "$(curl -fsS --cacert "$T/server.pem" "$SIM_URL/qs-sim/state" | json_get replicas)" = 2 ]
 	# Without KUBERNETES_SERVICE_HOST there is no cluster and no kubectl.
 	QS_SERVICEACCOUNT_DIR="$T/sa" run env PATH="$(dirname "$(command -v qs-scale)")" \
@@ -303,13 +306,13 @@ scale_api() {
 	printf '{"action":3}\n' >"$T/in"
 	run qs-scale --backend kubectl --deployment web <"$T/in"
 	assert_success
-	assert_output '{"action":3,"scaled":true}'
+	assert_output '{"action":3,"applied":3,"scaled":true}'
 	[ "$(sim_state replicas)" = 3 ]
 	# auto picks kubectl when there is no cluster and no --server.
 	printf '{"action":2}\n{"action":2}\n' >"$T/in"
 	run qs-scale --deployment web --max-step 1 <"$T/in"
 	assert_success
-	assert_output $'{"action":2,"scaled":true}\n{"action":2,"scaled":false}'
+	assert_output "$NOWIN"$'\n{"action":2,"applied":2,"scaled":true}\n{"action":2,"applied":2,"scaled":false}'
 	[ "$(sim_state replicas)" = 2 ]
 	run qs-scale --backend kubectl --deployment web --dry-run <<<'{"action":4}'
 	assert_success
@@ -324,7 +327,7 @@ scale_api() {
 	printf '{"action":2}\n' >"$T/in"
 	run qs-scale --backend kubectl --deployment web <"$T/in"
 	assert_success
-	assert_output '{"action":2,"scaled":true}'
+	assert_output '{"action":2,"applied":2,"scaled":true}'
 	[ "$(sim_state replicas)" = 2 ]
 	run qs-scale --backend kubectl --deployment web --namespace default <"$T/in"
 	assert_failure 69
@@ -374,7 +377,7 @@ scale_api() {
 	run bash -c "echo '{\"action\": 3}' | qs-scale --deployment web --dry-run"
 	assert_success
 	assert_line --index 0 "qs-scale: dry run: would scale deployment web from 1 to 3 replicas"
-	assert_line --index 1 '{"action":3,"scaled":false}'
+	assert_line --index 1 '{"action":3,"applied":3,"scaled":false}'
 	stop_sim
 	# EXAMPLES: qs-scale --server https://... --cacert ca.crt --token-file token ...
 	make_cert server
@@ -388,7 +391,7 @@ scale_api() {
 	    --max-step 1 <pending.json
 	assert_success
 	assert_line --index 0 "qs-scale: action 3 for deployment web limited to 2 (--max-step 1 from 1)"
-	assert_line --index 1 '{"action":3,"scaled":true}'
+	assert_line --index 1 '{"action":3,"applied":2,"scaled":true}'
 }
 
 @test "qs-scale: kubectl missing or failing is 69, and no API is 69" {
@@ -448,7 +451,7 @@ scale_api() {
 	chmod +x wrap/kubectl
 	PATH="$T/wrap:$PATH" run qs-scale --backend kubectl --deployment web --namespace default <<<'{"action":3}'
 	assert_success
-	assert_output '{"action":3,"scaled":true}'
+	assert_output '{"action":3,"applied":3,"scaled":true}'
 	[ "$(sim_state replicas)" = 3 ]
 	run cat kubectl.log
 	assert_line --index 0 --regexp '^--request-timeout=10s get .* -- deployment web$'
@@ -489,4 +492,177 @@ scale_api() {
 	run --separate-stderr qs-scale --server "alice:s3cr3t@127.0.0.1:$port" --deployment web <"$T/in"
 	assert_failure 64
 	assert_equal "$stderr" "qs-scale: invalid server 127.0.0.1:$port: not an http or https URL"
+}
+
+@test "qs-scale --max-step-up and --max-step-down limit each direction alone" {
+	start_sim --replicas 1
+	scale_api '{"action":9}' --max-step-up 2 --max-step-down 5 --down-window 0
+	assert_success
+	assert_output $'qs-scale: action 9 for deployment web limited to 3 (--max-step-up 2 from 1)\n{"action":9,"applied":3,"scaled":true}'
+	# Four down is within the down limit of five.
+	scale_api '{"action":1}' --max-step-up 1 --max-step-down 5 --down-window 0
+	assert_success
+	assert_output '{"action":1,"applied":1,"scaled":true}'
+	# A down limit alone leaves scaling up free.
+	scale_api '{"action":9}' --max-step-down 1 --down-window 0
+	assert_success
+	assert_output '{"action":9,"applied":9,"scaled":true}'
+	scale_api '{"action":1}' --max-step-up 1 --max-step-down 3 --down-window 0
+	assert_success
+	assert_output $'qs-scale: action 1 for deployment web limited to 6 (--max-step-down 3 from 9)\n{"action":1,"applied":6,"scaled":true}'
+	# --max-step sets both; a later --max-step-up overrides one.
+	scale_api '{"action":12}' --max-step 2 --max-step-up 4 --down-window 0
+	assert_success
+	assert_output $'qs-scale: action 12 for deployment web limited to 10 (--max-step-up 4 from 6)\n{"action":12,"applied":10,"scaled":true}'
+	scale_api '{"action":1}' --max-step 2 --max-step-up 4 --down-window 0
+	assert_success
+	assert_output $'qs-scale: action 1 for deployment web limited to 8 (--max-step 2 from 10)\n{"action":1,"applied":8,"scaled":true}'
+	[ "$(sim_state replicas)" = 8 ]
+	run qs-scale --deployment web --max-step-down 0
+	assert_failure 64
+	assert_output "qs-scale: invalid --max-step-down: 0 (an integer from 1 to 100000)"
+}
+
+@test "qs-scale --down-window holds the highest recommendation of the window" {
+	start_sim --replicas 6
+	now=$(date +%s)
+	printf '%s 9\n%s 4\n%s 3\n' $((now - 400)) $((now - 100)) $((now - 50)) >recs
+	scale_api '{"action":2}' --recommendations recs
+	assert_success
+	assert_output $'qs-scale: action 2 for deployment web held at 4 (--down-window 300: recommended 4 within it)\n{"action":2,"applied":4,"scaled":true}'
+	[ "$(sim_state replicas)" = 4 ]
+	# Trimmed to the window, with this recommendation added.
+	run cat recs
+	assert_line --index 0 "$((now - 100)) 4"
+	assert_line --index 1 "$((now - 50)) 3"
+	assert_line --index 2 --regexp '^[0-9]+ 2$'
+	assert_equal "${#lines[@]}" 3
+	# A higher recommendation holds at the current count: the window never
+	# scales up.
+	printf '%s 7\n' $((now - 100)) >recs
+	scale_api '{"action":1}' --recommendations recs
+	assert_success
+	assert_output $'qs-scale: action 1 for deployment web held at 4 (--down-window 300: recommended 7 within it)\n{"action":1,"applied":4,"scaled":false}'
+	# Scaling up is never held.
+	scale_api '{"action":5}' --recommendations recs
+	assert_success
+	assert_output '{"action":5,"applied":5,"scaled":true}'
+	[ "$(sim_state replicas)" = 5 ]
+}
+
+@test "qs-scale --down-window lets a recommendation go once it is older than the window" {
+	start_sim --replicas 6
+	now=$(date +%s)
+	printf '%s 9\n' $((now - 310)) >recs
+	scale_api '{"action":2}' --recommendations recs
+	assert_success
+	assert_output '{"action":2,"applied":2,"scaled":true}'
+	# A shorter window lets the same recommendation go sooner.
+	printf '%s 9\n%s 5\n' $((now - 100)) $((now - 30)) >recs
+	scale_api '{"action":1}' --recommendations recs --down-window 60
+	assert_success
+	assert_output $'qs-scale: action 1 for deployment web held at 2 (--down-window 60: recommended 5 within it)\n{"action":1,"applied":2,"scaled":false}'
+	run cat recs
+	assert_line --index 0 "$((now - 30)) 5"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "qs-scale remembers recommendations within a stream and across runs" {
+	start_sim --replicas 5
+	scale_api $'{"action":6}\n{"action":2}' --recommendations "$T/recs"
+	assert_success
+	assert_output $'{"action":6,"applied":6,"scaled":true}\nqs-scale: action 2 for deployment web held at 6 (--down-window 300: recommended 6 within it)\n{"action":2,"applied":6,"scaled":false}'
+	QS_RECOMMENDATIONS="$T/recs" scale_api '{"action":3}'
+	assert_success
+	assert_output $'qs-scale: action 3 for deployment web held at 6 (--down-window 300: recommended 6 within it)\n{"action":3,"applied":6,"scaled":false}'
+	[ "$(sim_state replicas)" = 6 ]
+	# Held, and then within the step limit.
+	QS_DOWN_WINDOW=0 scale_api '{"action":1}' --recommendations "$T/recs" --max-step-down 2
+	assert_success
+	assert_output $'qs-scale: action 1 for deployment web limited to 4 (--max-step-down 2 from 6)\n{"action":1,"applied":4,"scaled":true}'
+}
+
+@test "qs-scale --down-window 0 turns the window off and leaves the file alone" {
+	start_sim --replicas 6
+	now=$(date +%s)
+	printf '%s 9\n' $((now - 10)) >recs
+	before=$(digest recs)
+	scale_api '{"action":2}' --recommendations recs --down-window 0
+	assert_success
+	assert_output '{"action":2,"applied":2,"scaled":true}'
+	[ "$(sim_state replicas)" = 2 ]
+	[ "$(digest recs)" = "$before" ]
+	run qs-scale --deployment web --down-window 3601
+	assert_failure 64
+	assert_output "qs-scale: invalid --down-window: 3601 (an integer from 0 to 3600)"
+}
+
+@test "qs-scale --dry-run applies the window without writing it" {
+	start_sim --replicas 6
+	now=$(date +%s)
+	printf '%s 4\n' $((now - 10)) >recs
+	before=$(digest recs)
+	scale_api '{"action":2}' --recommendations recs --dry-run
+	assert_success
+	assert_output $'qs-scale: action 2 for deployment web held at 4 (--down-window 300: recommended 4 within it)\nqs-scale: dry run: would scale deployment web from 6 to 4 replicas\n{"action":2,"applied":4,"scaled":false}'
+	[ "$(digest recs)" = "$before" ]
+	[ "$(sim_state replicas)" = 6 ]
+}
+
+@test "qs-scale refuses a malformed recommendations file with exit 65, changing nothing" {
+	start_sim --replicas 6
+	now=$(date +%s)
+	for bad in "$now" "$now 4 5" "$now four" "-1 4" "$now  4" "$now 100001" ""; do
+		printf '%s 4\n%s\n' $((now - 10)) "$bad" >recs
+		before=$(digest recs)
+		run --separate-stderr qs-scale --server "$URL" --deployment web --recommendations recs <<<'{"action":2}'
+		assert_failure 65
+		assert_output ""
+		assert_equal "$stderr" "qs-scale: invalid recommendations file recs: line 2: not \"unix_seconds count\""
+		[ "$(digest recs)" = "$before" ]
+	done
+	[ "$(sim_state replicas)" = 6 ]
+	[ "$(sim_state resourceVersion)" = 1 ]
+	mkfifo fifo
+	run --separate-stderr qs-scale --server "$URL" --deployment web --recommendations fifo <<<'{"action":2}'
+	assert_failure 66
+	assert_equal "$stderr" "qs-scale: cannot open fifo: not a regular file"
+	mkdir ro
+	chmod 0555 ro
+	as_nobody qs-scale --server "$URL" --deployment web --recommendations ro/recs <<<'{"action":2}' >out 2>err && rc=0 || rc=$?
+	[ "$rc" = 73 ]
+	run cat err
+	assert_output --regexp '^qs-scale: cannot create a temporary file for ro/recs: Permission denied$'
+	[ "$(sim_state replicas)" = 6 ]
+}
+
+# Field $2 of table $1's row for 1 replica, latency 501-1000, requests
+# 19-36, by the header's name.
+cell() {
+	awk -F, -v a="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == a) c = i; next }
+	    $1 == 1 && $2 == 501 && $4 == 19 { printf "%.6f\n", $c }' "$1"
+}
+
+@test "an action of 18 limited to 5 is credited as 5: reward, table cell and history" {
+	qs-init-table --max-replicas 20 -o table.csv
+	start_sim --replicas 1
+	scale_api '{"time":"2026-12-01T09:00:00Z","pod":1,"latency":900,"requests":30,"action":18,"random":false}' --max-step 4
+	assert_success
+	assert_line --index 0 "qs-scale: action 18 for deployment web limited to 5 (--max-step 4 from 1)"
+	assert_line --index 1 '{"time":"2026-12-01T09:00:00Z","pod":1,"latency":900,"requests":30,"action":18,"random":false,"applied":5,"scaled":true}'
+	[ "$(sim_state replicas)" = 5 ]
+	# The state after the wait, as qs-observe --next would add it.
+	printf '%s\n' "${lines[1]}" |
+	    sed 's/}$/,"new_time":"2026-12-01T09:01:00Z","new_pod":5,"new_latency":400,"new_requests":30}/' >done.json
+	# The cost rules charge for the replicas: 5 of 20, not 18.
+	run --separate-stderr bash -c 'qs-reward --rules cost --max-replicas 20 <done.json |
+	    qs-update --table table.csv --history history.csv'
+	assert_success
+	assert_output --regexp '"action":18,.*"applied":5,.*"reward":-0\.03250*1?,"q_value":-0\.003250*3?,"epoch":0\}$'
+	assert_equal "$(cell table.csv 5)" -0.003250
+	assert_equal "$(cell table.csv 18)" 0.000000
+	run cat history.csv
+	assert_line --index 0 "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod"
+	assert_line --index 1 --regexp '^0,1,900,30,18,400,30,-0\.0325,-0\.003250*3?,False,2026-12-01T09:00:00Z,2026-12-01T09:01:00Z,5,5$'
+	assert_equal "${#lines[@]}" 2
 }

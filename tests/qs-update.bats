@@ -398,3 +398,41 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	compgen -G '.t.csv.*' > /dev/null && return 1
 	true
 }
+
+@test "a new history records applied and new_pod, and replays to the same table" {
+	cp "$DATA/notebook-fresh-table.csv" live.csv
+	cp "$DATA/notebook-fresh-table.csv" replayed.csv
+	# Chosen 3, applied 2 (a guard of qs-scale); then one as chosen.
+	printf '%s\n' "${TREC/\"action\":2/\"action\":3,\"applied\":2}" \
+	    "${TREC/09:00:00Z/09:05:00Z}" > in
+	qs-update --table live.csv --history h.csv < in > /dev/null
+	run cat h.csv
+	assert_line -n 0 "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod"
+	assert_line -n 1 "0,1,1022,36,3,900,30,-5,-0.5,,2026-12-01T09:00:00Z,2026-12-01T09:01:40Z,2,2"
+	assert_line -n 2 "1,1,1022,36,2,900,30,-5,-0.95,,2026-12-01T09:05:00Z,2026-12-01T09:01:40Z,,2"
+	# Q(s, 2) was learned twice, Q(s, 3) never.
+	run grep '^1,1001,1500,19,36,' live.csv
+	assert_output "1,1001,1500,19,36,0,-0.95,0"
+	qs-update --table replayed.csv < h.csv > /dev/null
+	assert_equal "$(digest replayed.csv)" "$(digest live.csv)"
+}
+
+@test "histories without applied still replay, and keep their header when appended to" {
+	# A round-1 history (time columns, no applied) and the notebook's own.
+	awk -F, -v OFS=, 'NR == 1 { print $0, "time", "new_time"; next }
+	    { printf "%s,2026-12-01T%02d:00:00Z,\n", $0, NR }' "$DATA/notebook-history.csv" > old.csv
+	for h in old.csv "$DATA/notebook-history.csv"; do
+		cp "$DATA/notebook-fresh-table.csv" t.csv
+		run qs-update --table t.csv --compat notebook < "$h"
+		assert_success
+		assert_line -n 1 --partial "0,1,1022,36,1,1089,40,-20,-2,False"
+		cp t.csv "$(basename "$h").table"
+	done
+	assert_equal "$(digest old.csv.table)" "$(digest notebook-history.csv.table)"
+	# Appending follows the file's header: no applied column appears.
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	qs-update --table t.csv --history old.csv <<< "${TREC/\"action\":2/\"action\":3,\"applied\":2}" > /dev/null
+	assert_equal "$(head -1 old.csv)" "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time"
+	run tail -1 old.csv
+	assert_output "12,1,1022,36,3,900,30,-5,-0.5,,2026-12-01T09:00:00Z,2026-12-01T09:01:40Z"
+}

@@ -19,7 +19,8 @@
 
 const char *const qs_history_cols[] = {
 	"epoch", "pod", "latency", "requests", "action", "new_latency",
-	"new_requests", "reward", "q_value", "random", "time", "new_time", NULL
+	"new_requests", "reward", "q_value", "random", "time", "new_time",
+	"applied", "new_pod", NULL
 };
 
 /*
@@ -215,8 +216,16 @@ qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err)
 		h->cols = json_array();
 		rec = json_array_get(recs, 0);
 		for (i0 = 0; qs_history_cols[i0] != NULL; i0++) {
-			if (i0 >= 10 && !qs_rec_has(rec, "time"))
-				break;
+			/*
+			 * Only what the records say: a notebook replay and
+			 * qs-sim train (no time, nothing clamped) keep the
+			 * notebook's columns.
+			 */
+			if ((i0 == 10 || i0 == 11) && !qs_rec_has(rec, "time"))
+				continue;
+			if (i0 >= 12 && !qs_rec_has(rec, "time") &&
+			    !qs_rec_has(rec, "applied"))
+				continue;
 			json_array_append_new(h->cols, json_string(qs_history_cols[i0]));
 		}
 	}

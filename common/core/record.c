@@ -652,3 +652,10 @@ qs_getline(char **buf, size_t *cap, FILE *fp, size_t max)
 		return -1;
 	return (ssize_t)n;
 }
+
+int
+qs_rec_applied(json_t *rec, long *out, struct qs_err *err)
+{
+	return qs_rec_long(rec, qs_rec_has(rec, "applied") ? "applied" : "action",
+	    0, QS_POD_MAX, out, err);
+}

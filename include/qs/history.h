@@ -23,7 +23,10 @@ struct qs_history {
 	json_t *seen;		/* qs_history_seen's identities: an object */
 };
 
-/* The notebook's history columns, and the two optional ones after them. */
+/*
+ * The notebook's ten history columns, then time and new_time, then
+ * applied and new_pod.
+ */
 extern const char *const qs_history_cols[];
 
 /*
@@ -40,7 +43,8 @@ int qs_history_open(struct qs_history *h, const char *path, double wait,
 /*
  * Append recs (an array of records, borrowed) as rows in the file's
  * columns, in one write, then fsync.  A new file gets the notebook's
- * header, plus time and new_time when the first record has time.
+ * header, plus time and new_time when the first record has time, plus
+ * applied and new_pod when it has time or applied.
  */
 int qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err);
 

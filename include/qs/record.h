@@ -134,4 +134,12 @@ void qs_rec_obs_set(json_t *rec, const char *prefix, const struct qs_obs *o);
  */
 ssize_t qs_getline(char **buf, size_t *cap, FILE *fp, size_t max);
 
+/*
+ * The replica count a transition's record (borrowed) applied: its
+ * applied field (qs-scale's, after the guards) when it has one, else
+ * its action, as in records and histories from before qs-scale wrote
+ * it.  Returns 0, or -1 with err (EX_DATAERR).
+ */
+int qs_rec_applied(json_t *rec, long *out, struct qs_err *err);
+
 #endif
