@@ -458,7 +458,8 @@ qs_simeval_frontier_at(const struct qs_simeval_point *pts, size_t n, double v)
 		if (x > v && (b == NULL || x < b->res.violation_rate))
 			b = &pts[i];
 	}
-	if (a == NULL)
+	/* Beyond its ends no tuned HPA says what the rate would cost. */
+	if (a == NULL || (b == NULL && a->res.violation_rate != v))
 		return NAN;
 	if (b == NULL || a->res.violation_rate == v)
 		return a->res.replica_minutes;

@@ -137,8 +137,8 @@ int qs_simeval_sweep(const struct qs_sim_params *p, const double *trace,
 
 /*
  * The frontier's replica-minutes at violation rate v, linear between its
- * points and flat beyond the last; NAN below its first (no tuned HPA has
- * so few violations).
+ * points; NAN outside them (no tuned HPA has so few violations, or so
+ * many).
  */
 double qs_simeval_frontier_at(const struct qs_simeval_point *pts, size_t n,
     double v);
@@ -146,7 +146,7 @@ double qs_simeval_frontier_at(const struct qs_simeval_point *pts, size_t n,
 /* A policy's figure of merit: its cost over the yardsticks', minus 1. */
 struct qs_simeval_merit {
 	double hpa_replica_minutes;	/* the frontier's at res's rate */
-	double hpa;		/* NAN when below the frontier's reach */
+	double hpa;		/* NAN outside the frontier's reach */
 	struct qs_simeval_result oracle;	/* the lead-time oracle's run */
 	double oracle_merit;
 };
