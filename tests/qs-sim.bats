@@ -1289,3 +1289,25 @@ step_table() {
 	assert_success
 	assert_equal "$(jq -c '[.violation_rate, .hpa_frontier_replica_minutes, .merit_hpa, .merit_oracle]' <<<"$output")" "[0,null,null,0]"
 }
+
+@test "eval --observation-delay: policies see the metrics that many seconds late" {
+	# The HPA trace of the 30 s window test: with metrics 60 s late, every
+	# decision comes one interval later.
+	printf 't,requests\n0,60\n1,60\n2,300\n3,300\n4,300\n' > trace.csv
+	for i in 5 6 7 8 9 10 11; do echo "$i,60"; done >> trace.csv
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0 \
+	    --substep 60 --startup-delay 0 --observation-delay 60 --series s.csv
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" \
+	    "replicas 1 1 1 3.5 5 5 5 5 5 5 5 1.5 "
+	# The table at t=120 sees the window of t=60 (15 requests) and keeps
+	# 1; at t=180 it sees 75 and sets 3.
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	step_table
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --substep 60 --startup-delay 0 --observation-delay 60 \
+	    --series s.csv
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 1 3 "
+	assert_equal "$(field slo_violations)" 2
+}

@@ -105,10 +105,14 @@ int qs_simeval_policy_parse(const char *s, struct qs_simeval *o,
 
 /*
  * Run the policy of o once over the trace (n intervals) and fill res.
- * Each interval's latency is the model's mean over the interval times one
- * seeded noise factor per interval, the same for every policy, so that
- * policies are compared on the same draw.  Returns 0, or -1 with err when
- * writing the series fails.
+ * The run is integrated over sub-steps of o->substep seconds, or at the
+ * policy's period when that is shorter, and the policy decides at its own
+ * period; the figures count sub-steps.  Each sub-step's latency is the
+ * model's mean over it (qs_sim_substep, a backlog carried from one to the
+ * next) times one seeded noise factor per trace interval, the same for
+ * every policy, so that policies are compared on the same draw.  The
+ * oracle starts each pod a start-up delay before it is needed.  Returns
+ * 0, or -1 with err when writing the series fails.
  */
 int qs_simeval_run(const struct qs_sim_params *p, const double *trace,
     size_t n, const struct qs_simeval *o, struct qs_simeval_result *res,
