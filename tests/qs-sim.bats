@@ -1248,6 +1248,16 @@ step_table() {
 	    --ideal-latency 250 --peak-replicas 3
 	assert_failure 64
 	assert [ ! -e t.csv ]
+	# A run that would take minutes is refused before it starts.
+	awk 'BEGIN { print "t,requests"; for (i = 0; i < 20000; i++) print i ",60" }' > long.csv
+	run --separate-stderr timeout 10 qs-sim eval --trace long.csv --policy hpa \
+	    --hpa-sync 0.001
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: 1200000000 steps are too many (at most 100000000): choose a longer --substep or policy period"
+	run --separate-stderr timeout 10 qs-sim eval --trace trace.csv --policy hpa-sweep \
+	    --series s.csv
+	assert_failure 64
+	assert [ ! -e s.csv ]
 }
 
 @test "eval hpa-sweep: the frontier, and --merit's figure of merit, on a hand-made trace" {

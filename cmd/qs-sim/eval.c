@@ -175,6 +175,11 @@ sim_eval(int argc, char *argv[])
 		qs_warn("%s", err.msg);
 		usage();
 	}
+	if (o.policy == QS_POLICY_HPA_SWEEP && (merit || seriesp != NULL)) {
+		qs_warn("%s", "--policy hpa-sweep takes neither --merit nor "
+		    "--series");
+		usage();
+	}
 	if (o.learn && o.policy != QS_POLICY_TABLE) {
 		qs_warn("%s", "--learn needs --policy table:FILE");
 		usage();

@@ -206,6 +206,34 @@ static const struct {
 	[QS_POLICY_ORACLE] = { decide_oracle, 1 },
 };
 
+/*
+ * What the table sees at r->tobs, as qs-observe would: the ready replicas
+ * now, the mean latency of the steps of h seconds (fine) in the period
+ * before, and the requests of the window.  Returns 0 when the run has not
+ * gone on long enough for one observation.
+ */
+static int
+observe(struct run *r, const double *fine, double h, double period)
+{
+	long hi = (long)floor(r->tobs / h + 1e-9), cnt, x;
+	double sum = 0;
+
+	if (hi <= 0)
+		return 0;
+	cnt = (long)floor(period / h + 0.5);
+	cnt = cnt < 1 ? 1 : cnt > hi ? hi : cnt;
+	for (x = hi - cnt; x < hi; x++)
+		sum += fine[x];
+	r->seen.pod = r->sim.ready;
+	r->seen.latency = round(sum / (double)cnt);
+	r->seen.requests = round(qs_sim_window_rate(r->p, r->trace, r->n,
+	    r->tobs, r->o->window, 0) * r->o->window);
+	return 1;
+}
+
+/* Runs longer than this many steps are refused: they would not end soon. */
+#define MAX_STEPS 100000000.0
+
 int
 qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
     const struct qs_simeval *o, struct qs_simeval_result *res,
@@ -215,8 +243,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	struct run r;
 	double *f = xcalloc(n, sizeof(double)), *lats, *fine = NULL;
 	double rep, sum, tl, dt, h, period, next = 0, backlog = 0, isum, irep;
-	double secs = 0, tobs;
-	long m, ticks, want, cnt, hi, e;
+	double secs = 0;
+	long m, ticks, want, e;
 	size_t k, s, i, ns;
 	int rc = 0, first = 1;
 
@@ -238,24 +266,31 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	for (k = 0; k < n; k++)
 		f[k] = p->noise > 0 ? exp(p->noise * qs_rand_normal(&rng)) : 1;
 	/* Sub-steps: a whole number per trace interval. */
-	m = o->substep > 0 ? (long)floor(p->interval / o->substep + 0.5) : 1;
+	m = o->substep > 0 ? (long)fmin(floor(p->interval / o->substep + 0.5),
+	    MAX_STEPS + 1) : 1;
 	if (m < 1)
 		m = 1;
 	dt = p->interval / (double)m;
-	ns = n * (size_t)m;
-	lats = xcalloc(ns, sizeof(double));
 	period = dt;
-	if (o->policy == QS_POLICY_HPA) {
-		qs_hpa_init(&r.hpa, &o->hpa);
+	if (o->policy == QS_POLICY_HPA)
 		period = o->hpa.sync;
-	} else if (o->policy == QS_POLICY_TABLE) {
+	else if (o->policy == QS_POLICY_TABLE)
 		period = o->period > 0 ? o->period : p->interval;
-	}
 	/* Integrate at the policy's own period when it is the shorter. */
-	ticks = (long)floor(dt / period + 0.5);
+	ticks = (long)fmin(floor(dt / period + 0.5), MAX_STEPS + 1);
 	if (ticks < 1)
 		ticks = 1;
 	h = dt / (double)ticks;
+	if ((double)n * (double)m * (double)ticks > MAX_STEPS) {
+		free(f);
+		return qs_err_set(err, EX_USAGE, "%.0f steps are too many (at "
+		    "most %.0f): choose a longer --substep or policy period",
+		    (double)n * (double)m * (double)ticks, MAX_STEPS);
+	}
+	ns = n * (size_t)m;
+	lats = xcalloc(ns, sizeof(double));
+	if (o->policy == QS_POLICY_HPA)
+		qs_hpa_init(&r.hpa, &o->hpa);
 	if (o->policy == QS_POLICY_TABLE)
 		fine = xcalloc(ns * (size_t)ticks, sizeof(double));
 	if (o->policy == QS_POLICY_ORACLE) {
@@ -290,27 +325,13 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 				r.j = (long)s * ticks + e;
 				r.t = (double)k * p->interval + (double)s * dt +
 				    (double)e * h;
-				tobs = r.t - o->observation_delay;
-				r.tobs = tobs;
+				r.tobs = r.t - o->observation_delay;
 				want = -1;
 				if (r.t >= next - 1e-9 * h) {
 					while (next <= r.t + 1e-9 * h)
 						next += period;
-					if (fine == NULL) {
+					if (fine == NULL || observe(&r, fine, h, period))
 						want = policies[o->policy].decide(&r);
-					} else if ((hi = (long)floor(tobs / h + 1e-9)) > 0) {
-						/* The table sees its last period. */
-						cnt = (long)floor(period / h + 0.5);
-						cnt = cnt < 1 ? 1 : cnt > hi ? hi : cnt;
-						tl = 0;
-						for (long x = hi - cnt; x < hi; x++)
-							tl += fine[x];
-						r.seen.pod = r.sim.ready;
-						r.seen.latency = round(tl / (double)cnt);
-						r.seen.requests = round(qs_sim_window_rate(p,
-						    trace, n, tobs, o->window, 0) * o->window);
-						want = policies[o->policy].decide(&r);
-					}
 				}
 				if (want >= 0 && want != r.sim.replicas) {
 					if (!first || !policies[o->policy].sets_start)
