@@ -699,7 +699,7 @@ near() {
 	printf 't,requests\n0,30\n1,60\n2,150\n' > trace.csv
 	# --capacity 1: latency = 283 + 217 (rate / replicas); rates 0.5, 1, 2.5.
 	run --separate-stderr qs-sim eval --trace trace.csv --policy static:2 \
-	    --capacity 1 --noise 0
+	    --capacity 1 --noise 0 --substep 60
 	assert_success
 	assert_equal "$stderr" ""
 	assert_equal "$(field intervals)" 3
@@ -715,7 +715,7 @@ near() {
 @test "eval oracle: the fewest replicas meeting the ideal in each interval" {
 	printf 't,requests\n0,30\n1,60\n2,150\n' > trace.csv
 	run qs-sim eval --trace trace.csv --policy oracle --capacity 1 --noise 0 \
-	    --series s.csv
+	    --series s.csv --startup-delay 0
 	assert_success
 	assert_equal "$(field slo_violations)" 0
 	assert_equal "$(field replica_intervals)" 5
@@ -753,7 +753,7 @@ near() {
 		done
 	} > table.csv
 	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
-	    --noise 0 --series s.csv
+	    --noise 0 --series s.csv --substep 60 --startup-delay 0
 	assert_success
 	# Replicas 1 (start), 1 (saw 15), 3 (saw 75), 3 (saw 75).
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 3 3 "
@@ -773,7 +773,7 @@ near() {
 	cp table.csv before.csv
 	# Without learning, the table of zeros always asks for 1 replica.
 	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
-	    --capacity 1 --noise 0 --series s.csv
+	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --series s.csv
 	assert_success
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 1 1 1 1 1 "
 	assert_equal "$(field slo_violations)" 7
@@ -786,7 +786,7 @@ near() {
 	# t=5: A -> B, +20: Q(A,2) = 3.8; B's best is 2 now (0 > -1.88).
 	# t=6: B -> B within the ideal, +10: Q(B,2) = 1; 2 again.
 	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
-	    --capacity 1 --noise 0 --series s.csv --learn
+	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --series s.csv --learn
 	assert_success
 	assert_equal "$stderr" ""
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 2 1 2 2 2 "
@@ -800,7 +800,7 @@ near() {
 	# t=4: Q(B,1) = -0.094, A: 3, the only 0 left; t=5: in C (3 replicas,
 	# 0-500 ms) Q(A,3) = -0.01, C: 1; t=6: A's best is 2 (-0.007).
 	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
-	    --capacity 1 --noise 0 --series s.csv --learn --reward cost
+	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --series s.csv --learn --reward cost
 	assert_success
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 2 1 3 1 2 "
 	assert_equal "$(field slo_violations)" 4
@@ -809,7 +809,7 @@ near() {
 	cmp table.csv before.csv
 	# --alpha 0 learns nothing: the figures without --learn.
 	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
-	    --capacity 1 --noise 0 --learn --alpha 0
+	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --learn --alpha 0
 	assert_success
 	assert_equal "$(field slo_violations)" 7
 	assert_equal "$(field scale_actions)" 0
@@ -920,7 +920,7 @@ near() {
 	run --separate-stderr qs-sim eval --trace trace.csv --policy random
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" \
-	    "qs-sim: invalid --policy: random (table:FILE, hpa, static:N or oracle)"
+	    "qs-sim: invalid --policy: random (table:FILE, hpa, static:N, oracle or hpa-sweep)"
 	run --separate-stderr qs-sim eval --trace trace.csv --policy hpa --scale 2 \
 	    --peak-replicas 3
 	assert_failure 64
@@ -974,7 +974,7 @@ near() {
 	assert_line -n 0 "usage: qs-sim train [--alpha a] [--capacity rate]"
 	run --separate-stderr qs-sim eval --help
 	assert_success
-	assert_line -n 0 "usage: qs-sim eval [--alpha a] [--capacity rate]"
+	assert_line -n 0 "usage: qs-sim eval [--alpha a] [--base-latency ms]"
 	run qs-sim --version
 	assert_success
 	assert_output --regexp '^qs-sim \(qscale\) '
@@ -994,7 +994,8 @@ near() {
 	assert_equal "$(field intervals)" 300
 	# The trained table scales, and its rate is its violations' share.
 	(( $(field scale_actions) > 0 ))
-	near "$(field violation_rate)" "$(field slo_violations | awk '{ printf "%.17g", $1 / 300 }')"
+	assert_equal "$(field substeps)" 1200
+	near "$(field violation_rate)" "$(field slo_violations | awk '{ printf "%.17g", $1 / 1200 }')"
 	tviol=$(field slo_violations) trep=$(field replica_intervals)
 	run --separate-stderr qs-sim eval --trace trace.csv --peak-replicas 10 \
 	    --policy hpa --hpa-target 0.28 --max-replicas 12
@@ -1006,10 +1007,10 @@ near() {
 	    --policy oracle --max-replicas 12
 	assert_success
 	assert_equal "$(field intervals)" 300
-	# The oracle is the bound: fewer violations and replicas than both.
+	# The lead-time oracle has the fewest violations (those left are the
+	# peaks that 12 replicas cannot meet through the noise).
 	(( $(field slo_violations) <= hviol && $(field slo_violations) <= tviol ))
-	awk -v o="$(field replica_intervals)" -v h="$hrep" -v t="$trep" \
-	    'BEGIN { exit !(o < h && o < t) }'
+	: "$trep" "$hrep"
 	qs-sim train --trace trace.csv --table t.csv --history h.csv --epochs 500
 	assert_equal "$(wc -l < h.csv)" 501
 	run --separate-stderr qs-sim eval --trace trace.csv --policy static:3 \
@@ -1032,7 +1033,7 @@ near() {
 		done
 	} > table.csv
 	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
-	    --noise 0 --period 30 --series s.csv
+	    --noise 0 --period 30 --series s.csv --substep 60 --startup-delay 0
 	assert_success
 	# t=90 sees 75 requests in 60-90 and sets 3; t=210 sees 15 and sets 1.
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 2 3 2 "
@@ -1083,24 +1084,30 @@ near() {
 @test "README: train a table on a trace, judge it against HPA" {
 	cd "$TOP"
 	run bash -c "qs-sim train --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
-	    --peak-replicas 10 --max-replicas 12 --table '$T/nasa.csv' --epochs 1000000"
+	    --peak-replicas 10 --max-replicas 12 --table '$T/nasa.csv' --epochs 1000000 \
+	    --seed 1"
 	assert_success
 	run --separate-stderr qs-sim eval \
 	    --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
-	    --peak-replicas 10 --max-replicas 12 --policy "table:$T/nasa.csv"
+	    --peak-replicas 10 --max-replicas 12 --policy "table:$T/nasa.csv" --merit
 	assert_success
 	assert_output --regexp '^\{"intervals": ?20160,'
+	# What the README says of it: 36.0 % violations, 193 % more
+	# replica-minutes than a tuned HPA with as many, 125 % more than the
+	# lead-time oracle.
+	assert_equal "$(jq -r '[.violation_rate, .merit_hpa, .merit_oracle] | map(. * 1000 | round) | @csv' <<<"$output")" 360,1928,1250
 	# The table's default buckets end below the trace's peak, as train says.
 	assert_equal "$stderr" "qs-sim: some observations fell outside $T/nasa.csv's buckets and were counted in the edge buckets"
 	tviol=$(field slo_violations)
 	run --separate-stderr qs-sim eval \
 	    --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
-	    --peak-replicas 10 --max-replicas 12 --policy hpa --hpa-target 0.28
+	    --peak-replicas 10 --max-replicas 12 --policy hpa --hpa-target 0.28 --merit
 	assert_success
 	assert_equal "$stderr" ""
 	assert_equal "$(field intervals)" 20160
-	# Both policies meet the ideal in more than 9 intervals in 10.
-	(( $(field slo_violations) < 20160 / 10 && tviol < 20160 / 10 ))
+	# HPA 0.28: 2.3 % violations, on the frontier (its merit about 0).
+	assert_equal "$(jq -r '[.violation_rate, .merit_hpa] | map(. * 1000 | round) | @csv' <<<"$output")" 23,0
+	(( tviol > $(field slo_violations) ))
 	(( $(field scale_actions) > 0 ))
 }
 
@@ -1120,4 +1127,197 @@ near() {
 	[[ $stderr == 'qs-sim: invalid QS_DEPLOYMENT: "-lapp" is not a deployment name'* ]]
 	run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --trace none.csv --namespace web.prod
 	assert_failure 64
+}
+
+# Issue 14: the model integrated over sub-steps, the start-up delay, the
+# queueing latency, the lead-time oracle, impossible settings, the HPA
+# frontier and the figure of merit.
+
+# A table that asks for 1 replica below 41 requests a window, 3 above.
+step_table() {
+	{
+		echo "pod,initial_latency,end_latency,initial_request,end_request,1,2,3"
+		for p in 1 2 3; do
+			echo "$p,0,500,0,40,1,0,0"
+			echo "$p,501,100000,0,40,1,0,0"
+			echo "$p,0,500,41,100,0,0,1"
+			echo "$p,501,100000,41,100,0,0,1"
+		done
+	} > table.csv
+}
+
+@test "eval: 15-s sub-steps count a 30-s start-up delay as 30 s, 60-s ones as 60" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	step_table
+	# The table sets 3 at t=120 (it saw 75 requests); ready at t=150.
+	# Interval 2 at 2.5/s: 825.5 ms on 1 replica, 463.83 on 3.  In 60-s
+	# sub-steps the whole interval is on 1 replica: 2 violations in 4.
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --startup-delay 30 --substep 60 --series s.csv
+	assert_success
+	assert_equal "$(field substeps)" 4
+	assert_equal "$(field slo_violations)" 2
+	assert_equal "$(sed -n 4p s.csv)" "2,150,825.5,3"
+	# In 15-s sub-steps, 120-150 s violates and 150-180 s does not: 4 of
+	# interval 1 and 2 of interval 2, 6 in 16.
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --startup-delay 30 --series s.csv
+	assert_success
+	assert_equal "$(field substeps)" 16
+	assert_equal "$(field slo_violations)" 6
+	near "$(field violation_rate)" 0.375
+	near "$(sed -n 4p s.csv | cut -d, -f3)" 644.6666666666667
+	assert_equal "$(field replica_minutes)" 8
+}
+
+@test "eval oracle: the lead-time oracle starts pods a start-up delay ahead" {
+	printf 't,requests\n0,30\n1,60\n2,150\n' > trace.csv
+	# Needs 1, 1, 3 replicas; with the default 60 s delay the third pod
+	# starts at t=60 to be ready at t=120: 1 + 3 + 3 replica-minutes.
+	run qs-sim eval --trace trace.csv --policy oracle --capacity 1 --noise 0 \
+	    --series s.csv
+	assert_success
+	assert_equal "$(field slo_violations)" 0
+	assert_equal "$(field replica_minutes)" 7
+	assert_equal "$(field scale_actions)" 1
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 3 3 "
+	# 120 s ahead, from the start.
+	run qs-sim eval --trace trace.csv --policy oracle --capacity 1 --noise 0 \
+	    --startup-delay 120
+	assert_equal "$(field replica_minutes)" 9
+	assert_equal "$(field slo_violations)" 0
+}
+
+@test "eval oracle: at most 0.5 % violations on both team traces with a start-up delay" {
+	for trace in "$TOP"/data/traces/*.csv; do
+		for d in 60 120; do
+			run qs-sim eval --trace "$trace" --peak-replicas 10 --policy oracle \
+			    --startup-delay "$d"
+			assert_success
+			(( $(field slo_violations) * 200 <= $(field substeps) ))
+			(( $(field substeps) == 4 * $(field intervals) ))
+		done
+	done
+}
+
+@test "eval --latency-model queue: steep near capacity, and the backlog carries over" {
+	# --base-latency 250, --capacity 1: the service rate is 2/s and the
+	# latency 250 / (1 - rate / 2), 500 at capacity as the linear model.
+	printf 't,requests\n0,30\n1,108\n2,150\n3,60\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy static:1 --capacity 1 \
+	    --base-latency 250 --noise 0 --latency-model queue --series s.csv
+	assert_success
+	# 0.5/s: 333.3 ms; 1.8/s: 2500 (linear: 700).  2.5/s is above the
+	# service rate: the cap, and 0.5 requests/s pile up, 30 in the
+	# minute.  At 1/s they drain at 1/s, 15 a sub-step: mean backlogs
+	# 22.5, 7.5, 0, 0 add 1000 x backlog / 2 ms to 500: 11750, 4250,
+	# 500, 500, whose mean is 4250.
+	near "$(sed -n 2p s.csv | cut -d, -f3)" 333.3333333333333
+	near "$(sed -n 3p s.csv | cut -d, -f3)" 2500.0000000000005
+	assert_equal "$(sed -n 4p s.csv | cut -d, -f3)" 30000
+	assert_equal "$(sed -n 5p s.csv | cut -d, -f3)" 4250
+	# 0 + 4 + 4 + 2 sub-steps above the ideal.
+	assert_equal "$(field slo_violations)" 10
+	run qs-sim eval --trace trace.csv --policy static:1 --capacity 1 \
+	    --base-latency 250 --noise 0 --series s.csv
+	assert_success
+	assert_equal "$(cut -d, -f3 s.csv | tr '\n' ' ')" "latency 375 700 875 500 "
+	assert_equal "$(field slo_violations)" 8
+	run --separate-stderr qs-sim eval --trace trace.csv --policy hpa \
+	    --latency-model mm1
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: invalid --latency-model: mm1 (linear or queue)"
+}
+
+@test "settings that cannot be met exit 64 at once, and nothing is written" {
+	tiny_trace
+	run --separate-stderr timeout 10 qs-sim eval --trace trace.csv --policy oracle \
+	    --ideal-latency 250
+	assert_failure 64
+	assert_output ""
+	assert_equal "$stderr" "qs-sim: --ideal-latency 250 cannot be met: it is not above the base latency 283 (--base-latency)"
+	run --separate-stderr timeout 10 qs-sim eval --trace trace.csv --policy oracle \
+	    --base-latency 500 --merit
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: --ideal-latency 500 cannot be met: it is not above the base latency 500 (--base-latency)"
+	run --separate-stderr timeout 10 qs-sim eval --trace trace.csv --policy oracle \
+	    --ideal-latency 40000
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: --ideal-latency 40000 cannot be met: it is above the latency cap 30000"
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --ideal-latency 250 --peak-replicas 3
+	assert_failure 64
+	assert [ ! -e t.csv ]
+	# A run that would take minutes is refused before it starts.
+	awk 'BEGIN { print "t,requests"; for (i = 0; i < 20000; i++) print i ",60" }' > long.csv
+	run --separate-stderr timeout 10 qs-sim eval --trace long.csv --policy hpa \
+	    --hpa-sync 0.001
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: 1200000000 steps are too many (at most 100000000): choose a longer --substep or policy period"
+	run --separate-stderr timeout 10 qs-sim eval --trace trace.csv --policy hpa-sweep \
+	    --series s.csv
+	assert_failure 64
+	assert [ ! -e s.csv ]
+}
+
+@test "eval hpa-sweep: the frontier, and --merit's figure of merit, on a hand-made trace" {
+	# 1.2/s with --capacity 1: 543.4 ms on 1 replica (a violation), 413.2
+	# on 2.  Every target below 1.2 (1.1 with tolerance 0.1) sets 2 or
+	# more at t=0; the others keep 1.
+	printf 't,requests\n0,72\n1,72\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy hpa-sweep --capacity 1 --noise 0 \
+	    --startup-delay 0
+	assert_success
+	assert_equal "${#lines[@]}" 90
+	# Targets 0.5 and 0.55 set 3 replicas: never on the frontier.
+	assert_equal "$(jq -c 'select(.hpa_target < 0.59) | .replica_minutes' <<<"$output" | sort -u)" 6
+	assert_equal "$(jq -c 'select(.frontier) | [.hpa_target, .hpa_window, .hpa_tolerance, .violation_rate, .replica_minutes]' <<<"$output")" \
+	    "[0.6,0,0,0,4]
+[1.1,0,0.1,1,2]"
+	# On the frontier: merit 0.  Against the oracle (2 replicas), half.
+	run qs-sim eval --trace trace.csv --policy static:1 --capacity 1 --noise 0 \
+	    --startup-delay 0 --merit
+	assert_success
+	assert_equal "$(jq -c '[.hpa_frontier_replica_minutes, .merit_hpa, .oracle_replica_minutes, .merit_oracle, .scale_actions]' <<<"$output")" "[2,0,4,-0.5,0]"
+	# A table that sets 2 at t=60: half the sub-steps violate, 3
+	# replica-minutes; the frontier, linear between (0, 4) and (1, 2),
+	# is 3 there.
+	{
+		echo "pod,initial_latency,end_latency,initial_request,end_request,1,2"
+		echo "1,0,100000,0,100,0,1"
+		echo "2,0,100000,0,100,0,1"
+	} > two.csv
+	run qs-sim eval --trace trace.csv --policy table:two.csv --capacity 1 \
+	    --noise 0 --startup-delay 0 --merit
+	assert_success
+	assert_equal "$(jq -c '[.violation_rate, .replica_minutes, .hpa_frontier_replica_minutes, .merit_hpa, .merit_oracle, .scale_actions]' <<<"$output")" "[0.5,3,3,0,-0.25,1]"
+	# With the default 60 s start-up delay every HPA misses the first
+	# minute, the frontier runs from (0.5, 4) to (1, 2), and static:2,
+	# ready from the start, has fewer violations than any tuned HPA: no
+	# figure against them, 0 against the oracle.
+	run qs-sim eval --trace trace.csv --policy static:2 --capacity 1 --noise 0 --merit
+	assert_success
+	assert_equal "$(jq -c '[.violation_rate, .hpa_frontier_replica_minutes, .merit_hpa, .merit_oracle]' <<<"$output")" "[0,null,null,0]"
+}
+
+@test "eval --observation-delay: policies see the metrics that many seconds late" {
+	# The HPA trace of the 30 s window test: with metrics 60 s late, every
+	# decision comes one interval later.
+	printf 't,requests\n0,60\n1,60\n2,300\n3,300\n4,300\n' > trace.csv
+	for i in 5 6 7 8 9 10 11; do echo "$i,60"; done >> trace.csv
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --noise 0 \
+	    --substep 60 --startup-delay 0 --observation-delay 60 --series s.csv
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" \
+	    "replicas 1 1 1 3.5 5 5 5 5 5 5 5 1.5 "
+	# The table at t=120 sees the window of t=60 (15 requests) and keeps
+	# 1; at t=180 it sees 75 and sets 3.
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	step_table
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --substep 60 --startup-delay 0 --observation-delay 60 \
+	    --series s.csv
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 1 3 "
+	assert_equal "$(field slo_violations)" 2
 }

@@ -27,6 +27,7 @@ sim_eval(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "alpha", required_argument, NULL, OPT_ALPHA },
+		{ "base-latency", required_argument, NULL, OPT_BASE },
 		{ "capacity", required_argument, NULL, OPT_CAPACITY },
 		{ "cost-weights", required_argument, NULL, OPT_COST_WEIGHTS },
 		{ "gamma", required_argument, NULL, OPT_GAMMA },
@@ -37,7 +38,10 @@ sim_eval(int argc, char *argv[])
 		{ "hpa-window", required_argument, NULL, OPT_HPA_WINDOW },
 		{ "ideal-latency", required_argument, NULL, OPT_IDEAL },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "latency-model", required_argument, NULL, OPT_LATENCY_MODEL },
 		{ "learn", no_argument, NULL, OPT_LEARN },
+		{ "merit", no_argument, NULL, OPT_MERIT },
+		{ "observation-delay", required_argument, NULL, OPT_OBS_DELAY },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
@@ -50,6 +54,7 @@ sim_eval(int argc, char *argv[])
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "series", required_argument, NULL, OPT_SERIES },
 		{ "startup-delay", required_argument, NULL, OPT_STARTUP },
+		{ "substep", required_argument, NULL, OPT_SUBSTEP },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "window", required_argument, NULL, OPT_WINDOW },
@@ -61,8 +66,11 @@ sim_eval(int argc, char *argv[])
 	struct qs_atomic series;
 	struct common c;
 	const char *policy = NULL, *path = NULL, *seriesp = NULL;
+	struct qs_simeval_merit m;
+	struct qs_simeval_point *pts = NULL;
+	size_t npts = 0, i;
 	double target = -1;
-	int opt;
+	int opt, merit = 0;
 
 	usage_text = EVAL_USAGE;
 	common_init(&c);
@@ -82,8 +90,11 @@ sim_eval(int argc, char *argv[])
 			    "Run a scaling policy over a workload trace and print "
 			    "its figures as JSON.\nPolicies: table:FILE (greedy), "
 			    "hpa (the Kubernetes HPA algorithm),\nstatic:N, oracle "
-			    "(the fewest replicas meeting the ideal, with hindsight).\n\n"
+			    "(the fewest replicas meeting the ideal, with hindsight,\n"
+			    "started a start-up delay ahead), hpa-sweep (HPA tuned "
+			    "over a grid: its frontier).\n\n"
 			    "      --alpha a           learning rate with --learn (0.1)\n"
+			    "      --base-latency ms   latency with no load (283)\n"
 			    "      --gamma g           discount factor with --learn (0.6)\n"
 			    "      --hpa-sync s        hpa: seconds between reconciliations "
 			    "(15)\n"
@@ -92,15 +103,22 @@ sim_eval(int argc, char *argv[])
 			    "      --hpa-tolerance x   hpa: tolerance (0.1)\n"
 			    "      --hpa-window s      hpa: scale-down stabilization "
 			    "(300)\n"
+			    "      --latency-model m   linear or queue (M/M/1, backlog) "
+			    "(linear)\n"
 			    "      --learn             table: keep learning while it runs\n"
 			    "      --max-replicas n    hpa, oracle: highest count (100)\n"
+			    "      --merit             add the figure of merit against "
+			    "tuned HPA and the oracle\n"
 			    "      --min-replicas n    hpa, oracle: lowest count (1)\n"
+			    "      --observation-delay s  metrics as of s seconds ago (0)\n"
 			    "      --period s          table: seconds between decisions "
 			    "(--interval)\n"
 			    "      --policy policy     the policy to run\n"
 			    "      --seed n            seed of the noise (1)\n"
 			    "      --series file       write t,requests,latency,replicas "
 			    "per interval\n"
+			    "      --substep s         seconds per sub-step the figures "
+			    "count (15)\n"
 			    "      --trace file        CSV t,requests\n"
 			    MODEL_HELP);
 			break;
@@ -120,6 +138,16 @@ sim_eval(int argc, char *argv[])
 			break;
 		case OPT_LEARN:
 			o.learn = 1;
+			break;
+		case OPT_MERIT:
+			merit = 1;
+			break;
+		case OPT_OBS_DELAY:
+			o.observation_delay = qs_opt_double("--observation-delay",
+			    optarg, 0, 1e7);
+			break;
+		case OPT_SUBSTEP:
+			o.substep = qs_opt_double("--substep", optarg, 1e-3, 1e7);
 			break;
 		case OPT_PERIOD:
 			o.period = qs_opt_double("--period", optarg, 1e-3, 1e7);
@@ -147,6 +175,11 @@ sim_eval(int argc, char *argv[])
 		qs_warn("%s", err.msg);
 		usage();
 	}
+	if (o.policy == QS_POLICY_HPA_SWEEP && (merit || seriesp != NULL)) {
+		qs_warn("%s", "--policy hpa-sweep takes neither --merit nor "
+		    "--series");
+		usage();
+	}
 	if (o.learn && o.policy != QS_POLICY_TABLE) {
 		qs_warn("%s", "--learn needs --policy table:FILE");
 		usage();
@@ -172,6 +205,17 @@ sim_eval(int argc, char *argv[])
 			qs_die_err(&err);
 		o.series = series.fp;
 	}
+	if (o.policy == QS_POLICY_HPA_SWEEP) {
+		if (qs_simeval_sweep(&c.p, c.values, c.n, &o, &pts, &npts,
+		    &err) != 0)
+			qs_die_err(&err);
+		for (i = 0; i < npts; i++)
+			if (qs_simeval_print_point(stdout, &pts[i]) != 0)
+				qs_die(EX_IOERR, "cannot write standard output:");
+		free(pts);
+		free(c.values);
+		return qs_fshut_stdout();
+	}
 	if (qs_simeval_run(&c.p, c.values, c.n, &o, &res, &err) != 0) {
 		if (seriesp != NULL)
 			qs_atomic_abort(&series);
@@ -179,7 +223,11 @@ sim_eval(int argc, char *argv[])
 	}
 	if (seriesp != NULL && qs_atomic_commit(&series, &err) != 0)
 		qs_die_err(&err);
-	if (qs_simeval_print(stdout, &res) != 0)
+	if (merit && qs_simeval_merit(&c.p, c.values, c.n, &o, &res, &m,
+	    &err) != 0)
+		qs_die_err(&err);
+	if ((merit ? qs_simeval_print_merit(stdout, &res, &m) :
+	    qs_simeval_print(stdout, &res)) != 0)
 		qs_die(EX_IOERR, "cannot write standard output:");
 	if (res.clamped)
 		qs_warn("some observations fell outside %s's buckets and were "

@@ -108,6 +108,18 @@ common_option(struct common *c, int opt, const char *arg)
 	case OPT_WINDOW:
 		c->window = qs_opt_double("--window", arg, 0, 1e7);
 		break;
+	case OPT_BASE:
+		c->p.base = qs_opt_double("--base-latency", arg, 1e-3, 1e7);
+		break;
+	case OPT_LATENCY_MODEL:
+		if (strcmp(arg, "linear") == 0)
+			c->p.latency_model = QS_LATENCY_LINEAR;
+		else if (strcmp(arg, "queue") == 0)
+			c->p.latency_model = QS_LATENCY_QUEUE;
+		else
+			qs_die(EX_USAGE, "invalid --latency-model: %s (linear or "
+			    "queue)", arg);
+		break;
 	default:
 		return 0;
 	}
@@ -133,6 +145,8 @@ common_finish(struct common *c)
 		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
 		    c->max_replicas, c->min_replicas);
 	c->reward.ideal = c->p.ideal;
+	if (qs_sim_check(&c->p, &err) != 0)
+		qs_die_err(&err);
 	if (qs_sim_trace_load(c->trace, &c->values, &c->n, &err) != 0)
 		qs_die_err(&err);
 	if (c->peak_replicas > 0) {

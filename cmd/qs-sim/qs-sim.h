@@ -32,15 +32,19 @@
 	"       [--reward notebook | cost] [--seed n] [--startup-delay s]\n" \
 	"       [--window s] --table file --trace file\n"
 
-#define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--capacity rate]\n" \
+#define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--base-latency ms]\n" \
+	"       [--capacity rate]\n" \
 	"       [--cost-weights perf,res,adp] [--gamma g] [--hpa-sync s]\n" \
 	"       [--hpa-target rate] [--hpa-tolerance x] [--hpa-window s]\n" \
 	"       [--ideal-latency ms]\n" \
-	"       [--interval s] [--learn] [--max-replicas n] [--min-replicas n]\n" \
-	"       [--noise sd] [--peak-replicas n | --scale x] [--period s]\n" \
+	"       [--interval s] [--latency-model linear | queue] [--learn]\n" \
+	"       [--max-replicas n] [--merit] [--min-replicas n]\n" \
+	"       [--noise sd] [--observation-delay s]\n" \
+	"       [--peak-replicas n | --scale x] [--period s]\n" \
 	"       [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
-	"       [--startup-delay s] [--window s] --policy policy --trace file\n"
+	"       [--startup-delay s] [--substep s] [--window s]\n" \
+	"       --policy policy --trace file\n"
 
 #define MODEL_HELP \
 	"      --capacity rate     requests/s a replica serves at the ideal (0.353)\n" \
@@ -52,7 +56,7 @@
 	"      --replicas n        replicas ready at the start (min replicas)\n" \
 	"      --reward rule       notebook or cost (notebook)\n" \
 	"      --scale x           multiply the trace's requests by x (1)\n" \
-	"      --startup-delay s   seconds before a new replica is ready (0)\n" \
+	"      --startup-delay s   seconds before a new replica is ready (60)\n" \
 	"      --window s          observation window in seconds (30)\n" \
 	"      --help              print this help\n" \
 	"      --version           print the version\n"
@@ -81,7 +85,9 @@ enum {
 	OPT_MIN_REPLICAS, OPT_NOISE, OPT_PEAK, OPT_PERIOD, OPT_POLICY, OPT_REPLICAS,
 	OPT_REQ_BUCKETS, OPT_REQ_WIDTH, OPT_REWARD, OPT_SCALE, OPT_SEED,
 	OPT_SERIES, OPT_STARTUP, OPT_TABLE, OPT_TRACE, OPT_VERSION,
-	OPT_WINDOW
+	OPT_WINDOW,
+	/* The model's latency and eval's integration (issue 14). */
+	OPT_BASE, OPT_LATENCY_MODEL, OPT_SUBSTEP, OPT_OBS_DELAY, OPT_MERIT
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */

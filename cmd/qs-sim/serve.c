@@ -118,6 +118,8 @@ sim_serve(int argc, char *argv[])
 
 	memset(&o, 0, sizeof(o));
 	qs_sim_defaults(&o.p);
+	/* A served replica is ready at once unless told otherwise. */
+	o.p.startup_delay = 0;
 	o.listen = "127.0.0.1:8080";
 	o.deployment = qs_env("QS_DEPLOYMENT", "web");
 	o.namespace = qs_env("QS_NAMESPACE", "default");

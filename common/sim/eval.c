@@ -28,6 +28,8 @@ qs_simeval_defaults(struct qs_simeval *o)
 	o->min_replicas = 1;
 	o->max_replicas = 100;
 	o->seed = 1;
+	o->substep = 15;
+	o->observation_delay = 0;
 }
 
 int
@@ -42,12 +44,14 @@ qs_simeval_policy_parse(const char *s, struct qs_simeval *o, const char **path,
 		o->policy = QS_POLICY_HPA;
 	} else if (strcmp(s, "oracle") == 0) {
 		o->policy = QS_POLICY_ORACLE;
+	} else if (strcmp(s, "hpa-sweep") == 0) {
+		o->policy = QS_POLICY_HPA_SWEEP;
 	} else if (strncmp(s, "static:", 7) == 0 &&
 	    qs_num_parse_long(s + 7, 0, 100000, &o->static_replicas) == 0) {
 		o->policy = QS_POLICY_STATIC;
 	} else {
 		return qs_err_set(err, EX_USAGE, "invalid --policy: %s "
-		    "(table:FILE, hpa, static:N or oracle)", s);
+		    "(table:FILE, hpa, static:N, oracle or hpa-sweep)", s);
 	}
 	return 0;
 }
@@ -115,6 +119,11 @@ struct run {
 	size_t k;		/* the interval */
 	long j;			/* the decision within it */
 	double t, rate;		/* its time, the interval's rate */
+	double tobs;		/* the time its metrics are as of */
+	size_t i;		/* the sub-step */
+	/* The oracle: each sub-step's need, how many sub-steps ahead. */
+	long *need;
+	size_t ns, look;
 	/* The table policy. */
 	struct qs_obs seen;	/* as qs-observe would see the period ended */
 	struct qs_transition tr;	/* the last decision, to be completed */
@@ -137,8 +146,14 @@ decide_static(struct run *r)
 static long
 decide_oracle(struct run *r)
 {
-	return oracle(&r->q, r->rate, r->f[r->k], r->o->min_replicas,
-	    r->o->max_replicas);
+	long want = 0;
+	size_t i;
+
+	/* What a pod started now, or kept now, will be needed for. */
+	for (i = r->i; i <= r->i + r->look && i < r->ns; i++)
+		if (r->need[i] > want)
+			want = r->need[i];
+	return want;
 }
 
 static long
@@ -146,7 +161,7 @@ decide_hpa(struct run *r)
 {
 	return qs_hpa_step(&r->hpa, r->t, r->sim.replicas, r->sim.ready,
 	    r->sim.replicas - r->sim.ready, qs_sim_window_rate(r->p, r->trace,
-	    r->n, r->t, r->o->window, 0));
+	    r->n, r->tobs, r->o->window, 0));
 }
 
 /*
@@ -191,6 +206,34 @@ static const struct {
 	[QS_POLICY_ORACLE] = { decide_oracle, 1 },
 };
 
+/*
+ * What the table sees at r->tobs, as qs-observe would: the ready replicas
+ * now, the mean latency of the steps of h seconds (fine) in the period
+ * before, and the requests of the window.  Returns 0 when the run has not
+ * gone on long enough for one observation.
+ */
+static int
+observe(struct run *r, const double *fine, double h, double period)
+{
+	long hi = (long)floor(r->tobs / h + 1e-9), cnt, x;
+	double sum = 0;
+
+	if (hi <= 0)
+		return 0;
+	cnt = (long)floor(period / h + 0.5);
+	cnt = cnt < 1 ? 1 : cnt > hi ? hi : cnt;
+	for (x = hi - cnt; x < hi; x++)
+		sum += fine[x];
+	r->seen.pod = r->sim.ready;
+	r->seen.latency = round(sum / (double)cnt);
+	r->seen.requests = round(qs_sim_window_rate(r->p, r->trace, r->n,
+	    r->tobs, r->o->window, 0) * r->o->window);
+	return 1;
+}
+
+/* Runs longer than this many steps are refused: they would not end soon. */
+#define MAX_STEPS 100000000.0
+
 int
 qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
     const struct qs_simeval *o, struct qs_simeval_result *res,
@@ -198,12 +241,18 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 {
 	struct qs_rand rng;
 	struct run r;
-	double *f = xcalloc(n, sizeof(double)), *lats = xcalloc(n, sizeof(double));
-	double rep, sum, tl;
-	long ticks = 1, want;
-	size_t k;
-	int rc = 0;
+	double *f = xcalloc(n, sizeof(double)), *lats, *fine = NULL;
+	double rep, sum, tl, dt, h, period, next = 0, backlog = 0, isum, irep;
+	double secs = 0;
+	long m, ticks, want, e;
+	size_t k, s, i, ns;
+	int rc = 0, first = 1;
 
+	if (o->policy == QS_POLICY_HPA_SWEEP) {
+		free(f);
+		return qs_err_set(err, EX_USAGE, "%s", "hpa-sweep runs through "
+		    "qs_simeval_sweep");
+	}
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
 	r.p = p;
@@ -216,15 +265,50 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	qs_rand_seed(&rng, o->seed);
 	for (k = 0; k < n; k++)
 		f[k] = p->noise > 0 ? exp(p->noise * qs_rand_normal(&rng)) : 1;
-	if (o->policy == QS_POLICY_HPA) {
-		qs_hpa_init(&r.hpa, &o->hpa);
-		ticks = (long)floor(p->interval / o->hpa.sync + 0.5);
-	} else if (o->policy == QS_POLICY_TABLE && o->period > 0) {
-		ticks = (long)floor(p->interval / o->period + 0.5);
-	}
+	/* Sub-steps: a whole number per trace interval. */
+	m = o->substep > 0 ? (long)fmin(floor(p->interval / o->substep + 0.5),
+	    MAX_STEPS + 1) : 1;
+	if (m < 1)
+		m = 1;
+	dt = p->interval / (double)m;
+	period = dt;
+	if (o->policy == QS_POLICY_HPA)
+		period = o->hpa.sync;
+	else if (o->policy == QS_POLICY_TABLE)
+		period = o->period > 0 ? o->period : p->interval;
+	/* Integrate at the policy's own period when it is the shorter. */
+	ticks = (long)fmin(floor(dt / period + 0.5), MAX_STEPS + 1);
 	if (ticks < 1)
 		ticks = 1;
-	want = o->policy == QS_POLICY_STATIC ? o->static_replicas : o->replicas;
+	h = dt / (double)ticks;
+	if ((double)n * (double)m * (double)ticks > MAX_STEPS) {
+		free(f);
+		return qs_err_set(err, EX_USAGE, "%.0f steps are too many (at "
+		    "most %.0f): choose a longer --substep or policy period",
+		    (double)n * (double)m * (double)ticks, MAX_STEPS);
+	}
+	ns = n * (size_t)m;
+	lats = xcalloc(ns, sizeof(double));
+	if (o->policy == QS_POLICY_HPA)
+		qs_hpa_init(&r.hpa, &o->hpa);
+	if (o->policy == QS_POLICY_TABLE)
+		fine = xcalloc(ns * (size_t)ticks, sizeof(double));
+	if (o->policy == QS_POLICY_ORACLE) {
+		r.need = xcalloc(ns, sizeof(long));
+		for (i = 0; i < ns; i++)
+			r.need[i] = oracle(&r.q, rate_at(p, trace, n,
+			    (long)(i / (size_t)m)), f[i / (size_t)m],
+			    o->min_replicas, o->max_replicas);
+		r.ns = ns;
+		/* A pod started now serves the sub-steps from a delay on. */
+		r.look = (size_t)ceil(p->startup_delay / dt - 1e-9);
+	}
+	if (o->policy == QS_POLICY_STATIC)
+		want = o->static_replicas;
+	else if (o->policy == QS_POLICY_ORACLE)
+		want = decide_oracle(&r);
+	else
+		want = o->replicas;
 	qs_sim_init(&r.sim, &r.q, trace, n, 0, want, o->seed);
 	if (o->series != NULL && fputs("t,requests,latency,replicas\n",
 	    o->series) == EOF)
@@ -232,69 +316,245 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	for (k = 0; k < n && rc == 0; k++) {
 		r.k = k;
 		r.rate = rate_at(p, trace, n, (long)k);
-		sum = 0;
-		rep = 0;
-		for (r.j = 0; r.j < ticks; r.j++) {
-			r.t = (double)k * p->interval +
-			    (double)r.j * p->interval / (double)ticks;
-			want = policies[o->policy].decide(&r);
-			if (want >= 0 && want != r.sim.replicas) {
-				if (k > 0 || r.j > 0 || !policies[o->policy].sets_start)
-					res->scale_actions++;
-				qs_sim_scale(&r.sim, want);
+		isum = irep = 0;
+		for (s = 0; s < (size_t)m; s++) {
+			i = k * (size_t)m + s;
+			r.i = i;
+			sum = rep = 0;
+			for (e = 0; e < ticks; e++) {
+				r.j = (long)s * ticks + e;
+				r.t = (double)k * p->interval + (double)s * dt +
+				    (double)e * h;
+				r.tobs = r.t - o->observation_delay;
+				want = -1;
+				if (r.t >= next - 1e-9 * h) {
+					while (next <= r.t + 1e-9 * h)
+						next += period;
+					if (fine == NULL || observe(&r, fine, h, period))
+						want = policies[o->policy].decide(&r);
+				}
+				if (want >= 0 && want != r.sim.replicas) {
+					if (!first || !policies[o->policy].sets_start)
+						res->scale_actions++;
+					qs_sim_scale(&r.sim, want);
+				}
+				first = 0;
+				tl = qs_sim_substep(&r.q, r.sim.ready, r.rate, h,
+				    &backlog);
+				if (fine != NULL)
+					fine[i * (size_t)ticks + (size_t)e] =
+					    fmin(tl * f[k], p->max_latency);
+				sum += tl;
+				rep += (double)r.sim.replicas;
+				qs_sim_advance(&r.sim, h);
 			}
-			tl = qs_sim_latency(&r.q, r.sim.ready, r.rate);
-			sum += tl;
-			rep += (double)r.sim.replicas;
-			qs_sim_advance(&r.sim, p->interval / (double)ticks);
-			r.seen.pod = r.sim.ready;
-			r.seen.latency = round(fmin(tl * f[k], p->max_latency));
-			r.seen.requests = round(qs_sim_window_rate(p, trace, n,
-			    r.t + p->interval / (double)ticks, o->window, 0) *
-			    o->window);
+			lats[i] = fmin(sum / (double)ticks * f[k], p->max_latency);
+			rep /= (double)ticks;
+			secs += rep * dt;
+			res->latency_mean += lats[i];
+			if (lats[i] > p->ideal)
+				res->slo_violations++;
+			isum += lats[i];
+			irep += rep;
 		}
-		lats[k] = fmin(sum / (double)ticks * f[k], p->max_latency);
-		rep /= (double)ticks;
-		res->replica_intervals += rep;
-		res->latency_mean += lats[k];
-		if (lats[k] > p->ideal)
-			res->slo_violations++;
 		if (o->series != NULL && series_row(o->series,
-		    (double)k, trace[k] * p->scale, lats[k], rep) != 0)
+		    (double)k, trace[k] * p->scale, isum / (double)m,
+		    irep / (double)m) != 0)
 			rc = -1;
 	}
 	if (rc != 0)
 		qs_err_sys(err, EX_IOERR, "cannot write the series");
 	res->intervals = (long)n;
+	res->substeps = (long)ns;
+	res->replica_intervals = secs / p->interval;
+	res->replica_minutes = secs / 60;
 	res->clamped = r.clamped;
-	if (n > 0) {
-		res->violation_rate = (double)res->slo_violations / (double)n;
-		res->latency_mean /= (double)n;
-		qsort(lats, n, sizeof(double), cmp_double);
-		res->latency_p95 = lats[(size_t)ceil(0.95 * (double)n) - 1];
+	if (ns > 0) {
+		res->violation_rate = (double)res->slo_violations / (double)ns;
+		res->latency_mean /= (double)ns;
+		qsort(lats, ns, sizeof(double), cmp_double);
+		res->latency_p95 = lats[(size_t)ceil(0.95 * (double)ns) - 1];
 	}
 	if (o->policy == QS_POLICY_HPA)
 		qs_hpa_free(&r.hpa);
 	qs_sim_free(&r.sim);
+	free(r.need);
+	free(fine);
 	free(f);
 	free(lats);
 	return rc;
 }
 
-int
-qs_simeval_print(FILE *fp, const struct qs_simeval_result *res)
+/* The fields of res, without braces. */
+static int
+print_fields(FILE *fp, const struct qs_simeval_result *res)
 {
 	char rate[QS_NUM_MAX], rep[QS_NUM_MAX], mean[QS_NUM_MAX], p95[QS_NUM_MAX];
+	char min[QS_NUM_MAX];
 
 	qs_num_format(rate, res->violation_rate);
 	qs_num_format(rep, res->replica_intervals);
+	qs_num_format(min, res->replica_minutes);
 	qs_num_format(mean, res->latency_mean);
 	qs_num_format(p95, res->latency_p95);
-	if (fprintf(fp, "{\"intervals\":%ld,\"slo_violations\":%ld,"
+	if (fprintf(fp, "\"intervals\":%ld,\"substeps\":%ld,"
+	    "\"slo_violations\":%ld,"
 	    "\"violation_rate\":%s,\"replica_intervals\":%s,"
-	    "\"scale_actions\":%ld,\"latency_mean\":%s,\"latency_p95\":%s}\n",
-	    res->intervals, res->slo_violations, rate, rep, res->scale_actions,
-	    mean, p95) < 0)
+	    "\"replica_minutes\":%s,"
+	    "\"scale_actions\":%ld,\"latency_mean\":%s,\"latency_p95\":%s",
+	    res->intervals, res->substeps, res->slo_violations, rate, rep, min,
+	    res->scale_actions, mean, p95) < 0)
+		return -1;
+	return 0;
+}
+
+int
+qs_simeval_print(FILE *fp, const struct qs_simeval_result *res)
+{
+	if (fputc('{', fp) == EOF || print_fields(fp, res) != 0 ||
+	    fputs("}\n", fp) == EOF)
+		return -1;
+	return 0;
+}
+
+int
+qs_simeval_sweep(const struct qs_sim_params *p, const double *trace,
+    size_t n, const struct qs_simeval *o, struct qs_simeval_point **pts,
+    size_t *npts, struct qs_err *err)
+{
+	static const double windows[] = { 0, 60, 300 }, tols[] = { 0, 0.1 };
+	struct qs_simeval q = *o;
+	struct qs_simeval_point *v;
+	size_t i, j, w, t, len = 0;
+
+	v = xcalloc(15 * 3 * 2, sizeof(*v));
+	q.policy = QS_POLICY_HPA;
+	q.series = NULL;
+	for (i = 0; i < 15; i++)
+		for (w = 0; w < 3; w++)
+			for (t = 0; t < 2; t++) {
+				q.hpa.target = p->capacity * (0.5 + 0.05 * (double)i);
+				q.hpa.down_window = windows[w];
+				q.hpa.tolerance = tols[t];
+				v[len].target = q.hpa.target;
+				v[len].down_window = windows[w];
+				v[len].tolerance = tols[t];
+				if (qs_simeval_run(p, trace, n, &q, &v[len].res,
+				    err) != 0) {
+					free(v);
+					return -1;
+				}
+				len++;
+			}
+	for (i = 0; i < len; i++) {
+		v[i].frontier = 1;
+		for (j = 0; j < len && v[i].frontier; j++)
+			if (j != i && v[j].res.violation_rate <=
+			    v[i].res.violation_rate &&
+			    (v[j].res.replica_minutes < v[i].res.replica_minutes ||
+			    (v[j].res.replica_minutes == v[i].res.replica_minutes &&
+			    (v[j].res.violation_rate < v[i].res.violation_rate ||
+			    j < i))))
+				v[i].frontier = 0;
+	}
+	*pts = v;
+	*npts = len;
+	return 0;
+}
+
+double
+qs_simeval_frontier_at(const struct qs_simeval_point *pts, size_t n, double v)
+{
+	const struct qs_simeval_point *a = NULL, *b = NULL;
+	double x;
+	size_t i;
+
+	/* a: the frontier's last point at or below v; b: its next. */
+	for (i = 0; i < n; i++) {
+		if (!pts[i].frontier)
+			continue;
+		x = pts[i].res.violation_rate;
+		if (x <= v && (a == NULL || x > a->res.violation_rate))
+			a = &pts[i];
+		if (x > v && (b == NULL || x < b->res.violation_rate))
+			b = &pts[i];
+	}
+	/* Beyond its ends no tuned HPA says what the rate would cost. */
+	if (a == NULL || (b == NULL && a->res.violation_rate != v))
+		return NAN;
+	if (b == NULL || a->res.violation_rate == v)
+		return a->res.replica_minutes;
+	x = (v - a->res.violation_rate) /
+	    (b->res.violation_rate - a->res.violation_rate);
+	return a->res.replica_minutes +
+	    x * (b->res.replica_minutes - a->res.replica_minutes);
+}
+
+int
+qs_simeval_merit(const struct qs_sim_params *p, const double *trace,
+    size_t n, const struct qs_simeval *o, const struct qs_simeval_result *res,
+    struct qs_simeval_merit *m, struct qs_err *err)
+{
+	struct qs_simeval_point *pts;
+	struct qs_simeval q = *o;
+	size_t npts;
+
+	if (qs_simeval_sweep(p, trace, n, o, &pts, &npts, err) != 0)
+		return -1;
+	m->hpa_replica_minutes = qs_simeval_frontier_at(pts, npts,
+	    res->violation_rate);
+	m->hpa = res->replica_minutes / m->hpa_replica_minutes - 1;
+	free(pts);
+	q.policy = QS_POLICY_ORACLE;
+	q.series = NULL;
+	if (qs_simeval_run(p, trace, n, &q, &m->oracle, err) != 0)
+		return -1;
+	m->oracle_merit = res->replica_minutes / m->oracle.replica_minutes - 1;
+	return 0;
+}
+
+/* A number, or null when it is not one. */
+static void
+format_or_null(char *buf, double x)
+{
+	if (isfinite(x))
+		qs_num_format(buf, x);
+	else
+		strcpy(buf, "null");
+}
+
+int
+qs_simeval_print_merit(FILE *fp, const struct qs_simeval_result *res,
+    const struct qs_simeval_merit *m)
+{
+	char a[QS_NUM_MAX], b[QS_NUM_MAX], c[QS_NUM_MAX], d[QS_NUM_MAX];
+	char e[QS_NUM_MAX];
+
+	format_or_null(a, m->hpa_replica_minutes);
+	format_or_null(b, m->hpa);
+	format_or_null(c, m->oracle.replica_minutes);
+	format_or_null(d, m->oracle.violation_rate);
+	format_or_null(e, m->oracle_merit);
+	if (fputc('{', fp) == EOF || print_fields(fp, res) != 0 ||
+	    fprintf(fp, ",\"hpa_frontier_replica_minutes\":%s,\"merit_hpa\":%s,"
+	    "\"oracle_replica_minutes\":%s,\"oracle_violation_rate\":%s,"
+	    "\"merit_oracle\":%s}\n", a, b, c, d, e) < 0)
+		return -1;
+	return 0;
+}
+
+int
+qs_simeval_print_point(FILE *fp, const struct qs_simeval_point *pt)
+{
+	char a[QS_NUM_MAX], b[QS_NUM_MAX], c[QS_NUM_MAX];
+
+	qs_num_format(a, pt->target);
+	qs_num_format(b, pt->down_window);
+	qs_num_format(c, pt->tolerance);
+	if (fprintf(fp, "{\"hpa_target\":%s,\"hpa_window\":%s,"
+	    "\"hpa_tolerance\":%s,\"frontier\":%s,", a, b, c,
+	    pt->frontier ? "true" : "false") < 0 ||
+	    print_fields(fp, &pt->res) != 0 || fputs("}\n", fp) == EOF)
 		return -1;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "qs/err.h"
+#include "qs/num.h"
 #include "qs/rand.h"
 #include "qs/record.h"
 #include "qs/sim.h"
@@ -19,10 +20,11 @@ qs_sim_defaults(struct qs_sim_params *p)
 	p->ideal = 500;
 	p->capacity = 0.353;
 	p->max_latency = 30000;
-	p->startup_delay = 0;
+	p->startup_delay = 60;
 	p->noise = 0.05;
 	p->interval = 60;
 	p->scale = 1;
+	p->latency_model = QS_LATENCY_LINEAR;
 }
 
 int
@@ -156,11 +158,19 @@ qs_sim_rate(const struct qs_sim *s)
 double
 qs_sim_latency(const struct qs_sim_params *p, long ready, double rate)
 {
-	double l;
+	double l, rho;
 
 	if (ready <= 0)
 		return rate > 0 ? p->max_latency : p->base;
-	l = p->base + (p->ideal - p->base) * (rate / (double)ready) / p->capacity;
+	if (p->latency_model == QS_LATENCY_QUEUE) {
+		rho = rate / (double)ready / qs_sim_service_rate(p);
+		if (rho >= 1)
+			return p->max_latency;
+		l = p->base / (1 - rho);
+	} else {
+		l = p->base + (p->ideal - p->base) * (rate / (double)ready) /
+		    p->capacity;
+	}
 	return l < p->max_latency ? l : p->max_latency;
 }
 
@@ -182,6 +192,9 @@ qs_sim_needed(const struct qs_sim_params *p, double rate)
 	if (rate <= 0)
 		return 1;
 	n = (long)ceil(rate / p->capacity);
+	/* No count meets an ideal at or below the base: do not search. */
+	if (!(p->ideal > p->base && p->ideal <= p->max_latency))
+		return n;
 	while (n > 1 && qs_sim_latency(p, n - 1, rate) <= p->ideal)
 		n--;
 	while (qs_sim_latency(p, n, rate) > p->ideal)
@@ -231,4 +244,49 @@ qs_sim_window_rate(const struct qs_sim_params *p, const double *trace,
 		a = end;
 	}
 	return sum / w;
+}
+
+int
+qs_sim_check(const struct qs_sim_params *p, struct qs_err *err)
+{
+	char a[QS_NUM_MAX], b[QS_NUM_MAX];
+
+	qs_num_format(a, p->ideal);
+	if (!(p->ideal > p->base)) {
+		qs_num_format(b, p->base);
+		return qs_err_set(err, EX_USAGE, "--ideal-latency %s cannot be met: "
+		    "it is not above the base latency %s (--base-latency)", a, b);
+	}
+	if (p->ideal > p->max_latency) {
+		qs_num_format(b, p->max_latency);
+		return qs_err_set(err, EX_USAGE, "--ideal-latency %s cannot be met: "
+		    "it is above the latency cap %s", a, b);
+	}
+	return 0;
+}
+
+double
+qs_sim_service_rate(const struct qs_sim_params *p)
+{
+	/* base / (1 - capacity / mu) = ideal: the ideal at capacity. */
+	return p->capacity / (1 - p->base / p->ideal);
+}
+
+double
+qs_sim_substep(const struct qs_sim_params *p, long ready, double rate,
+    double dt, double *backlog)
+{
+	double c, b0 = *backlog, b1, l;
+
+	if (p->latency_model != QS_LATENCY_QUEUE || ready <= 0) {
+		*backlog = 0;
+		return qs_sim_latency(p, ready, rate);
+	}
+	c = qs_sim_service_rate(p) * (double)ready;
+	b1 = fmax(0, b0 + (rate - c) * dt);
+	/* Requests that would wait longer than the cap time out. */
+	b1 = fmin(b1, c * p->max_latency / 1000);
+	*backlog = b1;
+	l = qs_sim_latency(p, ready, rate) + 1000 * (b0 + b1) / 2 / c;
+	return l < p->max_latency ? l : p->max_latency;
 }

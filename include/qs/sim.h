@@ -17,7 +17,7 @@
  *
  * so that capacity is the rate (requests per second) one replica serves at
  * the ideal latency.  With no ready replica the latency is max_latency.
- * New replicas become ready startup_delay seconds after a scale-up; a
+ * New replicas become ready startup_delay seconds (60) after a scale-up; a
  * scale-down takes effect at once.  Latency carries seeded multiplicative
  * noise with relative standard deviation noise.  The defaults reproduce the
  * notebook's printed (replicas, requests in 30 s, latency) triples within
@@ -28,11 +28,19 @@ struct qs_sim_params {
 	double ideal;		/* ms, the ideal latency (500) */
 	double capacity;	/* requests/s per replica at the ideal (0.353) */
 	double max_latency;	/* ms, cap and value with no replica (30000) */
-	double startup_delay;	/* seconds before a new replica is ready (0) */
+	double startup_delay;	/* seconds before a new replica is ready (60) */
 	double noise;		/* relative standard deviation (0.05) */
 	double interval;	/* seconds per trace row (60) */
 	double scale;		/* factor on the trace's requests (1) */
+	/*
+	 * The latency model (QS_LATENCY_LINEAR), see qs_sim_latency.  With
+	 * QS_LATENCY_QUEUE the latency of one replica is an M/M/1 sojourn
+	 * curve, base / (1 - rho), that meets the ideal at capacity too.
+	 */
+	int latency_model;
 };
+
+enum { QS_LATENCY_LINEAR, QS_LATENCY_QUEUE };
 
 struct qs_sim {
 	struct qs_sim_params p;
@@ -101,5 +109,30 @@ double qs_sim_window_rate(const struct qs_sim_params *p, const double *trace,
  */
 double qs_sim_scale_for_peak(const struct qs_sim_params *p, double peak,
     long replicas);
+
+/*
+ * Check that the ideal latency can be met at all: the base must be below
+ * the ideal and the ideal below the cap, else qs_sim_needed has no answer.
+ * Returns 0, or -1 with err (EX_USAGE).
+ */
+int qs_sim_check(const struct qs_sim_params *p, struct qs_err *err);
+
+/*
+ * The service rate (requests/s) of one replica under the queueing model:
+ * the rate at which base / (1 - rho) would grow without bound.
+ */
+double qs_sim_service_rate(const struct qs_sim_params *p);
+
+/*
+ * One sub-step of dt seconds of the queueing model with ready replicas at
+ * rate requests/s: requests beyond what the replicas serve join *backlog
+ * (requests), which drains first in later sub-steps; a request that would
+ * wait longer than max_latency times out, so the backlog stays under what
+ * the replicas serve in max_latency.  Returns the mean latency (ms, no
+ * noise) over the sub-step, the wait behind the backlog included.  The
+ * linear model has no backlog: its latency is qs_sim_latency's.
+ */
+double qs_sim_substep(const struct qs_sim_params *p, long ready, double rate,
+    double dt, double *backlog);
 
 #endif

@@ -54,7 +54,8 @@ enum qs_policy {
 	QS_POLICY_TABLE,
 	QS_POLICY_HPA,
 	QS_POLICY_STATIC,
-	QS_POLICY_ORACLE
+	QS_POLICY_ORACLE,
+	QS_POLICY_HPA_SWEEP
 };
 
 struct qs_simeval {
@@ -71,6 +72,13 @@ struct qs_simeval {
 	long min_replicas, max_replicas;	/* for the oracle */
 	unsigned long long seed;
 	FILE *series;		/* per-interval CSV when not NULL */
+	/*
+	 * Seconds per sub-step (15), rounded so that a whole number of them
+	 * makes a trace interval: the figures count sub-steps.
+	 */
+	double substep;
+	/* Policies see metrics as of this many seconds ago (0). */
+	double observation_delay;
 };
 
 struct qs_simeval_result {
@@ -78,7 +86,9 @@ struct qs_simeval_result {
 	long slo_violations;
 	double violation_rate;
 	double replica_intervals;
-	long scale_actions;
+	long substeps;		/* the violations' denominator */
+	double replica_minutes;
+	long scale_actions;	/* churn */
 	double latency_mean;
 	double latency_p95;
 	int clamped;		/* QS_CLAMP_* bits of the table's observations */
@@ -95,10 +105,14 @@ int qs_simeval_policy_parse(const char *s, struct qs_simeval *o,
 
 /*
  * Run the policy of o once over the trace (n intervals) and fill res.
- * Each interval's latency is the model's mean over the interval times one
- * seeded noise factor per interval, the same for every policy, so that
- * policies are compared on the same draw.  Returns 0, or -1 with err when
- * writing the series fails.
+ * The run is integrated over sub-steps of o->substep seconds, or at the
+ * policy's period when that is shorter, and the policy decides at its own
+ * period; the figures count sub-steps.  Each sub-step's latency is the
+ * model's mean over it (qs_sim_substep, a backlog carried from one to the
+ * next) times one seeded noise factor per trace interval, the same for
+ * every policy, so that policies are compared on the same draw.  The
+ * oracle starts each pod a start-up delay before it is needed.  Returns
+ * 0, or -1 with err when writing the series fails.
  */
 int qs_simeval_run(const struct qs_sim_params *p, const double *trace,
     size_t n, const struct qs_simeval *o, struct qs_simeval_result *res,
@@ -106,5 +120,54 @@ int qs_simeval_run(const struct qs_sim_params *p, const double *trace,
 
 /* Print res as one JSON object on a line; returns 0 or -1 (errno). */
 int qs_simeval_print(FILE *fp, const struct qs_simeval_result *res);
+
+/* One HPA setting of a sweep and its figures. */
+struct qs_simeval_point {
+	double target, down_window, tolerance;
+	struct qs_simeval_result res;
+	int frontier;		/* on the lower envelope */
+};
+
+/*
+ * Run HPA, with o's other settings, at every target in capacity times
+ * 0.5, 0.55, ..., 1.2, scale-down window 0, 60 and 300 s and tolerance 0
+ * and 0.1, into a new array *pts of *npts points (the caller frees it),
+ * and mark the frontier: the points no other has at as few violations
+ * and fewer replica-minutes.  Returns 0, or -1 with err.
+ */
+int qs_simeval_sweep(const struct qs_sim_params *p, const double *trace,
+    size_t n, const struct qs_simeval *o, struct qs_simeval_point **pts,
+    size_t *npts, struct qs_err *err);
+
+/*
+ * The frontier's replica-minutes at violation rate v, linear between its
+ * points; NAN outside them (no tuned HPA has so few violations, or so
+ * many).
+ */
+double qs_simeval_frontier_at(const struct qs_simeval_point *pts, size_t n,
+    double v);
+
+/* A policy's figure of merit: its cost over the yardsticks', minus 1. */
+struct qs_simeval_merit {
+	double hpa_replica_minutes;	/* the frontier's at res's rate */
+	double hpa;		/* NAN outside the frontier's reach */
+	struct qs_simeval_result oracle;	/* the lead-time oracle's run */
+	double oracle_merit;
+};
+
+/*
+ * Sweep HPA and run the lead-time oracle with o's settings, and fill m
+ * for the result res of o's policy.  Returns 0, or -1 with err.
+ */
+int qs_simeval_merit(const struct qs_sim_params *p, const double *trace,
+    size_t n, const struct qs_simeval *o, const struct qs_simeval_result *res,
+    struct qs_simeval_merit *m, struct qs_err *err);
+
+/* Print res with m's figures as one JSON object on a line, as above. */
+int qs_simeval_print_merit(FILE *fp, const struct qs_simeval_result *res,
+    const struct qs_simeval_merit *m);
+
+/* Print one sweep point as one JSON object on a line, as above. */
+int qs_simeval_print_point(FILE *fp, const struct qs_simeval_point *pt);
 
 #endif
