@@ -15,6 +15,7 @@
 #include "qs/opt.h"
 #include "qs/record.h"
 #include "qs/table.h"
+#include "qs/xalloc.h"
 
 #define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--format json|csv]\n" \
 	"       [--gamma g] [--history file] [--lock-wait seconds] --table file\n"
@@ -74,6 +75,67 @@ update(struct qs_table *t, json_t *rec, long epoch,
 	return 0;
 }
 
+/* A table cell: the one a record's transition updates. */
+struct cell {
+	const struct qs_table *t;
+	size_t s;
+	int col;		/* -1: the record names no cell */
+};
+
+static void
+cell_of(struct cell *c, const struct qs_table *t, json_t *rec)
+{
+	struct qs_err err = { 0 };
+	struct qs_obs o;
+	long applied;
+	int clamped = 0;
+
+	c->t = t;
+	c->col = -1;
+	if (qs_rec_obs(rec, "", -1, &o, &err) == 0 &&
+	    qs_rec_applied(rec, &applied, &err) == 0 &&
+	    (c->col = qs_table_action(t, applied)) >= 0)
+		c->s = qs_table_state(t, o.pod, o.latency, o.requests, &clamped);
+}
+
+/* Whether a history row's fields (borrowed) name the cell arg. */
+static int
+same_cell(json_t *pod, json_t *latency, json_t *requests, json_t *applied,
+    void *arg)
+{
+	const struct cell *c = arg;
+	int clamped = 0;
+
+	if (c->col < 0 || !json_is_integer(pod) || !json_is_number(latency) ||
+	    !json_is_number(requests) || !json_is_integer(applied))
+		return 0;
+	return qs_table_action(c->t, (long)json_integer_value(applied)) ==
+	    c->col && qs_table_state(c->t, (long)json_integer_value(pod),
+	    json_number_value(latency), json_number_value(requests),
+	    &clamped) == c->s;
+}
+
+/*
+ * For a transition already in the history: 1 when the table is behind it
+ * (its row is the last to update the cell and the cell does not hold its
+ * Q-value: an update killed between the history's append and the table's
+ * rename), after setting the cell from the row; else 0.  The history is
+ * the record of what was learned, so the table is rolled forward to it
+ * rather than learning the transition again from another after-state.
+ * A cell this run has updated (touched) is ahead of any row of the file.
+ */
+static int
+behind(struct qs_table *t, const struct cell *c,
+    const struct qs_history_match *m, const unsigned char *touched)
+{
+	if (!m->have_q || m->later || c->col < 0 ||
+	    touched[c->s * (size_t)t->nact + (size_t)c->col] ||
+	    qs_table_values(t, c->s)[c->col] == m->q)
+		return 0;
+	qs_table_set(t, c->s, c->col, m->q);
+	return 1;
+}
+
 /* What exit undoes, also after an exit 71 from out of memory. */
 static struct qs_history *undo_h;
 static struct qs_atomic *undo_save;
@@ -124,8 +186,11 @@ main(int argc, char *argv[])
 	double alpha = QS_ALPHA, gamma = QS_GAMMA, lockwait = 10;
 	json_t *recs, *rec;
 	size_t i;
+	struct cell cell = { NULL, 0, -1 };
+	struct qs_history_match m = { same_cell, &cell, 0, 0, 0 };
 	long epoch0 = 0;
-	int c, rc, lock, dup;
+	unsigned char *touched = NULL;
+	int c, rc, lock, dup, restored = 0;
 
 	qs_setprogname(argv[0]);
 	if ((s = qs_env("QS_ALPHA", NULL)) != NULL)
@@ -204,20 +269,33 @@ main(int argc, char *argv[])
 		undo_h = &hist;
 	}
 	atexit(undo);
+	if (history != NULL)
+		touched = xcalloc(t->nrows * (size_t)t->nact, 1);
 
 	/* Read and apply everything first: a bad record changes nothing. */
 	recs = json_array();
 	r = qs_reader_new(stdin, "<stdin>");
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
 		/* A transition finished twice (a killed qs-run) counts once. */
-		if (history != NULL && (dup = qs_history_seen(&hist, rec, &err)) != 0) {
+		if (history != NULL)
+			cell_of(&cell, t, rec);
+		if (history != NULL &&
+		    (dup = qs_history_seen(&hist, rec, &m, &err)) != 0) {
+			if (dup > 0 && behind(t, &cell, &m, touched)) {
+				restored++;
+				qs_warn("<stdin>: line %ld: this transition is in %s "
+				    "but not in the table (an update killed before "
+				    "its end); its Q-value restored from the history",
+				    qs_reader_line(r), history);
+			} else if (dup > 0)
+				qs_warn("<stdin>: line %ld: this transition is "
+				    "already in %s; not applied again",
+				    qs_reader_line(r), history);
 			json_decref(rec);
 			if (dup < 0) {
 				rc = -1;
 				break;
 			}
-			qs_warn("<stdin>: line %ld: this transition is already in %s; "
-			    "not applied again", qs_reader_line(r), history);
 			continue;
 		}
 		if (json_array_append_new(recs, rec) != 0) {
@@ -232,6 +310,8 @@ main(int argc, char *argv[])
 			rc = -1;
 			break;
 		}
+		if (history != NULL && cell.col >= 0)
+			touched[cell.s * (size_t)t->nact + (size_t)cell.col] = 1;
 	}
 	if (rc < 0)
 		fail(&err, history ? &hist : NULL, NULL);
@@ -240,10 +320,10 @@ main(int argc, char *argv[])
 	 * The new table is written and synced before anything shows; then
 	 * stdout, the history, and last the rename that makes it all count.
 	 */
-	if (json_array_size(recs) > 0 &&
+	if ((json_array_size(recs) > 0 || restored > 0) &&
 	    qs_table_save_prepare(t, table, &save, &err) != 0)
 		fail(&err, history ? &hist : NULL, NULL);
-	if (json_array_size(recs) > 0)
+	if (json_array_size(recs) > 0 || restored > 0)
 		undo_save = &save;
 	w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt : qs_reader_format(r));
 	json_array_foreach(recs, i, rec)
@@ -259,8 +339,9 @@ main(int argc, char *argv[])
 		qs_err_sys(&err, EX_IOERR, "cannot write standard output");
 	(void)open("/dev/null", O_RDONLY);
 	if (err.status != 0)
-		fail(&err, history ? &hist : NULL, json_array_size(recs) ? &save : NULL);
-	if (json_array_size(recs) > 0) {
+		fail(&err, history ? &hist : NULL,
+		    json_array_size(recs) > 0 || restored > 0 ? &save : NULL);
+	if (json_array_size(recs) > 0 || restored > 0) {
 		if (history != NULL && qs_history_append(&hist, recs, &err) != 0)
 			fail(&err, &hist, &save);
 		if (qs_atomic_commit(&save, &err) != 0)
@@ -277,5 +358,6 @@ main(int argc, char *argv[])
 	qs_reader_free(r);
 	qs_writer_free(w);
 	qs_table_free(t);
+	free(touched);
 	return 0;
 }

@@ -358,13 +358,54 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	assert_equal "$(wc -l < h.csv)" 6
 }
 
+@test "an update killed between the history's append and the table's rename: the next restores the table from the history" {
+	command -v strace > /dev/null || skip "strace is not installed"
+	cp "$DATA/notebook-fresh-table.csv" t.csv
+	cp t.csv t0.csv
+	# The table a whole update writes, for comparison.
+	cp t.csv want.csv
+	qs-update --table want.csv --history want-h.csv <<< "$TREC" > /dev/null
+	# Killed at the rename that commits the table: the history is ahead.
+	run env ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null \
+	    -e trace=rename,renameat,renameat2 \
+	    -e inject=rename,renameat,renameat2:signal=KILL \
+	    qs-update --table t.csv --history h.csv <<< "$TREC"
+	assert_failure 137
+	cmp t.csv t0.csv
+	assert_equal "$(wc -l < h.csv)" 2
+	# The same transition finished again (the next qs-run tick): the table
+	# learns it from the history's row, and the history keeps one row.
+	run --separate-stderr qs-update --table t.csv --history h.csv <<< "$TREC"
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is in h.csv but not in the table (an update killed before its end); its Q-value restored from the history"
+	cmp t.csv want.csv
+	assert_equal "$(wc -l < h.csv)" 2
+	# Once restored, it is applied: a third time changes nothing.
+	run --separate-stderr qs-update --table t.csv --history h.csv <<< "$TREC"
+	assert_success
+	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	cmp t.csv want.csv
+	# A later transition of the same cell is in the table: an old row
+	# found again is applied, never restored over the later one.
+	later=${TREC/09:00:00Z/09:05:00Z}
+	later=${later/\"reward\":-5/\"reward\":7}
+	qs-update --table t.csv --history h.csv <<< "$later" > /dev/null
+	cp t.csv after.csv
+	run --separate-stderr qs-update --table t.csv --history h.csv <<< "$TREC"
+	assert_success
+	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	cmp t.csv after.csv
+	! cmp -s t.csv want.csv
+}
+
 @test "the search for a finished transition reads the tail, past rows out of order" {
 	cp "$DATA/notebook-fresh-table.csv" t.csv
 	# A long history; the transition is followed by a few older rows, as
 	# another writer finishing late appends them.
 	awk 'BEGIN { print "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time"
 		for (i = 0; i < 20000; i++) printf "%d,1,1,1,1,1,1,0,0,False,2026-11-01T%02d:%02d:00Z,\n", i, i / 60 % 24, i % 60
-		printf "20000,1,1022,36,2,900,30,-5,-0.5,,2026-12-01T09:00:00Z,\n"
+		printf "20000,1,1022,36,2,900,30,-5,0,,2026-12-01T09:00:00Z,\n"
 		for (i = 1; i <= 30; i++) printf "%d,2,1,1,1,1,1,0,0,False,2026-12-01T08:59:%02dZ,\n", 20000 + i, i }' > h.csv
 	tsum=$(digest t.csv)
 	run qs-update --table t.csv --history h.csv <<< "$TREC"

@@ -304,11 +304,17 @@ qs_history_close(struct qs_history *h)
 	h->fd = -1;
 }
 
-/* A transition's identity: when it began, its state then, its action. */
+/*
+ * A transition's identity: when it began, its state then, its action;
+ * then what qs_history_seen also reports of a row: the count applied and
+ * the Q-value learned.
+ */
 static const char *const ident_cols[] = {
-	"time", "pod", "latency", "requests", "action", NULL
+	"time", "pod", "latency", "requests", "action", "applied", "q_value",
+	NULL
 };
 #define NIDENT 5
+#define NROW 7
 
 /*
  * Writers sharing a history append in the order they finish, not in the
@@ -321,10 +327,11 @@ static const char *const ident_cols[] = {
 
 /* A history row's identity fields, as libcsv gives them. */
 struct row {
-	size_t col[NIDENT];	/* the fields' columns in the history */
-	json_t *cell[NIDENT];	/* new references */
+	size_t col[NROW];	/* the fields' columns in the history, or -1 */
+	json_t *cell[NROW];	/* new references */
 	size_t field;
 	int bad;
+	struct qs_history_match *m;	/* NULL, or what the caller asks */
 };
 
 static void
@@ -333,7 +340,7 @@ row_field(void *data, size_t len, void *arg)
 	struct row *rw = arg;
 	size_t f = rw->field++, k;
 
-	for (k = 0; k < NIDENT; k++)
+	for (k = 0; k < NROW; k++)
 		if (rw->col[k] == f && rw->cell[k] == NULL &&
 		    (rw->cell[k] = qs_csv_cell(data ? data : "", len)) == NULL)
 			rw->bad = 1;
@@ -393,7 +400,7 @@ match_line(const char *line, size_t len, struct row *rw, size_t ncols,
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < NIDENT; i++)
+	for (i = 0; i < NROW; i++)
 		rw->cell[i] = NULL;
 	rw->field = 0;
 	rw->bad = 0;
@@ -411,8 +418,16 @@ match_line(const char *line, size_t len, struct row *rw, size_t ncols,
 		else if (older(rw->cell[0], time))
 			rc = 2;
 		free(k);
+		if (rw->m != NULL && rc == 1 && json_is_number(rw->cell[6])) {
+			rw->m->q = json_number_value(rw->cell[6]);
+			rw->m->have_q = 1;
+		} else if (rw->m != NULL && rc != 1 && rw->m->same_cell != NULL &&
+		    rw->m->same_cell(rw->cell[1], rw->cell[2], rw->cell[3],
+		    rw->cell[5] != NULL && !json_is_null(rw->cell[5]) ?
+		    rw->cell[5] : rw->cell[4], rw->m->arg))
+			rw->m->later = 1;
 	}
-	for (i = 0; i < NIDENT; i++)
+	for (i = 0; i < NROW; i++)
 		json_decref(rw->cell[i]);
 	return rc;
 }
@@ -479,7 +494,8 @@ tail_has(struct qs_history *h, const char *key, json_t *time, struct row *rw,
 }
 
 int
-qs_history_seen(struct qs_history *h, json_t *rec, struct qs_err *err)
+qs_history_seen(struct qs_history *h, json_t *rec,
+    struct qs_history_match *m, struct qs_err *err)
 {
 	json_t *v[NIDENT];
 	struct row rw;
@@ -490,6 +506,9 @@ qs_history_seen(struct qs_history *h, json_t *rec, struct qs_err *err)
 
 	for (k = 0; k < NIDENT; k++)
 		v[k] = json_object_get(rec, ident_cols[k]);
+	if (m != NULL)
+		m->have_q = m->later = 0;
+	rw.m = m;
 	if (!qs_rec_has(rec, "time"))
 		return 0;
 	if ((key = ident_key(v)) == NULL) {
@@ -512,6 +531,14 @@ qs_history_seen(struct qs_history *h, json_t *rec, struct qs_err *err)
 				rw.col[k] = c;
 		}
 		have = rw.col[k] != (size_t)-1;
+	}
+	for (k = NIDENT; have && k < NROW; k++) {
+		rw.col[k] = (size_t)-1;
+		for (c = 0; c < json_array_size(h->cols); c++) {
+			name = json_string_value(json_array_get(h->cols, c));
+			if (name != NULL && strcmp(name, ident_cols[k]) == 0)
+				rw.col[k] = c;
+		}
 	}
 	if (have)
 		rc = tail_has(h, key, v[0], &rw, err);

@@ -54,13 +54,30 @@ void qs_history_rollback(struct qs_history *h);
 void qs_history_close(struct qs_history *h);
 
 /*
+ * What qs_history_seen reports of a transition it finds in the file: the
+ * q_value of its row (have_q), and whether a later row updated the same
+ * table cell, as same_cell (when not NULL) says of a row's pod, latency,
+ * requests and applied count (its action without one; borrowed, any may
+ * be NULL).
+ */
+struct qs_history_match {
+	int (*same_cell)(json_t *pod, json_t *latency, json_t *requests,
+	    json_t *applied, void *arg);
+	void *arg;
+	int have_q;
+	double q;
+	int later;
+};
+
+/*
  * Whether the transition rec (borrowed) is already in the history, or
  * was given to this function before since qs_history_open: a row with its
  * time, pod, latency, requests and action.  Only the tail is read,
  * backwards, to 64 rows in a row older than rec.  A record without time,
- * or a history without those columns, is never found.  Returns 1, 0, or
- * -1 with err.
+ * or a history without those columns, is never found.  When m is not
+ * NULL it is filled in as above.  Returns 1, 0, or -1 with err.
  */
-int qs_history_seen(struct qs_history *h, json_t *rec, struct qs_err *err);
+int qs_history_seen(struct qs_history *h, json_t *rec,
+    struct qs_history_match *m, struct qs_err *err);
 
 #endif
