@@ -156,14 +156,14 @@ ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
  * from zero.  NaN is 0 when nan_zero (a latency over no requests).
  */
 static int
-figure(struct qs_prom *p, const char *what, const char *q, time_t t,
+figure(struct qs_prom *p, const char *what, const char *q, double t,
     double unit, int nan_zero, int empty_zero, long *out, struct qs_err *err)
 {
 	char shown[32];
 	double v, r;
 	int rc;
 
-	if ((rc = qs_prom_query(p, q, (double)t, &v, err)) == -1)
+	if ((rc = qs_prom_query(p, q, t, &v, err)) == -1)
 		return qs_err_wrap(err, "cannot get %s from %s", what,
 		    qs_prom_url(p));
 	if (rc == QS_PROM_EMPTY) {
@@ -196,12 +196,25 @@ static int
 observe(struct qs_prom *p, const char *lq, const char *rq, int empty_zero,
     struct state *s, struct qs_err *err)
 {
-	time_t now = time(NULL);
+	struct timespec ts;
 	struct tm tm;
+	double now;
+	long ms;
+	size_t n;
 
-	/* Both queries are evaluated at the instant the record names. */
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(s->time, sizeof(s->time), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/*
+	 * To the millisecond, Prometheus' resolution: both queries are
+	 * evaluated at the instant the record names, and two observations
+	 * are told apart by it (a transition's identity starts with it).
+	 */
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return qs_err_sys(err, EX_OSERR, "cannot read the clock");
+	ms = ts.tv_nsec / 1000000;
+	now = (double)ts.tv_sec + (double)ms / 1000;
+	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    (n = strftime(s->time, sizeof(s->time), "%Y-%m-%dT%H:%M:%S",
+	    &tm)) == 0 ||
+	    snprintf(s->time + n, sizeof(s->time) - n, ".%03ldZ", ms) < 0)
 		return qs_err_set(err, EX_SOFTWARE, "cannot format the time");
 	if (figure(p, "latency", lq, now, 1000, 1, empty_zero, &s->latency,
 	    err) != 0)

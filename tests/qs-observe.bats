@@ -135,7 +135,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	run qs-observe --prometheus "$PROM" --pod 2 --window 5s
 	assert_success
 	run fields
-	assert_line --index 0 --regexp '^time=str:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+	assert_line --index 0 --regexp '^time=str:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	assert_line --index 1 'pod=int:2'
 	# (6/s * 0.2 s + 4/s * 0.3 s) / 10/s: the mean of the ratios would be 250.
 	assert_line --index 2 'latency=int:240'
@@ -209,7 +209,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	run qs-observe --prometheus "$PROM" --pod 2 --path /idle --format csv
 	assert_success
 	assert_line --index 0 'time,pod,latency,requests'
-	assert_line --index 1 --regexp '^[0-9T:Z-]+,2,0,0$'
+	assert_line --index 1 --regexp '^[0-9T:Z.-]+,2,0,0$'
 	[ "${#lines[@]}" -eq 2 ]
 }
 
@@ -218,8 +218,8 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	    '{"pod":2}' >pending.json
 	run qs-observe --prometheus "$PROM" --next --pod 2 --path /idle <pending.json
 	assert_success
-	assert_line --index 0 --regexp '^\{"time":"2026-01-01T00:00:00Z","pod":1,"latency":12,"requests":3,"action":2,"random":false,"note":"x","new_time":"[0-9T:Z-]+","new_pod":2,"new_latency":0,"new_requests":0\}$'
-	assert_line --index 1 --regexp '^\{"pod":2,"new_time":"[0-9T:Z-]+","new_pod":2,"new_latency":0,"new_requests":0\}$'
+	assert_line --index 0 --regexp '^\{"time":"2026-01-01T00:00:00Z","pod":1,"latency":12,"requests":3,"action":2,"random":false,"note":"x","new_time":"[0-9T:Z.-]+","new_pod":2,"new_latency":0,"new_requests":0\}$'
+	assert_line --index 1 --regexp '^\{"pod":2,"new_time":"[0-9T:Z.-]+","new_pod":2,"new_latency":0,"new_requests":0\}$'
 	[ "${#lines[@]}" -eq 2 ]
 }
 
@@ -228,7 +228,7 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	run qs-observe --prometheus "$PROM" --next --pod 2 --path /idle <pending.csv
 	assert_success
 	assert_line --index 0 'time,pod,latency,requests,action,new_time,new_pod,new_latency,new_requests'
-	assert_line --index 1 --regexp '^2026-01-01T00:00:00Z,1,12,3,2,[0-9T:Z-]+,2,0,0$'
+	assert_line --index 1 --regexp '^2026-01-01T00:00:00Z,1,12,3,2,[0-9T:Z.-]+,2,0,0$'
 }
 
 @test "no data: an empty vector fails with 69 unless --empty-as-zero" {
@@ -422,14 +422,17 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	# shellcheck disable=SC1003 # the path ends with a backslash
 	run qs-observe --prometheus "$FAKE" --pod 1 --path '/a b&c="d"\' --window 1m30s
 	assert_success
-	t=$(date -u -d "$(get time)" +%s)
+	# The record's time to the millisecond is the queries' time.
+	rt=$(get time)
+	[[ $rt =~ ^[0-9-]{10}T[0-9:]{8}\.([0-9]{3})Z$ ]]
+	t=$(date -u -d "$rt" +%s).${BASH_REMATCH[1]}
 	run python3 -c '
 import json, sys
 for line in open("fake.log"):
     r = json.loads(line)
     print(r["path"], r["time"], r["query"], sep="|")'
-	assert_line --index 0 "/api/v1/query|$t.000|sum(rate(http_server_request_duration_seconds_sum{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s])) / sum(rate(http_server_request_duration_seconds_count{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s]))"
-	assert_line --index 1 "/api/v1/query|$t.000|sum(increase(http_server_requests_total{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s]))"
+	assert_line --index 0 "/api/v1/query|$t|sum(rate(http_server_request_duration_seconds_sum{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s])) / sum(rate(http_server_request_duration_seconds_count{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s]))"
+	assert_line --index 1 "/api/v1/query|$t|sum(increase(http_server_requests_total{path=\"/a b&c=\\\"d\\\"\\\\\"}[1m30s]))"
 }
 
 @test "basic auth from a password file; the secret is never printed" {
@@ -522,7 +525,7 @@ for line in open("fake.log"):
 	start_sim --replicas 3 --deployment web --rate 1
 	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$URL"
 	assert_success
-	assert_output --regexp '^\{"time":"[0-9T:Z-]+","pod":3,"latency":240,"requests":[0-9]+\}$'
+	assert_output --regexp '^\{"time":"[0-9T:Z.-]+","pod":3,"latency":240,"requests":[0-9]+\}$'
 	QS_DEPLOYMENT=web QS_KUBE_SERVER="$URL" run --separate-stderr qs-observe --prometheus "$PROM" --namespace default
 	assert_success
 	assert_output --partial '"pod":3,'
