@@ -16,7 +16,7 @@
 	"       [--deployment name] [--format json|csv]\n" \
 	"       [--insecure-skip-tls-verify] [--max-replicas n] [--max-step n]\n" \
 	"       [--min-replicas n] [--namespace ns] [--retries n]\n" \
-	"       [--server url] [--timeout s] [--token-file file]\n"
+	"       [--server url] [--timeout s] [--token-file file] [--unbuffered]\n"
 
 /* The guards, and what qs-scale talks to. */
 struct scaler {
@@ -53,6 +53,7 @@ help(void)
 	    "      --server url        the API server (in-cluster when absent)\n"
 	    "      --timeout s         seconds per API call (10)\n"
 	    "      --token-file file   bearer token for the API server\n"
+	    "      --unbuffered        flush each record as it is written\n"
 	    "      --help              print this help\n"
 	    "      --version           print the version\n", stdout);
 	exit(qs_fshut_stdout());
@@ -168,6 +169,7 @@ main(int argc, char *argv[])
 		{ "server", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "unbuffered", no_argument, NULL, 'o' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -234,6 +236,9 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			ko.timeout = qs_opt_double("--timeout", optarg, 0.001, 3600);
+			break;
+		case 'o':
+			qs_records_set_unbuffered(1);
 			break;
 		case 'V':
 			qs_print_version();
