@@ -111,6 +111,76 @@ states() {
 	[ ! -s answers ]
 }
 
+# Transitions of one state, a minute apart.
+transitions() {
+	local i
+	for i in 1 2 3; do
+		printf '{"time":"2026-12-01T09:0%d:00Z","pod":1,"latency":100,"requests":5,"action":2,"new_time":"2026-12-01T09:0%d:40Z","new_pod":2,"new_latency":100,"new_requests":5,"reward":10}\n' "$i" "$i"
+	done
+}
+
+@test "qs-update --unbuffered commits each record before it answers; without it, it does not answer" {
+	qs-init-table -o t.csv
+	transitions >in
+	# When an answer shows, its row is in the history and the table
+	# changed; no lock is held, so another update goes through at once.
+	# shellcheck disable=SC2317 # called by roundtrip
+	between() {
+		assert_equal "$(tail -n +2 h.csv | wc -l)" "$1"
+		! cmp -s t.csv last.csv || return 1
+		cp t.csv last.csv
+		if [ "$1" -eq 1 ]; then
+			echo '{"pod":1,"latency":100,"requests":5,"action":2,"new_pod":2,"new_latency":100,"new_requests":5,"reward":100}' |
+			    qs-update --table t.csv --lock-wait 0 >/dev/null
+		fi
+	}
+	cp t.csv last.csv
+	run roundtrip in 30 qs-update --unbuffered --table t.csv --history h.csv
+	assert_success
+	assert_equal "$(cat status)" 0
+	run cat answers
+	assert_line -n 0 --partial '"q_value":1.0,"epoch":0}'
+	# 0.9 * 10.9 + 0.1 * 10: the update made between them counted.
+	assert_line -n 1 --partial '"q_value":10.81,"epoch":1}'
+	assert_line -n 2 --partial '"epoch":2}'
+	unset -f between
+	rm t.csv h.csv
+	qs-init-table -o t.csv
+	run roundtrip in 1 qs-update --table t.csv --history h.csv
+	assert_failure 1
+	[ ! -s answers ]
+	# The record written before the input ended is committed then.
+	assert_equal "$(tail -n +2 h.csv | wc -l)" 1
+	assert_equal "$(wc -l <rest)" 1
+}
+
+@test "qs-update --unbuffered: a bad record fails alone, the records before it stay" {
+	qs-init-table -o t.csv
+	{ transitions | head -2; echo '{"pod":1,"latency":1,"requests":1,"action":99,"new_latency":1,"new_requests":1,"reward":1}'; } >in
+	run --separate-stderr qs-update --unbuffered --table t.csv --history h.csv <in
+	assert_failure 65
+	assert_equal "$stderr" "qs-update: invalid record in <stdin>: line 3: action 99 is not an action column of the table"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "$(tail -n +2 h.csv | wc -l)" 2
+	# Without --unbuffered the same input changes nothing.
+	qs-init-table -o b.csv
+	run qs-update --table b.csv --history hb.csv <in
+	assert_failure 65
+	[ ! -e hb.csv ]
+	cmp b.csv <(qs-init-table)
+}
+
+@test "qs-update --unbuffered skips a transition already in the history" {
+	qs-init-table -o t.csv
+	transitions | head -1 >in
+	cat in in >twice
+	run --separate-stderr qs-update --unbuffered --table t.csv --history h.csv <twice
+	assert_success
+	assert_equal "$stderr" "qs-update: <stdin>: line 2: this transition is already in h.csv; not applied again"
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(tail -n +2 h.csv | wc -l)" 1
+}
+
 @test "without --unbuffered, a long input is written in blocks, not a write per record" {
 	command -v strace >/dev/null || skip "no strace (make deps installs it)"
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
@@ -121,4 +191,23 @@ states() {
 	[ "$(grep -c '^write(1,' trace)" -lt 10 ]
 	strace -qq -o trace -e trace=write qs-reward --unbuffered <in >out
 	assert_equal "$(grep -c '^write(1,' trace)" 200
+}
+
+@test "qs-update --unbuffered never writes a record whose commit failed" {
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	qs-init-table -o t.csv
+	transitions >in
+	qs-init-table -o want.csv
+	head -1 in | qs-update --table want.csv >/dev/null
+	# The second record's rename over the table fails.
+	run --separate-stderr strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+	    -e inject=rename,renameat,renameat2:error=EIO:when=2 \
+	    qs-update --unbuffered --table t.csv --history h.csv <in
+	assert_failure 73
+	assert_equal "$stderr" "qs-update: cannot replace t.csv: Input/output error"
+	assert_equal "${#lines[@]}" 1
+	assert_line -n 0 --partial '"time":"2026-12-01T09:01:00Z"'
+	assert_equal "$(tail -n +2 h.csv | wc -l)" 1
+	cmp want.csv t.csv
 }
