@@ -498,7 +498,7 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 
 @test "malformed times and bad ages are refused; nothing changes" {
 	for mode in batch unbuffered; do
-		for t in 2026-01-01 2026-13-01T09:00:00Z 2026-02-29T09:00:00Z 2026-01-01T09:00:00 \
+		for t in 2026-01-01 2026-13-01T09:00:00Z 2026-02-29T09:00:00Z 2026-04-31T09:00:00Z 2026-01-01T09:00:00 \
 		    2026-01-01T24:00:00Z "2026-01-01T09:00:00Z " 2026-01-01T09:00:00+1:00 1767258000; do
 			prepare
 			timed "$t" 2026-01-01T09:01:00Z 2 >in
