@@ -16,7 +16,7 @@
 #include "qs/xalloc.h"
 
 #define USAGE "usage: qs-decide [--epsilon p] [--format json|csv] [--seed n]\n" \
-	"           --table file\n" \
+	"           --table file [--unbuffered]\n" \
 	"       qs-decide --cpa [--epsilon p] [--seed n] --table file\n" \
 	"       qs-decide --policy [--format json|csv] --table file\n"
 
@@ -42,6 +42,7 @@ help(void)
 	    "      --policy        print the table's greedy action for every state\n"
 	    "      --seed n        seed the random stream, for reproducible runs\n"
 	    "      --table file    the Q-table (QS_TABLE)\n"
+	    "      --unbuffered    flush each record as it is written\n"
 	    "      --help          print this help\n"
 	    "      --version       print the version\n", stdout);
 	exit(qs_fshut_stdout());
@@ -180,6 +181,15 @@ print_policy(const struct qs_table *t, enum qs_format fmt, struct qs_err *err)
 	return rc;
 }
 
+/* A decider that loads its table again when it was replaced. */
+struct live {
+	struct decider *d;
+	struct qs_table *t;
+	const char *path;
+};
+
+static int decide_live(json_t *rec, long line, void *arg, struct qs_err *err);
+
 int
 main(int argc, char *argv[])
 {
@@ -191,6 +201,7 @@ main(int argc, char *argv[])
 		{ "policy", no_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "table", required_argument, NULL, 't' },
+		{ "unbuffered", no_argument, NULL, 'o' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -234,6 +245,9 @@ main(int argc, char *argv[])
 		case 't':
 			table = optarg;
 			break;
+		case 'o':
+			qs_records_set_unbuffered(1);
+			break;
 		case 'V':
 			qs_print_version();
 			return qs_fshut_stdout();
@@ -246,6 +260,9 @@ main(int argc, char *argv[])
 		usage();
 	if (cpa && policy)
 		qs_die(EX_USAGE, "--cpa and --policy cannot be combined");
+	if ((cpa || policy) && qs_records_unbuffered())
+		qs_die(EX_USAGE, "--unbuffered is for the records filter, not "
+		    "--cpa or --policy");
 	if (cpa && fmtset)
 		qs_die(EX_USAGE, "--format cannot be used with --cpa");
 	if (policy && (epsarg != NULL || seedarg != NULL))
@@ -265,12 +282,40 @@ main(int argc, char *argv[])
 		rc = decide_cpa(t, epsilon, &rng, &err);
 	else {
 		struct decider d = { t, epsilon, &rng };
+		struct live l = { &d, t, table };
 
-		rc = qs_records_filter(stdin, "<stdin>", stdout, fmt, decide, &d,
-		    &err);
+		if (qs_records_unbuffered())
+			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
+			    decide_live, &l, &err);
+		else
+			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
+			    decide, &d, &err);
+		t = l.t;
 	}
 	qs_table_free(t);
 	if (rc < 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();
+}
+
+/*
+ * Decide as decide() does, from the table as it is now: a long-lived
+ * qs-decide (--unbuffered, a co-process) sees what qs-update learned
+ * since it started.  A table read from a pipe is never loaded again.
+ */
+static int
+decide_live(json_t *rec, long line, void *arg, struct qs_err *err)
+{
+	struct live *l = arg;
+	struct qs_table *t;
+
+	if (l->t->src_fd >= 0 && !qs_table_is_current(l->t, l->path)) {
+		/* Not the record's fault: not "invalid record ... line N". */
+		if ((t = qs_table_load(l->path, err)) == NULL)
+			qs_die_err(err);
+		qs_table_free(l->t);
+		l->t = t;
+		l->d->t = t;
+	}
+	return decide(rec, line, l->d, err);
 }

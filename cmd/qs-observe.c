@@ -24,7 +24,7 @@
 	"       [--namespace ns] [--next] [--password-file file]\n" \
 	"       [--path path] [--pod n] [--prometheus url]\n" \
 	"       [--requests-query promql] [--retries n] [--timeout s]\n" \
-	"       [--token-file file] [--user name] [--window range]\n"
+	"       [--token-file file] [--unbuffered] [--user name] [--window range]\n"
 
 #define LATENCY_QUERY "sum(rate(http_server_request_duration_seconds_sum{path=%s}[%s])) / " \
 	"sum(rate(http_server_request_duration_seconds_count{path=%s}[%s]))"
@@ -74,6 +74,7 @@ help(void)
 	    "      --retries n           retries after a failed attempt (2)\n"
 	    "      --timeout s           seconds for one attempt (10)\n"
 	    "      --token-file file     bearer token, first line\n"
+	    "      --unbuffered          with --next, observe and flush each record\n"
 	    "      --user name           basic auth user (QS_PROMETHEUS_USER)\n"
 	    "      --window range        the default queries' window (30s)\n"
 	    "      --help                print this help\n"
@@ -262,6 +263,7 @@ main(int argc, char *argv[])
 		{ "retries", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "unbuffered", no_argument, NULL, 'o' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "window", required_argument, NULL, 'w' },
@@ -280,8 +282,8 @@ main(int argc, char *argv[])
 	const char *name_src = "--deployment", *ns_src = "--namespace";
 	char *lqbuf = NULL, *rqbuf = NULL;
 	json_t *rec = NULL;
-	long pod = -1;
-	int c, next = 0, empty_zero = 0, rc;
+	long pod = -1, pod0;
+	int c, next = 0, empty_zero = 0, rc, again = 0;
 
 	qs_setprogname(argv[0]);
 	conf.url = qs_env("QS_PROMETHEUS_URL", "http://localhost:9090");
@@ -367,6 +369,9 @@ main(int argc, char *argv[])
 		case 'u':
 			conf.url = optarg;
 			break;
+		case 'o':
+			qs_records_set_unbuffered(1);
+			break;
 		case 'V':
 			qs_print_version();
 			return qs_fshut_stdout();
@@ -392,6 +397,8 @@ main(int argc, char *argv[])
 		    "queries, and both are replaced");
 	if ((lq != NULL && *lq == '\0') || (rq != NULL && *rq == '\0'))
 		qs_die(EX_USAGE, "a query must not be empty");
+	if (qs_records_unbuffered() && !next)
+		qs_die(EX_USAGE, "--unbuffered needs --next");
 	/* Credentials on the command line replace those of the environment. */
 	if (conf.user == NULL && conf.password_file == NULL &&
 	    conf.token_file == NULL) {
@@ -423,6 +430,7 @@ main(int argc, char *argv[])
 		qs_die(EX_USAGE, "--kube-insecure-skip-tls-verify and --kube-cacert "
 		    "contradict each other");
 	ko.timeout = conf.timeout;
+	pod0 = pod;
 	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, &err) != 0)
 		qs_die_err(&err);
 
@@ -459,6 +467,14 @@ main(int argc, char *argv[])
 		json_decref(rec);
 	} else {
 		do {
+			/* A co-process's records come one at a time: each is new. */
+			if (again++ && qs_records_unbuffered()) {
+				st.pod = pod0;
+				if ((pod0 < 0 && ready_replicas(&ko, deployment, ns,
+				    &st.pod, &err) != 0) ||
+				    observe(prom, lq, rq, empty_zero, &st, &err) != 0)
+					qs_die_err(&err);
+			}
 			put_state(rec, "new_", &st);
 			if (qs_writer_put(w, rec, &err) != 0)
 				qs_die_err(&err);

@@ -12,7 +12,8 @@
 #include "qs/record.h"
 
 #define USAGE "usage: qs-reward [--cost-weights perf,res,adp] [--format json|csv]\n" \
-	"       [--ideal-latency ms] [--max-replicas n] [--rules notebook|cost]\n"
+	"       [--ideal-latency ms] [--max-replicas n] [--rules notebook|cost]\n" \
+	"       [--unbuffered]\n"
 
 static void
 usage(void)
@@ -32,6 +33,7 @@ help(void)
 	    "      --ideal-latency ms  the latency objective (500, QS_IDEAL_LATENCY)\n"
 	    "      --max-replicas n    the cost rules' replica budget (QS_MAX_REPLICAS)\n"
 	    "      --rules name        notebook (the default) or cost\n"
+	    "      --unbuffered        flush each record as it is written\n"
 	    "      --help              print this help\n"
 	    "      --version           print the version\n", stdout);
 	exit(qs_fshut_stdout());
@@ -67,6 +69,7 @@ main(int argc, char *argv[])
 		{ "ideal-latency", required_argument, NULL, 'i' },
 		{ "max-replicas", required_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "unbuffered", no_argument, NULL, 'o' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -110,6 +113,9 @@ main(int argc, char *argv[])
 			if (qs_reward_rule_parse(optarg, &r.rule) != 0)
 				qs_die(EX_USAGE, "invalid --rules: %s (notebook or cost)",
 				    optarg);
+			break;
+		case 'o':
+			qs_records_set_unbuffered(1);
 			break;
 		case 'V':
 			qs_print_version();

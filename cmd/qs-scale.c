@@ -19,7 +19,8 @@
 	"       [--insecure-skip-tls-verify] [--max-replicas n] [--max-step n]\n" \
 	"       [--max-step-down n] [--max-step-up n] [--min-replicas n]\n" \
 	"       [--namespace ns] [--recommendations file] [--retries n]\n" \
-	"       [--server url] [--timeout s] [--token-file file]\n"
+	"       [--server url] [--timeout s] [--token-file file]\n" \
+	"       [--unbuffered]\n"
 
 /* The guards, and what qs-scale talks to. */
 struct scaler {
@@ -71,6 +72,7 @@ help(void)
 	    "      --server url        the API server (in-cluster when absent)\n"
 	    "      --timeout s         seconds per API call (10)\n"
 	    "      --token-file file   bearer token for the API server\n"
+	    "      --unbuffered        flush each record as it is written\n"
 	    "      --help              print this help\n"
 	    "      --version           print the version\n", stdout);
 	exit(qs_fshut_stdout());
@@ -235,6 +237,7 @@ main(int argc, char *argv[])
 		{ "server", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "unbuffered", no_argument, NULL, 'o' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -327,6 +330,9 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			ko.timeout = qs_opt_double("--timeout", optarg, 0.001, 3600);
+			break;
+		case 'o':
+			qs_records_set_unbuffered(1);
 			break;
 		case 'V':
 			qs_print_version();

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -12,13 +14,15 @@
 #include "qs/file.h"
 #include "qs/history.h"
 #include "qs/learn.h"
+#include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/record.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
 #define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--format json|csv]\n" \
-	"       [--gamma g] [--history file] [--lock-wait seconds] --table file\n"
+	"       [--gamma g] [--history file] [--lock-wait seconds] [--max-age s]\n" \
+	"       [--min-age s] --table file [--unbuffered]\n"
 
 static void
 usage(void)
@@ -40,7 +44,12 @@ help(void)
 	    "      --gamma g           discount factor (0.6, QS_GAMMA)\n"
 	    "      --history file      append the transitions to file (QS_HISTORY)\n"
 	    "      --lock-wait s       wait up to s seconds for the table's lock (10)\n"
+	    "      --max-age s         drop a transition begun more than s seconds\n"
+	    "                          ago (0: keep all, QS_MAX_AGE)\n"
+	    "      --min-age s         drop a transition that lasted less than s\n"
+	    "                          seconds (0: keep all, QS_MIN_AGE)\n"
 	    "      --table file        the Q-table (QS_TABLE)\n"
+	    "      --unbuffered        commit and write each record on its own\n"
 	    "      --help              print this help\n"
 	    "      --version           print the version\n", stdout);
 	exit(qs_fshut_stdout());
@@ -129,7 +138,8 @@ behind(struct qs_table *t, const struct cell *c,
     const struct qs_history_match *m, const unsigned char *touched)
 {
 	if (!m->have_q || m->later || c->col < 0 ||
-	    touched[c->s * (size_t)t->nact + (size_t)c->col] ||
+	    (touched != NULL && touched[c->s * (size_t)t->nact +
+	    (size_t)c->col]) ||
 	    qs_table_values(t, c->s)[c->col] == m->q)
 		return 0;
 	qs_table_set(t, c->s, c->col, m->q);
@@ -158,6 +168,17 @@ fail(const struct qs_err *err, struct qs_history *h, struct qs_atomic *save)
 	qs_die_err(err);
 }
 
+/* The bounds of --min-age and --max-age, in seconds; 0 is off. */
+struct ages {
+	double min, max;
+};
+
+static int dropped(json_t *rec, long line, const struct ages *a,
+    struct qs_err *err);
+static int stream(struct qs_table *t, const char *table, const char *history,
+    double lockwait, const struct qs_learn_params *lp, const struct ages *a,
+    enum qs_format fmt);
+
 int
 main(int argc, char *argv[])
 {
@@ -169,7 +190,10 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "lock-wait", required_argument, NULL, 'l' },
+		{ "max-age", required_argument, NULL, 'M' },
+		{ "min-age", required_argument, NULL, 'm' },
 		{ "table", required_argument, NULL, 't' },
+		{ "unbuffered", no_argument, NULL, 'o' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -184,6 +208,7 @@ main(int argc, char *argv[])
 	const char *table = qs_env("QS_TABLE", NULL);
 	const char *history = qs_env("QS_HISTORY", NULL), *s;
 	double alpha = QS_ALPHA, gamma = QS_GAMMA, lockwait = 10;
+	struct ages ages = { 0, 0 };
 	json_t *recs, *rec;
 	size_t i;
 	struct cell cell = { NULL, 0, -1 };
@@ -197,6 +222,10 @@ main(int argc, char *argv[])
 		alpha = qs_opt_double("QS_ALPHA", s, 0, 1);
 	if ((s = qs_env("QS_GAMMA", NULL)) != NULL)
 		gamma = qs_opt_double("QS_GAMMA", s, 0, 1);
+	if ((s = qs_env("QS_MIN_AGE", NULL)) != NULL)
+		ages.min = qs_opt_double("QS_MIN_AGE", s, 0, 1e9);
+	if ((s = qs_env("QS_MAX_AGE", NULL)) != NULL)
+		ages.max = qs_opt_double("QS_MAX_AGE", s, 0, 1e9);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -228,6 +257,15 @@ main(int argc, char *argv[])
 		case 'l':
 			lockwait = qs_opt_double("--lock-wait", optarg, 0, 86400);
 			break;
+		case 'M':
+			ages.max = qs_opt_double("--max-age", optarg, 0, 1e9);
+			break;
+		case 'm':
+			ages.min = qs_opt_double("--min-age", optarg, 0, 1e9);
+			break;
+		case 'o':
+			qs_records_set_unbuffered(1);
+			break;
 		case 't':
 			table = optarg;
 			break;
@@ -255,6 +293,9 @@ main(int argc, char *argv[])
 	if ((t = qs_table_load_regular(table, &err)) == NULL ||
 	    (history != NULL && qs_file_regular(history, EX_CANTCREAT, &err) != 0))
 		qs_die_err(&err);
+	if (qs_records_unbuffered())
+		return stream(t, table, history, lockwait,
+		    &(struct qs_learn_params){ alpha, gamma, compat }, &ages, fmt);
 	if ((lock = qs_lock(table, lockwait, &err)) < 0)
 		qs_die_err(&err);
 	if (!qs_table_is_current(t, table)) {
@@ -276,6 +317,14 @@ main(int argc, char *argv[])
 	recs = json_array();
 	r = qs_reader_new(stdin, "<stdin>");
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
+		if ((dup = dropped(rec, qs_reader_line(r), &ages, &err)) != 0) {
+			json_decref(rec);
+			if (dup < 0) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
 		/* A transition finished twice (a killed qs-run) counts once. */
 		if (history != NULL)
 			cell_of(&cell, t, rec);
@@ -360,4 +409,168 @@ main(int argc, char *argv[])
 	qs_table_free(t);
 	free(touched);
 	return 0;
+}
+
+/* Seconds as a message shows them: to the millisecond, no trailing zeros. */
+static const char *
+secs(char *buf, double v)
+{
+	qs_num_format(buf, round(v * 1000) / 1000);
+	return buf;
+}
+
+/*
+ * Whether the transition rec (borrowed), read on line, is one not to
+ * learn from, saying why on standard error: instant (it lasted less than
+ * a->min), stale (it began more than a->max ago), or foreign or not ready
+ * (the replicas observed after it are not those applied, so what followed
+ * is not the action's effect).  Returns 1, 0, or -1 with err (EX_DATAERR,
+ * naming the line) when a field it reads is malformed.
+ */
+static int
+dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
+{
+	char b1[QS_NUM_MAX], b2[QS_NUM_MAX];
+	const char *count = qs_rec_has(rec, "applied") ? "applied" : "action";
+	double t0, t1, age;
+	long newpod, set;
+
+	if ((a->min > 0 || a->max > 0) && qs_rec_has(rec, "time")) {
+		if (qs_rec_time(rec, "time", &t0, err) != 0)
+			goto bad;
+		if (a->max > 0 && (age = (double)time(NULL) - t0) > a->max) {
+			qs_warn("line %ld: dropped: stale transition (age %s s > "
+			    "max %s s)", line, secs(b1, age), secs(b2, a->max));
+			return 1;
+		}
+		if (a->min > 0 && qs_rec_has(rec, "new_time")) {
+			if (qs_rec_time(rec, "new_time", &t1, err) != 0)
+				goto bad;
+			if (t1 - t0 < a->min) {
+				qs_warn("line %ld: dropped: instant transition "
+				    "(lasted %s s < min %s s)", line, secs(b1, t1 - t0),
+				    secs(b2, a->min));
+				return 1;
+			}
+		}
+	}
+	if (qs_rec_has(rec, "new_pod")) {
+		if (qs_rec_long(rec, "new_pod", 0, QS_POD_MAX, &newpod, err) != 0 ||
+		    qs_rec_long(rec, count, 0, QS_POD_MAX, &set, err) != 0)
+			goto bad;
+		if (newpod != set) {
+			qs_warn("line %ld: dropped: foreign or not ready (new_pod "
+			    "%ld, %s %ld)", line, newpod, count, set);
+			return 1;
+		}
+	}
+	return 0;
+bad:
+	return qs_err_wrap(err, "invalid record in <stdin>: line %ld", line);
+}
+
+/*
+ * --unbuffered: each record is a run of its own, with the lock taken,
+ * the table loaded again when another process replaced it, the update
+ * saved and the history appended before the record is written, so that
+ * a long-lived qs-update (a co-process) holds no lock between records and
+ * never shows a record that is not committed.  t is the table loaded
+ * from table, unlocked; a->* are the drop rules.  Returns the exit status.
+ */
+static int
+stream(struct qs_table *t, const char *table, const char *history,
+    double lockwait, const struct qs_learn_params *lp, const struct ages *a,
+    enum qs_format fmt)
+{
+	struct qs_err err = { 0 };
+	struct qs_history hist;
+	struct qs_atomic save;
+	struct qs_reader *r = qs_reader_new(stdin, "<stdin>");
+	struct qs_writer *w = NULL;
+	struct qs_history *h = history != NULL ? &hist : NULL;
+	json_t *one = json_array(), *rec;
+	struct cell cell = { NULL, 0, -1 };
+	struct qs_history_match m = { same_cell, &cell, 0, 0, 0 };
+	long line, epoch = 0;
+	int rc, lock, skip;
+
+	atexit(undo);
+	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
+		line = qs_reader_line(r);
+		if ((skip = dropped(rec, line, a, &err)) != 0) {
+			json_decref(rec);
+			if (skip < 0)
+				fail(&err, NULL, NULL);
+			continue;
+		}
+		if ((lock = qs_lock(table, lockwait, &err)) < 0)
+			fail(&err, NULL, NULL);
+		if (!qs_table_is_current(t, table)) {
+			qs_table_free(t);
+			if ((t = qs_table_load_regular(table, &err)) == NULL)
+				fail(&err, NULL, NULL);
+		}
+		if (h != NULL) {
+			if (qs_history_open(h, history, lockwait, &err) != 0)
+				fail(&err, NULL, NULL);
+			undo_h = h;
+			epoch = h->rows;
+			cell_of(&cell, t, rec);
+			if ((skip = qs_history_seen(h, rec, &m, &err)) < 0)
+				fail(&err, h, NULL);
+			if (skip && behind(t, &cell, &m, NULL)) {
+				qs_warn("<stdin>: line %ld: this transition is in %s "
+				    "but not in the table (an update killed before "
+				    "its end); its Q-value restored from the history",
+				    line, history);
+				if (qs_table_save_prepare(t, table, &save, &err) != 0)
+					fail(&err, NULL, NULL);
+				if (qs_atomic_commit(&save, &err) != 0)
+					fail(&err, NULL, NULL);
+			} else if (skip)
+				qs_warn("<stdin>: line %ld: this transition is already "
+				    "in %s; not applied again", line, history);
+			if (skip) {
+				undo_h = NULL;
+				qs_history_close(h);
+				qs_unlock(lock);
+				json_decref(rec);
+				continue;
+			}
+		}
+		if (update(t, rec, epoch, lp, &err) != 0) {
+			qs_err_wrap(&err, "invalid record in <stdin>: line %ld", line);
+			fail(&err, h, NULL);
+		}
+		if (qs_table_save_prepare(t, table, &save, &err) != 0)
+			fail(&err, h, NULL);
+		undo_save = &save;
+		if (json_array_append(one, rec) != 0)
+			qs_die(EX_OSERR, "out of memory");
+		if (h != NULL && qs_history_append(h, one, &err) != 0)
+			fail(&err, h, &save);
+		if (qs_atomic_commit(&save, &err) != 0)
+			fail(&err, h, NULL);
+		undo_h = NULL;
+		undo_save = NULL;
+		json_array_clear(one);
+		if (h != NULL)
+			qs_history_close(h);
+		qs_unlock(lock);
+		epoch++;
+		/* Committed: now it may show. */
+		if (w == NULL)
+			w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt :
+			    qs_reader_format(r));
+		if (qs_writer_put(w, rec, &err) != 0)
+			qs_die_err(&err);
+		json_decref(rec);
+	}
+	if (rc < 0)
+		qs_die_err(&err);
+	json_decref(one);
+	qs_reader_free(r);
+	qs_writer_free(w);
+	qs_table_free(t);
+	return qs_fshut_stdout();
 }

@@ -807,3 +807,32 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 		[ "$(tail -n 1 rss)" -lt 32768 ]
 	fi
 }
+
+@test "--next --unbuffered observes and answers each record as it comes; without it, it does not" {
+	load simserve
+	load coprocess
+	start_sim --replicas 3 --deployment web --rate 1
+	printf '%s\n' '{"action":3}' '{"action":2}' '{"action":1}' >in
+	# Between two records the deployment is scaled down by one.
+	# shellcheck disable=SC2317 # called by roundtrip
+	between() {
+		[ "$1" -ge 3 ] || echo "{\"action\":$((3 - $1))}" |
+		    qs-scale --server "$URL" --deployment web >/dev/null
+	}
+	run roundtrip in 30 qs-observe --next --unbuffered --prometheus "$PROM" \
+	    --path /idle --deployment web --kube-server "$URL"
+	assert_success
+	assert_equal "$(cat status)" 0
+	run cat answers
+	assert_line -n 0 --regexp '^\{"action":3,"new_time":"[0-9T:Z.-]+","new_pod":3,"new_latency":0,"new_requests":0\}$'
+	assert_line -n 1 --partial '"new_pod":2,'
+	assert_line -n 2 --partial '"new_pod":1,'
+	unset -f between
+	run roundtrip in 1 qs-observe --next --prometheus "$PROM" --path /idle --pod 2
+	assert_failure 1
+	[ ! -s answers ]
+	run qs-observe --unbuffered --prometheus "$PROM" --pod 1
+	assert_failure 64
+	assert_output "qs-observe: --unbuffered needs --next"
+	stop_sim
+}

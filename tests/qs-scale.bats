@@ -83,9 +83,9 @@ scale_api() {
 	[ "$(sim_state resourceVersion)" = 1 ]
 }
 
-@test "qs-scale handles a stream of records, flushing each" {
+@test "qs-scale handles a stream of records; --unbuffered writes each as it is done" {
 	start_sim --replicas 1
-	scale_api $'{"action":2}\n{"action":2}\n{"action":1}'
+	scale_api $'{"action":2}\n{"action":2}\n{"action":1}' --unbuffered
 	assert_success
 	assert_output $'{"action":2,"applied":2,"scaled":true}\n{"action":2,"applied":2,"scaled":false}\n'"$NOWIN"$'\n{"action":1,"applied":1,"scaled":true}'
 	[ "$(sim_state replicas)" = 1 ]
@@ -569,7 +569,7 @@ scale_api() {
 
 @test "qs-scale remembers recommendations within a stream and across runs" {
 	start_sim --replicas 5
-	scale_api $'{"action":6}\n{"action":2}' --recommendations "$T/recs"
+	scale_api $'{"action":6}\n{"action":2}' --recommendations "$T/recs" --unbuffered
 	assert_success
 	assert_output $'{"action":6,"applied":6,"scaled":true}\nqs-scale: action 2 for deployment web held at 6 (--down-window 300: recommended 6 within it)\n{"action":2,"applied":6,"scaled":false}'
 	QS_RECOMMENDATIONS="$T/recs" scale_api '{"action":3}'

@@ -116,7 +116,7 @@ replay_awk() {
 	qs-init-table -o t.csv
 	# Q(pod 2, low, low) = 10 makes the next state's max differ.
 	echo '{"pod":2,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":100}' | qs-update --table t.csv >/dev/null
-	run qs-update --table t.csv < <(echo '{"pod":3,"latency":1,"requests":1,"action":1,"new_pod":2,"new_latency":1,"new_requests":1,"reward":0}')
+	run qs-update --table t.csv < <(echo '{"pod":3,"latency":1,"requests":1,"action":1,"applied":2,"new_pod":2,"new_latency":1,"new_requests":1,"reward":0}')
 	assert_output --partial '"q_value":0.6'
 }
 
@@ -316,7 +316,7 @@ t.csv.lock"
 
 @test "replicas beyond the table go to the edge state with a warning" {
 	prepare
-	run qs-update --table t.csv <<< '{"pod":40,"latency":1,"requests":1,"action":3,"new_pod":0,"new_latency":1,"new_requests":1,"reward":1}'
+	run qs-update --table t.csv <<< '{"pod":40,"latency":1,"requests":1,"action":3,"new_pod":3,"new_latency":1,"new_requests":1,"reward":1}'
 	assert_success
 	assert_line -n 0 "qs-update: transition 0 is partly outside the table; using the edge buckets (pod 3, latency 0-500, requests 0-18)"
 }
@@ -349,7 +349,8 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	assert_equal "$(wc -l < h.csv)" 3
 	# Another table's transition at the same time (another action) is not
 	# the same one; nor is one without a time, which cannot tell.
-	run qs-update --table t.csv --history h.csv <<< "${TREC/\"action\":2/\"action\":3}"
+	other=${TREC/\"action\":2/\"action\":3}
+	run qs-update --table t.csv --history h.csv <<< "${other/\"new_pod\":2/\"new_pod\":3}"
 	assert_success
 	assert_equal "$(wc -l < h.csv)" 4
 	notime='{"pod":1,"latency":1022,"requests":36,"action":2,"new_latency":900,"new_requests":30,"reward":-5}'
@@ -476,4 +477,134 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	assert_equal "$(head -1 old.csv)" "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time"
 	run tail -1 old.csv
 	assert_output "12,1,1022,36,3,900,30,-5,-0.5,,2026-12-01T09:00:00Z,2026-12-01T09:01:40Z"
+}
+
+# A transition begun at $1 and observed at $2, with new_pod $3 after
+# action 2.
+timed() {
+	printf '{"time":"%s","pod":1,"latency":1022,"requests":36,"action":2,"new_time":"%s","new_pod":%s,"new_latency":900,"new_requests":30,"reward":-5}\n' "$1" "$2" "$3"
+}
+
+# Run qs-update in mode $1 (batch or unbuffered) with the options after
+# it on the file in, into t.csv and h.csv; its stdout is in $output, its
+# stderr in $err, its status in $status.
+update_in() {
+	local mode=$1
+	shift
+	[ "$mode" = batch ] || set -- --unbuffered "$@"
+	status=0
+	qs-update --table t.csv --history h.csv "$@" <in >out 2>errs || status=$?
+	output=$(cat out)
+	err=$(cat errs)
+}
+
+@test "a stale transition is dropped with a warning, not applied, not in the history" {
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	stale='^qs-update: line 1: dropped: stale transition \(age [0-9]{9} s > max 300 s\)$'
+	for mode in batch unbuffered; do
+		prepare
+		timed 2020-01-01T09:00:00Z 2020-01-01T09:01:40Z 2 >in
+		update_in "$mode" --max-age 300
+		assert_equal "$status" 0
+		assert_equal "$output" ""
+		assert_regex "$err" "$stale"
+		unchanged
+		QS_MAX_AGE=300 update_in "$mode"
+		assert_equal "$status" 0
+		assert_regex "$err" "$stale"
+		unchanged
+		# A fresh one is kept; so is an old one without --max-age.
+		timed "$now" "$now" 2 >in
+		update_in "$mode" --max-age 300
+		assert_equal "$status" 0
+		assert_equal "$err" ""
+		assert_regex "$output" '"epoch":12}$'
+		timed 2020-01-01T09:00:00Z 2020-01-01T09:01:40Z 2 >in
+		update_in "$mode"
+		assert_equal "$status" 0
+		assert_regex "$output" '"epoch":13}$'
+		assert_equal "$(wc -l <h.csv)" 15
+	done
+}
+
+@test "an instant transition is dropped with a warning, not applied, not in the history" {
+	for mode in batch unbuffered; do
+		prepare
+		timed 2026-01-01T09:00:00Z 2026-01-01T09:00:00Z 2 >in
+		update_in "$mode" --min-age 60
+		assert_equal "$status" 0
+		assert_equal "$output" ""
+		assert_equal "$err" "qs-update: line 1: dropped: instant transition (lasted 0 s < min 60 s)"
+		unchanged
+		# Offsets and fractions count: 09:00:00.5 to 10:00:30+01:00.
+		timed 2026-01-01T09:00:00.5Z 2026-01-01T10:00:30+01:00 2 >in
+		QS_MIN_AGE=30 update_in "$mode"
+		assert_equal "$err" "qs-update: line 1: dropped: instant transition (lasted 29.5 s < min 30 s)"
+		unchanged
+		timed 2026-01-01T09:00:00Z 2026-01-01T09:00:59Z 2 >in
+		timed 2026-01-01T09:01:00Z 2026-01-01T09:02:00Z 2 >>in
+		update_in "$mode" --min-age 60
+		assert_equal "$status" 0
+		assert_equal "$err" "qs-update: line 1: dropped: instant transition (lasted 59 s < min 60 s)"
+		assert_regex "$output" '^\{"time":"2026-01-01T09:01:00Z",.*"epoch":12}$'
+		assert_equal "$(wc -l <h.csv)" 14
+	done
+}
+
+@test "a foreign or not-ready transition is dropped with a warning, not applied, not in the history" {
+	for mode in batch unbuffered; do
+		prepare
+		# Five ready for an action of 2: someone else scaled.
+		{ timed 2026-01-01T09:00:00Z 2026-01-01T09:01:40Z 5
+		  timed 2026-01-01T09:01:00Z 2026-01-01T09:02:40Z 1
+		  echo '{"pod":1,"latency":1,"requests":1,"action":3,"applied":2,"new_pod":3,"new_latency":1,"new_requests":1,"reward":1}'; } >in
+		update_in "$mode"
+		assert_equal "$status" 0
+		assert_equal "$output" ""
+		assert_equal "$err" "qs-update: line 1: dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: line 2: dropped: foreign or not ready (new_pod 1, action 2)
+qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
+		unchanged
+		# The count applied, when there is one, is what must be ready.
+		{ timed 2026-01-01T09:00:00Z 2026-01-01T09:01:40Z 2
+		  echo '{"pod":1,"latency":1,"requests":1,"action":3,"applied":2,"new_pod":2,"new_latency":1,"new_requests":1,"reward":1}'
+		  timed 2026-01-01T09:03:00Z 2026-01-01T09:04:40Z 3; } >in
+		update_in "$mode"
+		assert_equal "$status" 0
+		assert_equal "$err" "qs-update: line 3: dropped: foreign or not ready (new_pod 3, action 2)"
+		assert_equal "$(wc -l <h.csv)" 15
+	done
+}
+
+@test "malformed times and bad ages are refused; nothing changes" {
+	for mode in batch unbuffered; do
+		for t in 2026-01-01 2026-13-01T09:00:00Z 2026-02-29T09:00:00Z 2026-04-31T09:00:00Z 2026-01-01T09:00:00 \
+		    2026-01-01T24:00:00Z "2026-01-01T09:00:00Z " 2026-01-01T09:00:00+1:00 1767258000; do
+			prepare
+			timed "$t" 2026-01-01T09:01:00Z 2 >in
+			update_in "$mode" --min-age 1
+			assert_equal "$status" 65
+			assert_equal "$err" "qs-update: invalid record in <stdin>: line 1: field time is not an RFC 3339 time such as 2026-12-01T09:00:00Z"
+			unchanged
+		done
+		timed 2026-01-01T09:00:00Z 2026-01-01T09:01:00 2 >in
+		update_in "$mode" --min-age 1
+		assert_equal "$status" 65
+		assert_equal "$err" "qs-update: invalid record in <stdin>: line 1: field new_time is not an RFC 3339 time such as 2026-12-01T09:00:00Z"
+		unchanged
+		echo '{"pod":1,"latency":1,"requests":1,"action":"x","new_pod":2,"new_latency":1,"new_requests":1,"reward":1}' >in
+		update_in "$mode"
+		assert_equal "$status" 65
+		assert_equal "$err" "qs-update: invalid record in <stdin>: line 1: field action is not an integer"
+		unchanged
+	done
+	# A leap day is a day.
+	cp "$DATA/notebook-table.csv" t.csv
+	timed 2024-02-29T09:00:00Z 2024-02-29T09:01:00Z 2 | qs-update --table t.csv --min-age 60 >/dev/null
+	run qs-update --table t.csv --min-age -1 </dev/null
+	assert_failure 64
+	run qs-update --table t.csv --max-age x </dev/null
+	assert_failure 64
+	QS_MAX_AGE=-5 run qs-update --table t.csv </dev/null
+	assert_failure 64
 }

@@ -142,4 +142,27 @@ ssize_t qs_getline(char **buf, size_t *cap, FILE *fp, size_t max);
  */
 int qs_rec_applied(json_t *rec, long *out, struct qs_err *err);
 
+/*
+ * Whether every writer flushes its stream after each record it writes,
+ * as the tools' --unbuffered asks, so that a tool answers each record at
+ * once when it runs as a co-process.  Off by default: output then goes
+ * out in blocks, which is faster for long inputs.  It is the process's
+ * setting, taken by each writer when it is made.
+ */
+void qs_records_set_unbuffered(int on);
+int qs_records_unbuffered(void);
+
+/*
+ * Parse an RFC 3339 time (2026-12-01T09:00:00Z, fractional seconds and
+ * an offset such as +01:00 allowed) into seconds since the epoch.
+ * Returns 0, or -1 when s is not one.
+ */
+int qs_time_parse(const char *s, double *out);
+
+/*
+ * The time field key of rec (borrowed) in seconds since the epoch.
+ * Returns 0, or -1 with err (EX_DATAERR) when it is missing or malformed.
+ */
+int qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err);
+
 #endif
