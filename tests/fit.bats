@@ -137,6 +137,9 @@ fit_get() {
 	check g.csv "qs-sim: cannot fit g.csv: the request rate per replica never varies; observe a range where the load changes"
 	printf 'time,pod,latency,requests\n1,1,300,3\n2,1,290,6\n3,1,280,9\n' >h.csv
 	check h.csv "qs-sim: cannot fit h.csv: latency does not rise with the request rate per replica"
+	# A hole of a day in 1-s steps is another range: the trace would be huge.
+	printf 'time,pod,latency,requests\n1,1,300,3\n2,1,320,6\n3,1,330,9\n86400,1,300,3\n' >j.csv
+	check j.csv "qs-sim: invalid observations j.csv: rows 3 and 4 are more than 10000 time steps (1 s) apart"
 	printf '' >i.csv
 	check i.csv "qs-sim: invalid observations i.csv: no rows"
 	run --separate-stderr qs-sim eval --observations missing.csv --policy hpa

@@ -653,7 +653,7 @@ parse_range(const char *body, size_t len, void *arg, int *promerr,
 	}
 	rc = parse_matrix(result, out, err);
 out:
-	if (rc == -1)
+	if (rc != 0)
 		qs_prom_range_free(out);
 	json_decref(root);
 	return rc;

@@ -16,6 +16,8 @@
 
 /* A gap this many steps long or longer is held, not one step. */
 #define GAP 1.5
+/* A longer gap is another range, not a hole in one: the trace would be huge. */
+#define GAP_MAX 10000
 /* The weighted fit is refined this many times from the plain one. */
 #define REFINE 3
 
@@ -241,9 +243,17 @@ qs_fit_load(const char *path, double window, struct qs_sim_params *p,
 	cap = nv;
 	tr = xcalloc(cap, sizeof(double));
 	for (i = 0; i < nv; i++) {
-		m = i == 0 ? 1 : (long)floor((v[i].t - v[i - 1].t) / step + 0.5);
-		if (m < 1 || (double)(v[i].t - v[i - 1].t) < GAP * step)
-			m = 1;
+		m = 1;
+		if (i > 0 && v[i].t - v[i - 1].t >= GAP * step)
+			m = (long)fmin(floor((v[i].t - v[i - 1].t) / step + 0.5),
+			    GAP_MAX + 1);
+		if (m > GAP_MAX) {
+			free(v);
+			free(tr);
+			return qs_err_set(err, EX_DATAERR, "invalid observations "
+			    "%s: rows %zu and %zu are more than %d time steps "
+			    "(%g s) apart", path, i, i + 1, GAP_MAX, step);
+		}
 		for (k = 1; k <= m; k++) {
 			if (len == cap) {
 				cap *= 2;
