@@ -14,6 +14,7 @@
 #include "qs/opt.h"
 #include "qs/prom.h"
 #include "qs/record.h"
+#include "qs/time.h"
 #include "qs/xalloc.h"
 
 #define USAGE "usage: qs-observe [--backend b] [--backoff s]\n" \
@@ -23,7 +24,8 @@
 	"       [--kube-token-file file] [--latency-query promql]\n" \
 	"       [--namespace ns] [--next] [--password-file file]\n" \
 	"       [--path path] [--pod n] [--prometheus url]\n" \
-	"       [--requests-query promql] [--retries n] [--timeout s]\n" \
+	"       [--range start,end] [--replicas-query promql]\n" \
+	"       [--requests-query promql] [--retries n] [--step s] [--timeout s]\n" \
 	"       [--token-file file] [--unbuffered] [--user name] [--window range]\n"
 
 #define LATENCY_QUERY "sum(rate(http_server_request_duration_seconds_sum{path=%s}[%s])) / " \
@@ -70,8 +72,12 @@ help(void)
 	    "      --path path           the path label of the default queries (/test)\n"
 	    "      --pod n               the ready replicas, not asking Kubernetes (QS_POD)\n"
 	    "      --prometheus url      Prometheus (QS_PROMETHEUS_URL, http://localhost:9090)\n"
+	    "      --range start,end     export one record per --step over the range\n"
+	    "      --replicas-query promql  with --range, the ready replicas (count of\n"
+	    "                            the request counter's series)\n"
 	    "      --requests-query promql  requests in the window\n"
 	    "      --retries n           retries after a failed attempt (2)\n"
+	    "      --step s              with --range, seconds between records (15)\n"
 	    "      --timeout s           seconds for one attempt (10)\n"
 	    "      --token-file file     bearer token, first line\n"
 	    "      --unbuffered          with --next, observe and flush each record\n"
@@ -152,6 +158,13 @@ ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
 	return 0;
 }
 
+static int to_figure(struct qs_prom *p, const char *what, const char *at,
+    double v, double unit, int nan_zero, long *out, struct qs_err *err);
+static int observe_range(const struct qs_prom_conf *conf, const char *range,
+    long step, const char *lq, const char *rq, const char *pq, long pod,
+    const char *path, const char *window, int empty_zero, int next,
+    enum qs_format fmt);
+
 /*
  * Evaluate one query and round its answer, scaled by unit, half away
  * from zero.  NaN is 0 when nan_zero (a latency over no requests).
@@ -160,8 +173,7 @@ static int
 figure(struct qs_prom *p, const char *what, const char *q, double t,
     double unit, int nan_zero, int empty_zero, long *out, struct qs_err *err)
 {
-	char shown[32];
-	double v, r;
+	double v;
 	int rc;
 
 	if ((rc = qs_prom_query(p, q, t, &v, err)) == -1)
@@ -174,6 +186,20 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 			    "(--empty-as-zero reads this as 0)", what, qs_prom_url(p));
 		v = 0;
 	}
+	return to_figure(p, what, "", v, unit, nan_zero, out, err);
+}
+
+/*
+ * The figure of a query's answer v, scaled by unit and rounded half away
+ * from zero; at is "" or " at TIME" for messages.
+ */
+static int
+to_figure(struct qs_prom *p, const char *what, const char *at, double v,
+    double unit, int nan_zero, long *out, struct qs_err *err)
+{
+	char shown[32];
+	double r;
+
 	if (isnan(v) && nan_zero)
 		v = 0;
 	r = round(v * unit);
@@ -185,9 +211,9 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 			snprintf(shown, sizeof(shown), "%cInf", v > 0 ? '+' : '-');
 		else
 			snprintf(shown, sizeof(shown), "%g", v);
-		return qs_err_set(err, EX_DATAERR, "cannot get %s from %s: "
+		return qs_err_set(err, EX_DATAERR, "cannot get %s from %s%s: "
 		    "the query answered %s, not a figure from 0 to %g", what,
-		    qs_prom_url(p), shown, FIGURE_MAX);
+		    qs_prom_url(p), at, shown, FIGURE_MAX);
 	}
 	*out = (long)r;
 	return 0;
@@ -259,8 +285,11 @@ main(int argc, char *argv[])
 		{ "path", required_argument, NULL, 'a' },
 		{ "pod", required_argument, NULL, 'p' },
 		{ "prometheus", required_argument, NULL, 'u' },
+		{ "range", required_argument, NULL, 'G' },
+		{ "replicas-query", required_argument, NULL, 'Q' },
 		{ "requests-query", required_argument, NULL, 'R' },
 		{ "retries", required_argument, NULL, 'r' },
+		{ "step", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "unbuffered", no_argument, NULL, 'o' },
@@ -278,11 +307,11 @@ main(int argc, char *argv[])
 	struct state st;
 	enum qs_format fmt = QS_FMT_AUTO;
 	const char *path = NULL, *window = NULL, *lq = NULL, *rq = NULL, *env;
-	const char *deployment = NULL, *ns = NULL;
+	const char *deployment = NULL, *ns = NULL, *range = NULL, *pq = NULL;
 	const char *name_src = "--deployment", *ns_src = "--namespace";
 	char *lqbuf = NULL, *rqbuf = NULL;
 	json_t *rec = NULL;
-	long pod = -1, pod0;
+	long pod = -1, pod0, step = -1;
 	int c, next = 0, empty_zero = 0, rc, again = 0;
 
 	qs_setprogname(argv[0]);
@@ -320,6 +349,9 @@ main(int argc, char *argv[])
 				qs_die(EX_USAGE, "invalid --format: %s (json or csv)",
 				    optarg);
 			break;
+		case 'G':
+			range = optarg;
+			break;
 		case 'h':
 			help();
 			break;
@@ -347,6 +379,9 @@ main(int argc, char *argv[])
 		case 'p':
 			pod = qs_opt_long("--pod", optarg, 0, 1000000);
 			break;
+		case 'Q':
+			pq = optarg;
+			break;
 		case 'R':
 			rq = optarg;
 			break;
@@ -355,6 +390,9 @@ main(int argc, char *argv[])
 			break;
 		case 'r':
 			conf.retries = qs_opt_long("--retries", optarg, 0, 100);
+			break;
+		case 's':
+			step = qs_opt_long("--step", optarg, 1, 86400);
 			break;
 		case 'T':
 			conf.token_file = optarg;
@@ -429,6 +467,12 @@ main(int argc, char *argv[])
 	if (ko.insecure && ko.cacert)
 		qs_die(EX_USAGE, "--kube-insecure-skip-tls-verify and --kube-cacert "
 		    "contradict each other");
+	if (range == NULL && (pq != NULL || step > 0))
+		qs_die(EX_USAGE, "--replicas-query and --step need --range");
+	if (range != NULL)
+		return observe_range(&conf, range, step > 0 ? step : 15, lq, rq,
+		    pq, pod, path ? path : "/test", window ? window : "30s",
+		    empty_zero, next, fmt);
 	ko.timeout = conf.timeout;
 	pod0 = pod;
 	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, &err) != 0)
@@ -488,5 +532,163 @@ main(int argc, char *argv[])
 	qs_prom_free(prom);
 	free(lqbuf);
 	free(rqbuf);
+	return qs_fshut_stdout();
+}
+
+/* Records a range asks Prometheus for at a time: under its 11,000. */
+#define PAGE 10000L
+
+/* The default --replicas-query: the pods that expose the counter. */
+#define REPLICAS_QUERY "count(http_server_requests_total{path=%s})"
+
+/* START,END of --range, each RFC 3339 or seconds since the epoch. */
+static void
+parse_range(const char *arg, double *start, double *end)
+{
+	char *s = xstrdup(arg), *comma = strchr(s, ',');
+
+	if (comma == NULL)
+		qs_die(EX_USAGE, "invalid --range: %s (START,END, each RFC 3339 "
+		    "or seconds since the epoch)", arg);
+	*comma = '\0';
+	if (qs_time_parse(s, start) != 0 || qs_time_parse(comma + 1, end) != 0)
+		qs_die(EX_USAGE, "invalid --range: %s (START,END, each RFC 3339 "
+		    "or seconds since the epoch)", arg);
+	free(s);
+	/* Records name whole seconds. */
+	*start = ceil(*start);
+	*end = floor(*end);
+	if (*end < *start)
+		qs_die(EX_USAGE, "invalid --range: %s (its end is before its "
+		    "start)", arg);
+}
+
+/* The index of time t in r from *j on, or -1 when r has no sample at t. */
+static long
+sample_at(const struct qs_prom_range *r, size_t *j, double t)
+{
+	while (*j < r->n && r->t[*j] < t - 5e-4)
+		(*j)++;
+	if (*j < r->n && fabs(r->t[*j] - t) < 5e-4)
+		return (long)*j;
+	return -1;
+}
+
+/* One query over one page; an empty answer is a page without samples. */
+static void
+page_query(struct qs_prom *p, const char *what, const char *q, double a,
+    double b, double step, struct qs_prom_range *out)
+{
+	struct qs_err err = { 0 };
+
+	if (qs_prom_query_range(p, q, a, b, step, out, &err) == -1) {
+		qs_err_wrap(&err, "cannot get %s from %s", what, qs_prom_url(p));
+		qs_die_err(&err);
+	}
+}
+
+/*
+ * --range: the latency, requests and replicas queries over the range, one
+ * record per step at the times Prometheus evaluated them, a page of PAGE
+ * times at a time so that memory stays bounded whatever the range.  A
+ * time where a query has no sample is left out, or read as 0 with
+ * --empty-as-zero, and the count of those left out is reported.
+ */
+static int
+observe_range(const struct qs_prom_conf *conf, const char *range, long step,
+    const char *lq, const char *rq, const char *pq, long pod,
+    const char *path, const char *window, int empty_zero, int next,
+    enum qs_format fmt)
+{
+	struct qs_prom_range lat, req, rep;
+	struct qs_err err = { 0 };
+	struct qs_prom *prom;
+	struct qs_writer *w;
+	struct state *st = xcalloc(PAGE, sizeof(*st));
+	char *lqbuf = NULL, *rqbuf = NULL, *pqbuf = NULL, quoted[1024], at[48];
+	double start, end, a, b, t;
+	size_t jl, jr, jp;
+	long i, k, n, il, ir, ip, skipped = 0, total = 0;
+	json_t *rec;
+
+	if (next)
+		qs_die(EX_USAGE, "--next and --range exclude each other");
+	if (pod >= 0 && pq != NULL)
+		qs_die(EX_USAGE, "--pod and --replicas-query exclude each other");
+	parse_range(range, &start, &end);
+	if (lq == NULL)
+		lq = lqbuf = default_query(1, path, window);
+	if (rq == NULL)
+		rq = rqbuf = default_query(0, path, window);
+	if (pod < 0 && pq == NULL) {
+		if (qs_prom_quote(quoted, sizeof(quoted), path) != 0)
+			qs_die(EX_USAGE, "invalid --path: it must be printable "
+			    "and shorter than %zu bytes", sizeof(quoted) / 2);
+		n = (long)(strlen(quoted) + sizeof(REPLICAS_QUERY));
+		pq = pqbuf = xmalloc((size_t)n);
+		snprintf(pqbuf, (size_t)n, REPLICAS_QUERY, quoted);
+	}
+	if ((prom = qs_prom_new(conf, &err)) == NULL)
+		qs_die_err(&err);
+	w = qs_writer_new(stdout, fmt);
+	memset(&rep, 0, sizeof(rep));
+	for (a = start; a <= end; a = b + (double)step) {
+		b = fmin(end, a + (double)(PAGE - 1) * (double)step);
+		n = qs_prom_range_points(a, b, (double)step);
+		page_query(prom, "latency", lq, a, b, (double)step, &lat);
+		page_query(prom, "requests", rq, a, b, (double)step, &req);
+		if (pq != NULL)
+			page_query(prom, "replicas", pq, a, b, (double)step, &rep);
+		jl = jr = jp = 0;
+		/* A page is checked whole before any of it is written. */
+		for (i = 0, k = 0; i < n; i++) {
+			t = a + (double)i * (double)step;
+			total++;
+			il = sample_at(&lat, &jl, t);
+			ir = sample_at(&req, &jr, t);
+			ip = pq != NULL ? sample_at(&rep, &jp, t) : 0;
+			if ((il < 0 || ir < 0 || ip < 0) && !empty_zero) {
+				skipped++;
+				continue;
+			}
+			if (qs_time_format(st[k].time, t) != 0)
+				qs_die(EX_USAGE, "invalid --range: %s (a time out "
+				    "of range)", range);
+			snprintf(at, sizeof(at), " at %s", st[k].time);
+			if (to_figure(prom, "latency", at, il < 0 ? 0 : lat.v[il],
+			    1000, 1, &st[k].latency, &err) != 0 ||
+			    to_figure(prom, "requests", at, ir < 0 ? 0 : req.v[ir],
+			    1, 0, &st[k].requests, &err) != 0)
+				qs_die_err(&err);
+			st[k].pod = pod;
+			if (pq != NULL && to_figure(prom, "replicas", at, ip < 0 ?
+			    0 : rep.v[ip], 1, 0, &st[k].pod, &err) != 0)
+				qs_die_err(&err);
+			k++;
+		}
+		for (i = 0; i < k; i++) {
+			rec = json_object();
+			put_state(rec, "", &st[i]);
+			if (qs_writer_put(w, rec, &err) != 0)
+				qs_die_err(&err);
+			json_decref(rec);
+		}
+		qs_prom_range_free(&lat);
+		qs_prom_range_free(&req);
+		qs_prom_range_free(&rep);
+	}
+	if (skipped == total)
+		qs_die(EX_UNAVAILABLE, "cannot get observations from %s: no data "
+		    "over the range; is the target scraped? (--empty-as-zero "
+		    "reads this as 0)", qs_prom_url(prom));
+	if (skipped > 0)
+		qs_warn("%ld of the %ld times had no sample of a query and were "
+		    "left out (--empty-as-zero reads them as 0)", skipped, total);
+	qs_writer_free(w);
+	qs_prom_free(prom);
+	free(lqbuf);
+	free(rqbuf);
+	free(pqbuf);
+	free(st);
 	return qs_fshut_stdout();
 }

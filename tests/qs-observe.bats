@@ -836,3 +836,95 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	assert_output "qs-observe: --unbuffered needs --next"
 	stop_sim
 }
+
+# --- --range: past observations through query_range ------------------------
+
+@test "--range exports one record per step, merged by time, in CSV" {
+	now=$(date +%s)
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 2 --window 5s \
+	    --range "$((now - 4)),$now" --step 2 --format csv
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line --index 0 'time,pod,latency,requests'
+	[ "${#lines[@]}" -eq 4 ]
+	for i in 1 2 3; do
+		IFS=, read -r t pod lat req <<<"${lines[$i]}"
+		assert_equal "$(date -u -d "$t" +%s)" "$((now - 4 + 2 * (i - 1)))"
+		assert_equal "$pod" 2
+		assert_equal "$lat" 240
+		near "$req" 50 2
+	done
+}
+
+@test "--range takes RFC 3339 times and writes JSON Lines by default" {
+	now=$(date +%s)
+	a=$(date -u -d "@$((now - 3))" +%Y-%m-%dT%H:%M:%SZ)
+	# The same instant an hour ahead of UTC.
+	b=$(TZ=Etc/GMT-1 date -d "@$now" +%Y-%m-%dT%H:%M:%S+01:00)
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --window 5s \
+	    --range "$a,$b" --step 3
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	output=${lines[0]}
+	assert_equal "$(get time)" "$a"
+	assert_equal "$(get latency)" 240
+}
+
+@test "--range: the replicas from --replicas-query, or the counter's series" {
+	now=$(date +%s)
+	run --separate-stderr qs-observe --prometheus "$PROM" --window 5s \
+	    --range "$((now - 2)),$now" --step 2 --replicas-query 'vector(7)'
+	assert_success
+	output=${lines[0]}
+	assert_equal "$(get pod)" 7
+	# The fixture serves the counter for two pods on path /test.
+	run --separate-stderr qs-observe --prometheus "$PROM" --window 5s \
+	    --range "$((now - 2)),$now" --step 2
+	assert_success
+	output=${lines[1]}
+	assert_equal "$(get pod)" 2
+}
+
+@test "--range pages through more than Prometheus' 11,000 points a query" {
+	now=$(date +%s)
+	# 12,001 times a second apart: two pages; only the last seconds have data.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --window 5s \
+	    --range "$((now - 12000)),$now" --step 1 --format csv
+	assert_success
+	[ "${#lines[@]}" -ge 3 ]
+	assert_equal "$(date -u -d "${lines[-1]%%,*}" +%s)" "$now"
+	assert_equal "$stderr" "qs-observe: $((12002 - ${#lines[@]})) of the 12001 times had no sample of a query and were left out (--empty-as-zero reads them as 0)"
+}
+
+@test "--range: no data at all is 69; bad ranges and combinations are 64" {
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,1010 --step 5
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get observations from $PROM: no data over the range; is the target scraped? (--empty-as-zero reads this as 0)"
+	for r in 1000 1000,x 2026-13-01T00:00:00Z,1000 2000,1000; do
+		run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range "$r"
+		assert_failure 64
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		assert_regex "$stderr" '^qs-observe: invalid --range: '
+	done
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --step 5
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: --replicas-query and --step need --range"
+	run --separate-stderr qs-observe --prometheus "$PROM" --next --range 1000,2000 </dev/null
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: --next and --range exclude each other"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --replicas-query 'vector(1)' --range 1000,2000
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: --pod and --replicas-query exclude each other"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,2000 --step 0
+	assert_failure 64
+}
+
+@test "--range: several series are refused, pointing at sum()" {
+	now=$(date +%s)
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range "$((now - 2)),$now" \
+	    --requests-query 'http_server_requests_total'
+	assert_failure 65
+	assert_output ""
+	assert_regex "$stderr" "^qs-observe: cannot get requests from $PROM: the answer has [0-9]+ series, not one; aggregate them in the query, e.g. sum\(...\)$"
+}

@@ -910,7 +910,7 @@ near() {
 	assert_equal "${stderr_lines[0]}" "qs-sim: --table is required"
 	run --separate-stderr qs-sim train --table t.csv
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" "qs-sim: --trace is required"
+	assert_equal "${stderr_lines[0]}" "qs-sim: --trace or --observations is required"
 	run --separate-stderr qs-sim train --trace trace.csv --table t.csv --epsilon 2
 	assert_failure 64
 	assert_equal "$stderr" "qs-sim: invalid --epsilon: 2 (a number from 0 to 1)"

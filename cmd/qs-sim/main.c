@@ -10,6 +10,7 @@
 
 #include "qs/err.h"
 #include "qs/file.h"
+#include "qs/fit.h"
 #include "qs/history.h"
 #include "qs/learn.h"
 #include "qs/num.h"
@@ -57,6 +58,7 @@ common_option(struct common *c, int opt, const char *arg)
 	switch (opt) {
 	case OPT_CAPACITY:
 		c->p.capacity = qs_opt_double("--capacity", arg, 1e-9, 1e12);
+		c->fitted_given = "--capacity";
 		break;
 	case OPT_COST_WEIGHTS:
 		if (qs_reward_cost_parse(arg, &c->reward.cost) != 0)
@@ -68,6 +70,7 @@ common_option(struct common *c, int opt, const char *arg)
 		break;
 	case OPT_INTERVAL:
 		c->p.interval = qs_opt_double("--interval", arg, 1e-3, 1e7);
+		c->fitted_given = "--interval";
 		break;
 	case OPT_MAX_REPLICAS:
 		c->max_replicas = qs_opt_long("--max-replicas", arg, 1, 100000);
@@ -77,6 +80,7 @@ common_option(struct common *c, int opt, const char *arg)
 		break;
 	case OPT_NOISE:
 		c->p.noise = qs_opt_double("--noise", arg, 0, 10);
+		c->fitted_given = "--noise";
 		break;
 	case OPT_PEAK:
 		c->peak_replicas = (double)qs_opt_long("--peak-replicas", arg, 1,
@@ -120,6 +124,12 @@ common_option(struct common *c, int opt, const char *arg)
 			qs_die(EX_USAGE, "invalid --latency-model: %s (linear or "
 			    "queue)", arg);
 		break;
+	case OPT_OBSERVATIONS:
+		c->observations = arg;
+		break;
+	case OPT_FIT_OUT:
+		c->fit_out = arg;
+		break;
 	default:
 		return 0;
 	}
@@ -133,8 +143,8 @@ common_finish(struct common *c)
 	struct qs_err err = { 0 };
 	double peak;
 
-	if (c->trace == NULL) {
-		qs_warn("%s", "--trace is required");
+	if (c->trace == NULL && c->observations == NULL) {
+		qs_warn("%s", "--trace or --observations is required");
 		usage();
 	}
 	if (c->peak_replicas > 0 && c->scale_given) {
@@ -145,6 +155,12 @@ common_finish(struct common *c)
 		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
 		    c->max_replicas, c->min_replicas);
 	c->reward.ideal = c->p.ideal;
+	if (c->observations != NULL || c->fit_out != NULL) {
+		common_fit(c);
+		if (qs_sim_check(&c->p, &err) != 0)
+			qs_die_err(&err);
+		return;
+	}
 	if (qs_sim_check(&c->p, &err) != 0)
 		qs_die_err(&err);
 	if (qs_sim_trace_load(c->trace, &c->values, &c->n, &err) != 0)
@@ -187,4 +203,53 @@ main(int argc, char *argv[])
 	}
 	qs_warn("unknown command %s", argv[1]);
 	usage();
+}
+
+/*
+ * --observations: fit the model to them and take their requests as the
+ * trace, unscaled; print the fit on standard error or save it in
+ * --fit-out.  What the fit sets cannot also be given.
+ */
+void
+common_fit(struct common *c)
+{
+	struct qs_err err = { 0 };
+	struct qs_atomic a;
+	struct qs_fit f;
+	const char *clash = c->fitted_given;
+
+	if (c->observations == NULL) {
+		qs_warn("%s", "--fit-out needs --observations");
+		usage();
+	}
+	if (c->trace != NULL)
+		clash = "--trace";
+	else if (c->scale_given)
+		clash = "--scale";
+	else if (c->peak_replicas > 0)
+		clash = "--peak-replicas";
+	if (clash != NULL) {
+		qs_warn("%s and --observations exclude each other: the model "
+		    "and the trace are fitted to the observations", clash);
+		usage();
+	}
+	if (!(c->window > 0))
+		qs_die(EX_USAGE, "--observations needs the --window their "
+		    "requests were counted over, above 0");
+	if (qs_fit_load(c->observations, c->window, &c->p, &c->values, &c->n,
+	    &f, &err) != 0)
+		qs_die_err(&err);
+	if (c->fit_out == NULL) {
+		if (qs_fit_print(stderr, &f) != 0)
+			qs_die(EX_IOERR, "cannot write standard error:");
+		return;
+	}
+	if (qs_atomic_open(&a, c->fit_out, &err) != 0)
+		qs_die_err(&err);
+	if (qs_fit_print(a.fp, &f) != 0) {
+		qs_atomic_abort(&a);
+		qs_die(EX_IOERR, "cannot write %s:", c->fit_out);
+	}
+	if (qs_atomic_commit(&a, &err) != 0)
+		qs_die_err(&err);
 }

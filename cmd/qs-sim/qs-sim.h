@@ -30,7 +30,8 @@
 	"       [--period s] [--replicas n] [--request-buckets n]\n" \
 	"       [--request-width n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--startup-delay s]\n" \
-	"       [--window s] --table file --trace file\n"
+	"       [--window s] [--fit-out file] --table file\n" \
+	"       --trace file | --observations file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--base-latency ms]\n" \
 	"       [--capacity rate]\n" \
@@ -43,8 +44,8 @@
 	"       [--peak-replicas n | --scale x] [--period s]\n" \
 	"       [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
-	"       [--startup-delay s] [--substep s] [--window s]\n" \
-	"       --policy policy --trace file\n"
+	"       [--startup-delay s] [--substep s] [--window s] [--fit-out file]\n" \
+	"       --policy policy --trace file | --observations file\n"
 
 #define MODEL_HELP \
 	"      --capacity rate     requests/s a replica serves at the ideal (0.353)\n" \
@@ -58,6 +59,9 @@
 	"      --scale x           multiply the trace's requests by x (1)\n" \
 	"      --startup-delay s   seconds before a new replica is ready (60)\n" \
 	"      --window s          observation window in seconds (30)\n" \
+	"      --observations file fit the model to past observations and use\n" \
+	"                          their requests as the trace\n" \
+	"      --fit-out file      write the fitted model there (standard error)\n" \
 	"      --help              print this help\n" \
 	"      --version           print the version\n"
 
@@ -75,6 +79,9 @@ struct common {
 	unsigned long long seed;
 	double *values;
 	size_t n;
+	/* --observations: the model fitted to them (fit.h). */
+	const char *observations, *fit_out;
+	const char *fitted_given;	/* an option the fit replaces, or NULL */
 };
 
 enum {
@@ -87,7 +94,8 @@ enum {
 	OPT_SERIES, OPT_STARTUP, OPT_TABLE, OPT_TRACE, OPT_VERSION,
 	OPT_WINDOW,
 	/* The model's latency and eval's integration (issue 14). */
-	OPT_BASE, OPT_LATENCY_MODEL, OPT_SUBSTEP, OPT_OBS_DELAY, OPT_MERIT
+	OPT_BASE, OPT_LATENCY_MODEL, OPT_SUBSTEP, OPT_OBS_DELAY, OPT_MERIT,
+	OPT_OBSERVATIONS, OPT_FIT_OUT
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */
@@ -98,6 +106,7 @@ _Noreturn void help(const char *text);
 void common_init(struct common *c);
 int common_option(struct common *c, int opt, const char *arg);
 void common_finish(struct common *c);
+void common_fit(struct common *c);
 
 int sim_train(int argc, char *argv[]);
 int sim_eval(int argc, char *argv[]);

@@ -12,6 +12,7 @@
 #include "qs/err.h"
 #include "qs/num.h"
 #include "qs/record.h"
+#include "qs/time.h"
 #include "qs/xalloc.h"
 
 #define MAX_LINE (1L << 20)
@@ -675,84 +676,6 @@ qs_records_unbuffered(void)
 	return unbuffered;
 }
 
-/* Read n decimal digits at *p into *v; returns 0, or -1. */
-static int
-digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (; n > 0; n--, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return -1;
-		*v = *v * 10 + (**p - '0');
-	}
-	return 0;
-}
-
-/* Step over one of the characters of set at *p; returns 0, or -1. */
-static int
-sep(const char **p, const char *set)
-{
-	if (**p == '\0' || strchr(set, **p) == NULL)
-		return -1;
-	(*p)++;
-	return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (Hinnant's rule). */
-static long
-days_from_civil(long y, int m, int d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153L * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int
-qs_time_parse(const char *s, double *out)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
-	const char *p = s;
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	double frac = 0, scale = 0.1;
-
-	if (digits(&p, 4, &y) != 0 || sep(&p, "-") != 0 ||
-	    digits(&p, 2, &mo) != 0 || sep(&p, "-") != 0 ||
-	    digits(&p, 2, &d) != 0 || sep(&p, "Tt ") != 0 ||
-	    digits(&p, 2, &h) != 0 || sep(&p, ":") != 0 ||
-	    digits(&p, 2, &mi) != 0 || sep(&p, ":") != 0 ||
-	    digits(&p, 2, &sec) != 0)
-		return -1;
-	if (*p == '.') {
-		if (p[1] < '0' || p[1] > '9')
-			return -1;
-		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (digits(&p, 2, &oh) != 0 || sep(&p, ":") != 0 ||
-		    digits(&p, 2, &om) != 0 || oh > 23 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0))) ||
-	    h > 23 || mi > 59 || sec > 60)
-		return -1;
-	*out = (double)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-	    sec + frac - sign * (oh * 3600 + om * 60);
-	return 0;
-}
-
 int
 qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err)
 {
@@ -760,7 +683,9 @@ qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err)
 
 	if (v == NULL || json_is_null(v))
 		return qs_err_set(err, EX_DATAERR, "field %s is missing", key);
-	if (!json_is_string(v) || qs_time_parse(json_string_value(v), out) != 0)
+	/* Records hold RFC 3339 times, not the bare seconds a user may type. */
+	if (!json_is_string(v) || strchr(json_string_value(v), 'T') == NULL ||
+	    qs_time_parse(json_string_value(v), out) != 0)
 		return qs_err_set(err, EX_DATAERR, "field %s is not an RFC 3339 "
 		    "time such as 2026-12-01T09:00:00Z", key);
 	return 0;

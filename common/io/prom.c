@@ -1,6 +1,7 @@
 /* See LICENSE file for copyright and license details. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,13 +401,27 @@ qs_prom_parse(const char *body, size_t len, double *value, struct qs_err *err)
 	return rc;
 }
 
-/* One attempt.  Returns as qs_prom_query, with *retry set when worth it. */
+/* A parser of an answer's body into out, as parse is for an instant one. */
+typedef int parse_fn(const char *body, size_t len, void *out, int *promerr,
+    struct qs_err *err);
+
 static int
-attempt(struct qs_prom *p, const char *url, double *value, int *retry,
+parse_instant(const char *body, size_t len, void *out, int *promerr,
     struct qs_err *err)
 {
+	return parse(body, len, out, promerr, err);
+}
+
+/*
+ * One attempt, reading at most max bytes and parsing them with fn.
+ * Returns as qs_prom_query, with *retry set when worth it.
+ */
+static int
+attempt(struct qs_prom *p, const char *url, long max, parse_fn *fn,
+    void *value, int *retry, struct qs_err *err)
+{
 	char errbuf[CURL_ERROR_SIZE], reason[64];
-	struct qs_buf body = { .max = BODY_MAX };
+	struct qs_buf body = { .max = (size_t)max };
 	struct qs_err perr = { 0 };
 	CURLcode cc;
 	long code = 0, oserr = 0;
@@ -428,7 +443,7 @@ attempt(struct qs_prom *p, const char *url, double *value, int *retry,
 		free(body.p);
 		if (body.toobig)
 			return qs_err_set(err, EX_UNAVAILABLE,
-			    "the answer is longer than %ld bytes", BODY_MAX);
+			    "the answer is longer than %ld bytes", max);
 		if (cc == CURLE_OPERATION_TIMEDOUT)
 			return qs_err_set(err, EX_TEMPFAIL,
 			    "timed out after %g s", p->timeout);
@@ -439,8 +454,7 @@ attempt(struct qs_prom *p, const char *url, double *value, int *retry,
 		return qs_err_set(err, EX_UNAVAILABLE, "%s",
 		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
 	}
-	rc = parse(body.p != NULL ? body.p : "", body.len, value, &promerr,
-	    &perr);
+	rc = fn(body.p != NULL ? body.p : "", body.len, value, &promerr, &perr);
 	free(body.p);
 	if (code < 200 || code > 299) {
 		/* Prometheus explains its 4xx and 5xx in an error answer. */
@@ -495,7 +509,7 @@ qs_prom_query(struct qs_prom *p, const char *q, double t, double *value,
 	curl_free(esc);
 
 	for (tries = 1;; tries++) {
-		rc = attempt(p, url, value, &retry, err);
+		rc = attempt(p, url, BODY_MAX, parse_instant, value, &retry, err);
 		if (rc != -1 || !retry || tries > p->retries)
 			break;
 		pause_for(delay);
@@ -541,4 +555,182 @@ qs_prom_quote(char *buf, size_t n, const char *s)
 fail:
 	buf[0] = '\0';
 	return -1;
+}
+
+/*
+ * A range answer is at most QS_PROM_POINTS_MAX samples of one series,
+ * "[1764583200.123,\"0.28312345678901234\"]," at most 48 bytes each, and
+ * its labels: this bound leaves room for them.  jansson's 20 times makes
+ * it about 20 MB at worst, within the CronJob's 64Mi.
+ */
+#define RANGE_BODY_MAX (1024L * 1024)
+
+void
+qs_prom_range_free(struct qs_prom_range *r)
+{
+	free(r->t);
+	free(r->v);
+	r->t = r->v = NULL;
+	r->n = 0;
+}
+
+/* The matrix of one series at result (borrowed) into out. */
+static int
+parse_matrix(json_t *result, struct qs_prom_range *out, struct qs_err *err)
+{
+	json_t *values, *pair;
+	size_t n, i;
+
+	if (!json_is_array(result))
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer's matrix is not an array");
+	if ((n = json_array_size(result)) == 0)
+		return QS_PROM_EMPTY;
+	if (n > 1)
+		return qs_err_set(err, EX_DATAERR, "the answer has %zu series, "
+		    "not one; aggregate them in the query, e.g. sum(...)", n);
+	values = json_object_get(json_array_get(result, 0), "values");
+	if (!json_is_array(values))
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer's series has no \"values\" array");
+	n = json_array_size(values);
+	out->t = xcalloc(n > 0 ? n : 1, sizeof(double));
+	out->v = xcalloc(n > 0 ? n : 1, sizeof(double));
+	for (i = 0; i < n; i++) {
+		pair = json_array_get(values, i);
+		if (parse_pair(pair, &out->v[i], err) != 0)
+			return -1;
+		out->t[i] = json_number_value(json_array_get(pair, 0));
+		if (i > 0 && !(out->t[i] > out->t[i - 1]))
+			return qs_err_set(err, EX_UNAVAILABLE,
+			    "the answer's samples are not in order of time");
+		out->n = i + 1;
+	}
+	return out->n > 0 ? 0 : QS_PROM_EMPTY;
+}
+
+/* As parse, for a /api/v1/query_range answer into a qs_prom_range. */
+static int
+parse_range(const char *body, size_t len, void *arg, int *promerr,
+    struct qs_err *err)
+{
+	struct qs_prom_range *out = arg;
+	json_error_t jerr;
+	json_t *root, *data, *result;
+	const char *status, *type;
+	int rc = -1;
+
+	*promerr = 0;
+	memset(out, 0, sizeof(*out));
+	/* root is a new reference; everything taken from it is borrowed. */
+	if ((root = json_loadb(body, len, JSON_DECODE_ANY, &jerr)) == NULL)
+		return qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer is not JSON: %s at line %d column %d", jerr.text,
+		    jerr.line, jerr.column);
+	status = json_string_value(json_object_get(root, "status"));
+	if (!json_is_object(root) || status == NULL) {
+		qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer is JSON but not a Prometheus answer (no \"status\")");
+		goto out;
+	}
+	if (strcmp(status, "success") != 0) {
+		answer_error(root, err);
+		*promerr = 1;
+		goto out;
+	}
+	data = json_object_get(root, "data");
+	type = json_string_value(json_object_get(data, "resultType"));
+	result = json_object_get(data, "result");
+	if (type == NULL || result == NULL) {
+		qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer has no data.resultType or data.result");
+		goto out;
+	}
+	if (strcmp(type, "matrix") != 0) {
+		qs_err_set(err, EX_DATAERR, "the answer is a %.20s, not a "
+		    "range of one series", type);
+		goto out;
+	}
+	rc = parse_matrix(result, out, err);
+out:
+	if (rc != 0)
+		qs_prom_range_free(out);
+	json_decref(root);
+	return rc;
+}
+
+int
+qs_prom_parse_range(const char *body, size_t len, struct qs_prom_range *out,
+    struct qs_err *err)
+{
+	struct qs_err perr = { 0 };
+	int promerr, rc;
+
+	rc = parse_range(body, len, out, &promerr, &perr);
+	if (rc == -1) {
+		if (promerr)
+			qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
+			    perr.msg);
+		else
+			*err = perr;
+		printable(err);
+	}
+	return rc;
+}
+
+long
+qs_prom_range_points(double start, double end, double step)
+{
+	double n;
+
+	if (!(step > 0) || !(end >= start))
+		return 0;
+	n = floor((end - start) / step + 1e-9) + 1;
+	return n > (double)LONG_MAX / 2 ? LONG_MAX / 2 : (long)n;
+}
+
+int
+qs_prom_query_range(struct qs_prom *p, const char *q, double start,
+    double end, double step, struct qs_prom_range *out, struct qs_err *err)
+{
+	char *esc, *url;
+	double delay = p->backoff;
+	long tries, points = qs_prom_range_points(start, end, step);
+	size_t n;
+	int rc, retry;
+
+	memset(out, 0, sizeof(*out));
+	if (points < 1)
+		return qs_err_set(err, EX_USAGE, "the range's end is before its "
+		    "start, or its step is not positive");
+	if (points > QS_PROM_POINTS_MAX)
+		return qs_err_set(err, EX_USAGE, "the range holds %ld points, "
+		    "more than the %d of one Prometheus query", points,
+		    QS_PROM_POINTS_MAX);
+	if ((esc = curl_easy_escape(p->curl, q, 0)) == NULL)
+		qs_die(EX_OSERR, "out of memory");
+	n = strlen(p->url) + strlen(esc) + 3 * 64 +
+	    sizeof("/api/v1/query_range?query=&start=&end=&step=");
+	url = xmalloc(n);
+	snprintf(url, n, "%s/api/v1/query_range?query=%s&start=%.3f&end=%.3f"
+	    "&step=%.3f", p->url, esc, start, end, step);
+	curl_free(esc);
+	for (tries = 1;; tries++) {
+		rc = attempt(p, url, RANGE_BODY_MAX, parse_range, out, &retry,
+		    err);
+		if (rc != -1 || !retry || tries > p->retries)
+			break;
+		pause_for(delay);
+		delay *= 2;
+	}
+	free(url);
+	if (rc == -1) {
+		printable(err);
+		if (tries > 1) {
+			n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+			    " (%ld attempts)", tries);
+		}
+	}
+	return rc;
 }

@@ -73,4 +73,40 @@ int qs_prom_parse(const char *body, size_t len, double *value,
  */
 int qs_prom_quote(char *buf, size_t n, const char *s);
 
+/* The most samples of one series a range query asks for, Prometheus' own. */
+#define QS_PROM_POINTS_MAX 11000
+
+/* The samples of one series over a range: times in seconds, values. */
+struct qs_prom_range {
+	double *t;
+	double *v;
+	size_t n;
+};
+
+void qs_prom_range_free(struct qs_prom_range *r);
+
+/*
+ * The number of evaluation times start, start + step, ... up to end that
+ * a range query over [start, end] has; 0 when end is before start or
+ * step is not positive.
+ */
+long qs_prom_range_points(double start, double end, double step);
+
+/*
+ * Evaluate q at start, start + step, ... up to end (seconds since the
+ * epoch) through /api/v1/query_range, retried as qs_prom_query.  Returns
+ * 0 with the one series' samples in *out (free it with
+ * qs_prom_range_free; times without a sample are absent, values may be
+ * NaN or infinite), QS_PROM_EMPTY when no series has a sample, or -1
+ * with err as qs_prom_query: also EX_USAGE for a range of more than
+ * QS_PROM_POINTS_MAX points, which the caller pages, and EX_DATAERR for
+ * several series or an answer that is not a matrix.
+ */
+int qs_prom_query_range(struct qs_prom *p, const char *q, double start,
+    double end, double step, struct qs_prom_range *out, struct qs_err *err);
+
+/* As qs_prom_parse, for the body of an /api/v1/query_range answer. */
+int qs_prom_parse_range(const char *body, size_t len,
+    struct qs_prom_range *out, struct qs_err *err);
+
 #endif

@@ -153,13 +153,6 @@ void qs_records_set_unbuffered(int on);
 int qs_records_unbuffered(void);
 
 /*
- * Parse an RFC 3339 time (2026-12-01T09:00:00Z, fractional seconds and
- * an offset such as +01:00 allowed) into seconds since the epoch.
- * Returns 0, or -1 when s is not one.
- */
-int qs_time_parse(const char *s, double *out);
-
-/*
  * The time field key of rec (borrowed) in seconds since the epoch.
  * Returns 0, or -1 with err (EX_DATAERR) when it is missing or malformed.
  */
