@@ -138,9 +138,9 @@ use_lab() {
 @test "qs-init-table(1) EXAMPLES run" {
 	run_examples qs-init-table.1
 	assert_equal "$ran $skipped" "2 0"
-	# 10 x 4 x 3 states; 5 range columns and 10 actions.
+	# 10 x 4 x 3 states; 5 range columns, 10 actions and visits.
 	[ "$(wc -l < table.csv)" -eq 121 ]
-	[ "$(head -1 table.csv | tr ',' '\n' | wc -l)" -eq 15 ]
+	[ "$(head -1 table.csv | tr ',' '\n' | wc -l)" -eq 16 ]
 }
 
 @test "qs-decide(1) EXAMPLES run as shown, the loop's step against the lab" {
