@@ -37,6 +37,7 @@ sim_eval(int argc, char *argv[])
 		{ "hpa-window", required_argument, NULL, OPT_HPA_WINDOW },
 		{ "ideal-latency", required_argument, NULL, OPT_IDEAL },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "compat", required_argument, NULL, OPT_COMPAT },
 		{ "learn", no_argument, NULL, OPT_LEARN },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
@@ -159,6 +160,7 @@ sim_eval(int argc, char *argv[])
 	if (o.table != NULL)
 		o.reward.cost.max_replicas = o.table->act[o.table->nact - 1];
 	o.window = c.window;
+	o.rules.compat = c.compat;
 	o.seed = c.seed;
 	o.min_replicas = c.min_replicas;
 	if (c.max_replicas > 0)

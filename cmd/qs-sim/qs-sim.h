@@ -23,7 +23,7 @@
 	"       qs-sim eval [option ...] --policy policy --trace file\n"
 
 #define TRAIN_USAGE "usage: qs-sim train [--alpha a] [--capacity rate]\n" \
-	"       [--cost-weights perf,res,adp] [--epochs n] [--epsilon e]\n" \
+	"       [--compat notebook] [--cost-weights perf,res,adp] [--epochs n] [--epsilon e]\n" \
 	"       [--gamma g] [--history file] [--ideal-latency ms] [--interval s]\n" \
 	"       [--latency-buckets n] [--latency-width ms] [--max-replicas n]\n" \
 	"       [--min-replicas n] [--noise sd] [--peak-replicas n | --scale x]\n" \
@@ -33,7 +33,7 @@
 	"       [--window s] --table file --trace file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--capacity rate]\n" \
-	"       [--cost-weights perf,res,adp] [--gamma g] [--hpa-sync s]\n" \
+	"       [--compat notebook] [--cost-weights perf,res,adp] [--gamma g] [--hpa-sync s]\n" \
 	"       [--hpa-target rate] [--hpa-tolerance x] [--hpa-window s]\n" \
 	"       [--ideal-latency ms]\n" \
 	"       [--interval s] [--learn] [--max-replicas n] [--min-replicas n]\n" \
@@ -44,6 +44,8 @@
 
 #define MODEL_HELP \
 	"      --capacity rate     requests/s a replica serves at the ideal (0.353)\n" \
+	"      --compat notebook   the table decides as the notebook: exploring\n" \
+	"                          over every action, ties to the lowest\n" \
 	"      --cost-weights p,r,a weights of the cost reward (0.9,0.09,0.01)\n" \
 	"      --ideal-latency ms  the ideal latency, the SLO (500)\n" \
 	"      --interval s        seconds per trace row (60)\n" \
@@ -71,6 +73,7 @@ struct common {
 	unsigned long long seed;
 	double *values;
 	size_t n;
+	enum qs_compat compat;	/* the table policy's decision rules */
 };
 
 enum {
@@ -81,7 +84,7 @@ enum {
 	OPT_MIN_REPLICAS, OPT_NOISE, OPT_PEAK, OPT_PERIOD, OPT_POLICY, OPT_REPLICAS,
 	OPT_REQ_BUCKETS, OPT_REQ_WIDTH, OPT_REWARD, OPT_SCALE, OPT_SEED,
 	OPT_SERIES, OPT_STARTUP, OPT_TABLE, OPT_TRACE, OPT_VERSION,
-	OPT_WINDOW
+	OPT_WINDOW, OPT_COMPAT
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */
