@@ -234,13 +234,14 @@ use_lab() {
 	assert_output "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random
 0,1,1022,36,2,480,30,20,2,"
 	run grep -v ',0,0,0$' table.csv
-	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2,3
-1,1001,1500,19,36,0,2,0"
-	# The greedy action of every state: 2 where it learned, 1 elsewhere.
+	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2,3,visits
+1,1001,1500,19,36,0,2,0,1"
+	# The greedy action of every state: 2 where it learned; elsewhere
+	# nothing is learned and each state holds its own count.
 	run bash -c "qs-decide --policy --table table.csv | column -t -s,"
 	assert_equal "${#lines[@]}" 37
 	assert_line --regexp '^1 +1001 +1500 +19 +36 +2$'
-	[ "$(qs-decide --policy --table table.csv | grep -c ',1$')" -eq 35 ]
+	[ "$(qs-decide --policy --table table.csv | grep -c ',1$')" -eq 11 ]
 }
 
 @test "an example that fails, or prints other than its page shows, fails the page" {
