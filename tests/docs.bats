@@ -250,7 +250,7 @@ use_lab() {
 	assert_failure
 	assert_output --regexp "wrong.7: example [0-9]+.out is not what the page shows"
 	rm -f table.csv history.csv
-	sed 's/^\.Dl \$ qs-init-table -o table.csv$/.Dl $ qs-init-table --bogus/' "$TOP/man/qscale.7" > failing.7
+	sed 's/^\$ qs-init-table -o table.csv$/$ qs-init-table --bogus/' "$TOP/man/qscale.7" > failing.7
 	run run_examples "$PWD/failing.7"
 	assert_failure
 	assert_output --partial "failing.7: exit 64: qs-init-table --bogus"

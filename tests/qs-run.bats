@@ -307,8 +307,8 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 	use_lab
 	mkdir st
 	mount -t tmpfs -o size=64k qs-run-test st || skip "cannot mount a tmpfs"
-	# A table that always chooses 3 replicas, from 1.
-	awk -F, -v OFS=, 'NR > 1 { $NF = 1 } 1' table.csv > t.csv && mv t.csv table.csv
+	# A table that always chooses 3 replicas, from 1: Q(s, 3) 1, visited.
+	awk -F, -v OFS=, 'NR > 1 { $8 = 1; $9 = 1 } 1' table.csv > t.csv && mv t.csv table.csv
 	export QS_DECIDE_OPTS="--epsilon 0"
 	# shellcheck disable=SC2086 # options, split as qs-run splits them
 	echo '{"action":1}' | qs-scale $QS_SCALE_OPTS > /dev/null

@@ -122,7 +122,8 @@ int qs_table_is_current(const struct qs_table *t, const char *path);
 
 /*
  * The optional visits column: the number of updates each state has had.
- * qs_table_add_visits gives a table without it the column, all zeros;
+ * qs_table_add_visits gives a new table (from qs_table_new, not one
+ * loaded from a file, whose clean rows saving copies) the column, zeros;
  * qs_table_visits is a state's count, or -1 when the table has no such
  * column; qs_table_visit counts one more update of a state, when it has.
  */
