@@ -1153,7 +1153,22 @@ near() {
 	    --replicas 3 --noise 0 --series s.csv --compat notebook
 	assert_success
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 3 1 1 1 "
+	# --unlearned hpa: ceil(requests / 30 s / 0.2) of the interval before,
+	# 5, 20 and 35 requests: 1, 4, 6.  The floor at twice that: 3 held,
+	# 8, 12 clamped to 8.
+	qs-init-table --max-replicas 8 --request-width 40 --request-buckets 2 > f8.csv
+	run qs-sim eval --trace trace.csv --policy table:f8.csv --replicas 3 \
+	    --noise 0 --series s.csv --unlearned hpa --hpa-target 0.2
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 3 1 4 6 "
+	run qs-sim eval --trace trace.csv --policy table:f8.csv --replicas 3 \
+	    --noise 0 --series s.csv --floor-margin 2 --hpa-target 0.2
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 3 3 8 8 "
 	run qs-sim eval --trace trace.csv --policy table:fresh.csv --compat nope
 	assert_failure 64
 	assert_output "qs-sim: invalid --compat: nope (notebook or none)"
+	run qs-sim eval --trace trace.csv --policy table:fresh.csv --unlearned up
+	assert_failure 64
+	assert_output "qs-sim: invalid --unlearned: up (hold or hpa)"
 }

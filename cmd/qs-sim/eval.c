@@ -31,6 +31,7 @@ sim_eval(int argc, char *argv[])
 		{ "cost-weights", required_argument, NULL, OPT_COST_WEIGHTS },
 		{ "gamma", required_argument, NULL, OPT_GAMMA },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "floor-margin", required_argument, NULL, OPT_FLOOR_MARGIN },
 		{ "hpa-sync", required_argument, NULL, OPT_HPA_SYNC },
 		{ "hpa-target", required_argument, NULL, OPT_HPA_TARGET },
 		{ "hpa-tolerance", required_argument, NULL, OPT_HPA_TOLERANCE },
@@ -39,6 +40,7 @@ sim_eval(int argc, char *argv[])
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "compat", required_argument, NULL, OPT_COMPAT },
 		{ "learn", no_argument, NULL, OPT_LEARN },
+		{ "unlearned", required_argument, NULL, OPT_UNLEARNED },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
@@ -85,6 +87,8 @@ sim_eval(int argc, char *argv[])
 			    "hpa (the Kubernetes HPA algorithm),\nstatic:N, oracle "
 			    "(the fewest replicas meeting the ideal, with hindsight).\n\n"
 			    "      --alpha a           learning rate with --learn (0.1)\n"
+			    "      --floor-margin m    table: never below ceil(m x the HPA\n"
+			    "                          formula's answer at --hpa-target)\n"
 			    "      --gamma g           discount factor with --learn (0.6)\n"
 			    "      --hpa-sync s        hpa: seconds between reconciliations "
 			    "(15)\n"
@@ -103,7 +107,19 @@ sim_eval(int argc, char *argv[])
 			    "      --series file       write t,requests,latency,replicas "
 			    "per interval\n"
 			    "      --trace file        CSV t,requests\n"
+			    "      --unlearned r       table: a state with nothing learned\n"
+			    "                          holds or takes the HPA formula's\n"
+			    "                          answer at --hpa-target (hold)\n"
 			    MODEL_HELP);
+			break;
+		case OPT_FLOOR_MARGIN:
+			o.rules.floor_margin = qs_opt_double("--floor-margin", optarg,
+			    0, 1e6);
+			break;
+		case OPT_UNLEARNED:
+			if (qs_policy_unlearned_parse(optarg, &o.rules.unlearned) != 0)
+				qs_die(EX_USAGE, "invalid --unlearned: %s (hold or hpa)",
+				    optarg);
 			break;
 		case OPT_HPA_SYNC:
 			o.hpa.sync = qs_opt_double("--hpa-sync", optarg, 1e-3, 1e7);
@@ -168,6 +184,8 @@ sim_eval(int argc, char *argv[])
 	o.hpa.min_replicas = o.min_replicas;
 	o.hpa.max_replicas = o.max_replicas;
 	o.hpa.target = target > 0 ? target : c.p.capacity;
+	/* The table's HPA formula is the hpa policy's, at its target. */
+	o.rules.hpa_target = o.hpa.target;
 	o.replicas = c.replicas >= 0 ? c.replicas : c.min_replicas;
 	if (seriesp != NULL) {
 		if (qs_atomic_open(&series, seriesp, &err) != 0)

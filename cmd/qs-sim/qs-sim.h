@@ -33,14 +33,16 @@
 	"       [--window s] --table file --trace file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--capacity rate]\n" \
-	"       [--compat notebook] [--cost-weights perf,res,adp] [--gamma g] [--hpa-sync s]\n" \
+	"       [--compat notebook] [--cost-weights perf,res,adp]\n" \
+	"       [--floor-margin m] [--gamma g] [--hpa-sync s]\n" \
 	"       [--hpa-target rate] [--hpa-tolerance x] [--hpa-window s]\n" \
 	"       [--ideal-latency ms]\n" \
 	"       [--interval s] [--learn] [--max-replicas n] [--min-replicas n]\n" \
 	"       [--noise sd] [--peak-replicas n | --scale x] [--period s]\n" \
 	"       [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
-	"       [--startup-delay s] [--window s] --policy policy --trace file\n"
+	"       [--startup-delay s] [--unlearned hold | hpa] [--window s]\n" \
+	"       --policy policy --trace file\n"
 
 #define MODEL_HELP \
 	"      --capacity rate     requests/s a replica serves at the ideal (0.353)\n" \
@@ -84,7 +86,7 @@ enum {
 	OPT_MIN_REPLICAS, OPT_NOISE, OPT_PEAK, OPT_PERIOD, OPT_POLICY, OPT_REPLICAS,
 	OPT_REQ_BUCKETS, OPT_REQ_WIDTH, OPT_REWARD, OPT_SCALE, OPT_SEED,
 	OPT_SERIES, OPT_STARTUP, OPT_TABLE, OPT_TRACE, OPT_VERSION,
-	OPT_WINDOW, OPT_COMPAT
+	OPT_WINDOW, OPT_COMPAT, OPT_UNLEARNED, OPT_FLOOR_MARGIN
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */
