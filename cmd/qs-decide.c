@@ -383,6 +383,8 @@ main(int argc, char *argv[])
 	if (policy && (epsarg != NULL || seedarg != NULL || exploit))
 		qs_die(EX_USAGE, "--policy is greedy: it takes no --epsilon, "
 		    "--exploit or --seed");
+	if (policy && rulearg != NULL)
+		qs_die(EX_USAGE, "--policy takes no %s", rulearg);
 	if (exploit && epsarg != NULL)
 		qs_die(EX_USAGE, "--exploit and --epsilon cannot be combined");
 	if (exploit || policy)

@@ -248,6 +248,9 @@ bad_cpa() {
 	run qs-decide --policy --epsilon 0 --table t.csv
 	assert_failure 64
 	assert_output "qs-decide: --policy is greedy: it takes no --epsilon, --exploit or --seed"
+	run qs-decide --policy --unlearned hpa --hpa-target 1 --table t.csv
+	assert_failure 64
+	assert_output "qs-decide: --policy takes no --hpa-target"
 	run qs-decide --policy --table nope.csv
 	assert_failure 66
 }
