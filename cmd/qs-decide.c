@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -10,15 +11,22 @@
 #include "qs/learn.h"
 #include "qs/num.h"
 #include "qs/opt.h"
+#include "qs/policy.h"
 #include "qs/rand.h"
 #include "qs/record.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
-#define USAGE "usage: qs-decide [--epsilon p] [--format json|csv] [--seed n]\n" \
+#define RULES "           [--compat notebook] [--epsilon p | --exploit]\n" \
+	"           [--explore-decay n] [--explore-k n] [--floor-margin m]\n" \
+	"           [--hpa-target rate] [--ideal-latency ms] [--seed n]\n" \
+	"           [--unlearned hold|hpa] [--window s]\n"
+#define USAGE "usage: qs-decide [--format json|csv]\n" RULES \
 	"           --table file [--unbuffered]\n" \
-	"       qs-decide --cpa [--epsilon p] [--seed n] --table file\n" \
-	"       qs-decide --policy [--format json|csv] --table file\n"
+	"       qs-decide --cpa\n" RULES \
+	"           --table file\n" \
+	"       qs-decide --policy [--compat notebook] [--format json|csv]\n" \
+	"           --table file\n"
 
 static void
 usage(void)
@@ -32,19 +40,38 @@ help(void)
 {
 	fputs(USAGE "\n"
 	    "Read records with pod, latency and requests; add the action chosen\n"
-	    "from the Q-table (epsilon-greedy) and whether it was random.\n\n"
-	    "      --cpa           read a Custom Pod Autoscaler evaluate input and\n"
-	    "                      write {\"targetReplicas\":N}, the highest action\n"
-	    "                      over its metrics\n"
-	    "      --epsilon p     probability of a random action (0.1, QS_EPSILON)\n"
-	    "      --format f      output json or csv (default: as the input; csv\n"
-	    "                      for --policy)\n"
-	    "      --policy        print the table's greedy action for every state\n"
-	    "      --seed n        seed the random stream, for reproducible runs\n"
-	    "      --table file    the Q-table (QS_TABLE)\n"
-	    "      --unbuffered    flush each record as it is written\n"
-	    "      --help          print this help\n"
-	    "      --version       print the version\n", stdout);
+	    "from the Q-table, whether it was random and why it was chosen.\n\n"
+	    "      --compat notebook  the notebook's decision: uniform exploration\n"
+	    "                         over every action, ties to the lowest\n"
+	    "      --cpa              read a Custom Pod Autoscaler evaluate input\n"
+	    "                         and write {\"targetReplicas\":N}, the highest\n"
+	    "                         decision over its metrics\n"
+	    "      --epsilon p        probability of exploring (0.1, QS_EPSILON)\n"
+	    "      --exploit          never explore, for production (--epsilon 0)\n"
+	    "      --explore-decay n  visits at which epsilon is halved; 0 keeps it\n"
+	    "                         constant (20, QS_EXPLORE_DECAY)\n"
+	    "      --explore-k n      explore within n replicas of the current\n"
+	    "                         count (1, QS_EXPLORE_K)\n"
+	    "      --floor-margin m   never below ceil(m x the HPA formula's answer);\n"
+	    "                         needs --hpa-target (0: none, QS_FLOOR_MARGIN)\n"
+	    "      --format f         output json or csv (default: as the input;\n"
+	    "                         csv for --policy)\n"
+	    "      --hpa-target rate  requests per second per replica, for the HPA\n"
+	    "                         formula (QS_HPA_TARGET)\n"
+	    "      --ideal-latency ms no exploring down above it (500,\n"
+	    "                         QS_IDEAL_LATENCY)\n"
+	    "      --policy           print the greedy action of every state\n"
+	    "      --seed n           seed the random stream, for reproducible runs\n"
+	    "      --table file       the Q-table (QS_TABLE)\n"
+	    "      --unbuffered       flush each record as it is written, and\n"
+	    "                         load the table again when it was replaced\n"
+	    "      --unlearned r      what a state with no learned value does: hold\n"
+	    "                         the current count or take the HPA formula's\n"
+	    "                         answer (hold, QS_UNLEARNED)\n"
+	    "      --window s         seconds the requests field counts (30,\n"
+	    "                         QS_WINDOW)\n"
+	    "      --help             print this help\n"
+	    "      --version          print the version\n", stdout);
 	exit(qs_fshut_stdout());
 }
 
@@ -86,25 +113,43 @@ state_of(const struct qs_table *t, json_t *rec, const char *where,
 
 struct decider {
 	const struct qs_table *t;
-	double epsilon;
+	const struct qs_policy_opts *po;
 	struct qs_rand *rng;
 };
 
-/* Add action and random to rec (borrowed); a qs_records_filter callback. */
+/*
+ * The decision for rec (borrowed), by the policy's rules; where names it
+ * in messages.  Returns the column, or -1 with err.
+ */
+static int
+decide_rec(const struct decider *d, json_t *rec, const char *where,
+    enum qs_policy_why *why, struct qs_err *err)
+{
+	struct qs_obs o;
+	size_t state;
+
+	if (state_of(d->t, rec, where, &state, err) != 0)
+		return -1;
+	/* state_of has read the observation: this cannot fail. */
+	(void)qs_rec_obs(rec, "", -1, &o, err);
+	return qs_policy_decide(d->t, d->po, state, &o, d->rng, why);
+}
+
+/* Add action, random and why to rec (borrowed); a qs_records_filter callback. */
 static int
 decide(json_t *rec, long line, void *arg, struct qs_err *err)
 {
 	struct decider *d = arg;
-	size_t state;
+	enum qs_policy_why why;
 	char where[32];
-	int col, random;
+	int col;
 
 	snprintf(where, sizeof(where), "line %ld", line);
-	if (state_of(d->t, rec, where, &state, err) != 0)
+	if ((col = decide_rec(d, rec, where, &why, err)) < 0)
 		return -1;
-	col = qs_learn_decide(d->t, state, d->epsilon, d->rng, &random);
 	qs_rec_set(rec, "action", json_integer(d->t->act[col]));
-	qs_rec_set(rec, "random", json_boolean(random));
+	qs_rec_set(rec, "random", json_boolean(why == QS_POLICY_WHY_RANDOM));
+	qs_rec_set(rec, "why", json_string(qs_policy_why_name(why)));
 	return 0;
 }
 
@@ -115,25 +160,25 @@ decide(json_t *rec, long line, void *arg, struct qs_err *err)
  * replicas wins.  Returns 0 or -1 with err; nothing is written on error.
  */
 static int
-decide_cpa(const struct qs_table *t, double epsilon, struct qs_rand *rng,
-    struct qs_err *err)
+decide_cpa(const struct decider *d, struct qs_err *err)
 {
+	const struct qs_table *t = d->t;
+	enum qs_policy_why why;
 	json_t *recs, *rec;
-	size_t i, state;
+	size_t i;
 	long target = 0;
 	char where[32];
-	int col, random;
+	int col;
 
 	if ((recs = qs_cpa_read(stdin, "<stdin>", err)) == NULL)
 		return -1;
 	json_array_foreach(recs, i, rec) {
 		snprintf(where, sizeof(where), "metric %zu", i + 1);
-		if (state_of(t, rec, where, &state, err) != 0) {
+		if ((col = decide_rec(d, rec, where, &why, err)) < 0) {
 			qs_err_wrap(err, "invalid CPA input in <stdin>: %s", where);
 			json_decref(recs);
 			return -1;
 		}
-		col = qs_learn_decide(t, state, epsilon, rng, &random);
 		if (i == 0 || t->act[col] > target)
 			target = t->act[col];
 	}
@@ -148,12 +193,15 @@ decide_cpa(const struct qs_table *t, double epsilon, struct qs_rand *rng,
  * records with the table's state columns.  Returns 0 or -1 with err.
  */
 static int
-print_policy(const struct qs_table *t, enum qs_format fmt, struct qs_err *err)
+print_policy(const struct qs_table *t, const struct qs_policy_opts *po,
+    enum qs_format fmt, struct qs_err *err)
 {
 	struct qs_writer *w;
+	struct qs_obs o;
+	enum qs_policy_why why;
 	json_t *rec;
 	size_t *state_at, s, row, per_pod;
-	int l, q, rc = 0;
+	int l, q, col, rc = 0;
 
 	state_at = xreallocarray(NULL, t->nrows, sizeof(*state_at));
 	for (s = 0; s < t->nrows; s++)
@@ -171,8 +219,13 @@ print_policy(const struct qs_table *t, enum qs_format fmt, struct qs_err *err)
 		qs_rec_set(rec, "end_latency", json_integer(t->lat_hi[l]));
 		qs_rec_set(rec, "initial_request", json_integer(t->req_lo[q]));
 		qs_rec_set(rec, "end_request", json_integer(t->req_hi[q]));
-		qs_rec_set(rec, "action",
-		    json_integer(t->act[qs_table_best(t, s)]));
+		/* The state's own replicas, at its buckets' start. */
+		o.pod = t->pod_min + (long)(s / per_pod);
+		o.latency = (double)t->lat_lo[l];
+		o.requests = (double)t->req_lo[q];
+		col = po->compat == QS_COMPAT_NOTEBOOK ? qs_table_best(t, s) :
+		    qs_policy_decide(t, po, s, &o, NULL, &why);
+		qs_rec_set(rec, "action", json_integer(t->act[col]));
 		rc = qs_writer_put(w, rec, err);
 		json_decref(rec);
 	}
@@ -181,122 +234,37 @@ print_policy(const struct qs_table *t, enum qs_format fmt, struct qs_err *err)
 	return rc;
 }
 
+/* The rules' defaults from the environment. */
+static void
+env_rules(struct qs_policy_opts *po)
+{
+	const char *s;
+
+	if ((s = qs_env("QS_EPSILON", NULL)) != NULL)
+		po->epsilon = qs_opt_double("QS_EPSILON", s, 0, 1);
+	if ((s = qs_env("QS_EXPLORE_K", NULL)) != NULL)
+		po->explore_k = qs_opt_long("QS_EXPLORE_K", s, 0, 1000000000L);
+	if ((s = qs_env("QS_EXPLORE_DECAY", NULL)) != NULL)
+		po->explore_decay = qs_opt_double("QS_EXPLORE_DECAY", s, 0, 1e12);
+	if ((s = qs_env("QS_UNLEARNED", NULL)) != NULL &&
+	    qs_policy_unlearned_parse(s, &po->unlearned) != 0)
+		qs_die(EX_USAGE, "invalid QS_UNLEARNED: %s (hold or hpa)", s);
+	if ((s = qs_env("QS_HPA_TARGET", NULL)) != NULL)
+		po->hpa_target = qs_opt_double("QS_HPA_TARGET", s, 1e-9, 1e12);
+	if ((s = qs_env("QS_WINDOW", NULL)) != NULL)
+		po->window = qs_opt_double("QS_WINDOW", s, 1e-3, 1e9);
+	if ((s = qs_env("QS_FLOOR_MARGIN", NULL)) != NULL)
+		po->floor_margin = qs_opt_double("QS_FLOOR_MARGIN", s, 0, 1e6);
+	if ((s = qs_env("QS_IDEAL_LATENCY", NULL)) != NULL)
+		po->ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
+}
+
 /* A decider that loads its table again when it was replaced. */
 struct live {
 	struct decider *d;
 	struct qs_table *t;
 	const char *path;
 };
-
-static int decide_live(json_t *rec, long line, void *arg, struct qs_err *err);
-
-int
-main(int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "cpa", no_argument, NULL, 'c' },
-		{ "epsilon", required_argument, NULL, 'e' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "policy", no_argument, NULL, 'p' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "table", required_argument, NULL, 't' },
-		{ "unbuffered", no_argument, NULL, 'o' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct qs_err err = { 0 };
-	struct qs_table *t;
-	struct qs_rand rng;
-	enum qs_format fmt = QS_FMT_AUTO;
-	const char *table = qs_env("QS_TABLE", NULL), *seedarg = NULL, *s;
-	const char *epsarg = NULL;
-	double epsilon = QS_EPSILON;
-	unsigned long long seed;
-	int c, rc, cpa = 0, policy = 0, fmtset = 0;
-
-	qs_setprogname(argv[0]);
-	if ((s = qs_env("QS_EPSILON", NULL)) != NULL)
-		epsilon = qs_opt_double("QS_EPSILON", s, 0, 1);
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			cpa = 1;
-			break;
-		case 'e':
-			epsarg = optarg;
-			epsilon = qs_opt_double("--epsilon", optarg, 0, 1);
-			break;
-		case 'f':
-			if (qs_format_parse(optarg, &fmt) != 0)
-				qs_die(EX_USAGE, "invalid --format: %s (json or csv)",
-				    optarg);
-			fmtset = 1;
-			break;
-		case 'h':
-			help();
-			break;
-		case 'p':
-			policy = 1;
-			break;
-		case 's':
-			seedarg = optarg;
-			break;
-		case 't':
-			table = optarg;
-			break;
-		case 'o':
-			qs_records_set_unbuffered(1);
-			break;
-		case 'V':
-			qs_print_version();
-			return qs_fshut_stdout();
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	if (argc != 0)
-		usage();
-	if (cpa && policy)
-		qs_die(EX_USAGE, "--cpa and --policy cannot be combined");
-	if ((cpa || policy) && qs_records_unbuffered())
-		qs_die(EX_USAGE, "--unbuffered is for the records filter, not "
-		    "--cpa or --policy");
-	if (cpa && fmtset)
-		qs_die(EX_USAGE, "--format cannot be used with --cpa");
-	if (policy && (epsarg != NULL || seedarg != NULL))
-		qs_die(EX_USAGE, "--policy is greedy: it takes no --epsilon "
-		    "or --seed");
-	if (table == NULL)
-		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
-	seed = seedarg ? (unsigned long long)qs_opt_long("--seed", seedarg, 0,
-	    0x7fffffffffffffffL) : qs_rand_entropy();
-
-	if ((t = qs_table_load(table, &err)) == NULL)
-		qs_die_err(&err);
-	qs_rand_seed(&rng, seed);
-	if (policy)
-		rc = print_policy(t, fmt, &err);
-	else if (cpa)
-		rc = decide_cpa(t, epsilon, &rng, &err);
-	else {
-		struct decider d = { t, epsilon, &rng };
-		struct live l = { &d, t, table };
-
-		if (qs_records_unbuffered())
-			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
-			    decide_live, &l, &err);
-		else
-			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
-			    decide, &d, &err);
-		t = l.t;
-	}
-	qs_table_free(t);
-	if (rc < 0)
-		qs_die_err(&err);
-	return qs_fshut_stdout();
-}
 
 /*
  * Decide as decide() does, from the table as it is now: a long-lived
@@ -318,4 +286,182 @@ decide_live(json_t *rec, long line, void *arg, struct qs_err *err)
 		l->d->t = t;
 	}
 	return decide(rec, line, l->d, err);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "compat", required_argument, NULL, 'C' },
+		{ "cpa", no_argument, NULL, 'c' },
+		{ "epsilon", required_argument, NULL, 'e' },
+		{ "exploit", no_argument, NULL, 'x' },
+		{ "explore-decay", required_argument, NULL, 'd' },
+		{ "explore-k", required_argument, NULL, 'k' },
+		{ "floor-margin", required_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "hpa-target", required_argument, NULL, 'H' },
+		{ "ideal-latency", required_argument, NULL, 'i' },
+		{ "policy", no_argument, NULL, 'p' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "table", required_argument, NULL, 't' },
+		{ "unbuffered", no_argument, NULL, 'o' },
+		{ "unlearned", required_argument, NULL, 'u' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "window", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qs_err err = { 0 };
+	struct qs_table *t;
+	struct qs_rand rng;
+	enum qs_format fmt = QS_FMT_AUTO;
+	const char *table = qs_env("QS_TABLE", NULL), *seedarg = NULL;
+	const char *epsarg = NULL, *rulearg = NULL;
+	struct qs_policy_opts po;
+	unsigned long long seed;
+	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0;
+
+	qs_setprogname(argv[0]);
+	qs_policy_defaults(&po);
+	env_rules(&po);
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			if (strcmp(optarg, "notebook") == 0)
+				po.compat = QS_COMPAT_NOTEBOOK;
+			else if (strcmp(optarg, "none") == 0)
+				po.compat = QS_COMPAT_NONE;
+			else
+				qs_die(EX_USAGE, "invalid --compat: %s (notebook or "
+				    "none)", optarg);
+			break;
+		case 'c':
+			cpa = 1;
+			break;
+		case 'd':
+			rulearg = "--explore-decay";
+			po.explore_decay = qs_opt_double("--explore-decay", optarg,
+			    0, 1e12);
+			break;
+		case 'e':
+			epsarg = optarg;
+			po.epsilon = qs_opt_double("--epsilon", optarg, 0, 1);
+			break;
+		case 'H':
+			rulearg = "--hpa-target";
+			po.hpa_target = qs_opt_double("--hpa-target", optarg,
+			    1e-9, 1e12);
+			break;
+		case 'i':
+			rulearg = "--ideal-latency";
+			po.ideal = qs_opt_double("--ideal-latency", optarg, 0, 1e9);
+			break;
+		case 'k':
+			rulearg = "--explore-k";
+			po.explore_k = qs_opt_long("--explore-k", optarg, 0,
+			    1000000000L);
+			break;
+		case 'm':
+			rulearg = "--floor-margin";
+			po.floor_margin = qs_opt_double("--floor-margin", optarg,
+			    0, 1e6);
+			break;
+		case 'u':
+			rulearg = "--unlearned";
+			if (qs_policy_unlearned_parse(optarg, &po.unlearned) != 0)
+				qs_die(EX_USAGE, "invalid --unlearned: %s (hold or "
+				    "hpa)", optarg);
+			break;
+		case 'w':
+			rulearg = "--window";
+			po.window = qs_opt_double("--window", optarg, 1e-3, 1e9);
+			break;
+		case 'x':
+			exploit = 1;
+			break;
+		case 'f':
+			if (qs_format_parse(optarg, &fmt) != 0)
+				qs_die(EX_USAGE, "invalid --format: %s (json or csv)",
+				    optarg);
+			fmtset = 1;
+			break;
+		case 'h':
+			help();
+			break;
+		case 'p':
+			policy = 1;
+			break;
+		case 's':
+			seedarg = optarg;
+			break;
+		case 'o':
+			qs_records_set_unbuffered(1);
+			break;
+		case 't':
+			table = optarg;
+			break;
+		case 'V':
+			qs_print_version();
+			return qs_fshut_stdout();
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	if (argc != 0)
+		usage();
+	if (cpa && policy)
+		qs_die(EX_USAGE, "--cpa and --policy cannot be combined");
+	if ((cpa || policy) && qs_records_unbuffered())
+		qs_die(EX_USAGE, "--unbuffered is for the records filter, not "
+		    "--cpa or --policy");
+	if (cpa && fmtset)
+		qs_die(EX_USAGE, "--format cannot be used with --cpa");
+	if (policy && (epsarg != NULL || seedarg != NULL || exploit))
+		qs_die(EX_USAGE, "--policy is greedy: it takes no --epsilon, "
+		    "--exploit or --seed");
+	if (policy && rulearg != NULL)
+		qs_die(EX_USAGE, "--policy takes no %s", rulearg);
+	if (exploit && epsarg != NULL)
+		qs_die(EX_USAGE, "--exploit and --epsilon cannot be combined");
+	if (exploit || policy)
+		po.epsilon = 0;
+	if (po.compat == QS_COMPAT_NOTEBOOK && rulearg != NULL)
+		qs_die(EX_USAGE, "--compat notebook decides as the notebook: it "
+		    "takes no %s", rulearg);
+	if (po.compat == QS_COMPAT_NONE && po.hpa_target == 0 &&
+	    po.unlearned == QS_POLICY_UNLEARNED_HPA)
+		qs_die(EX_USAGE, "--unlearned hpa needs --hpa-target");
+	if (po.compat == QS_COMPAT_NONE && po.hpa_target == 0 &&
+	    po.floor_margin > 0)
+		qs_die(EX_USAGE, "--floor-margin needs --hpa-target");
+	if (table == NULL)
+		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
+	seed = seedarg ? (unsigned long long)qs_opt_long("--seed", seedarg, 0,
+	    0x7fffffffffffffffL) : qs_rand_entropy();
+
+	if ((t = qs_table_load(table, &err)) == NULL)
+		qs_die_err(&err);
+	qs_rand_seed(&rng, seed);
+	if (policy)
+		rc = print_policy(t, &po, fmt, &err);
+	else if (cpa)
+		rc = decide_cpa(&(struct decider){ t, &po, &rng }, &err);
+	else {
+		struct decider d = { t, &po, &rng };
+		struct live l = { &d, t, table };
+
+		if (qs_records_unbuffered())
+			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
+			    decide_live, &l, &err);
+		else
+			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
+			    decide, &d, &err);
+		t = l.t;
+	}
+	qs_table_free(t);
+	if (rc < 0)
+		qs_die_err(&err);
+	return qs_fshut_stdout();
 }

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "qs/err.h"
 #include "qs/file.h"
@@ -11,7 +12,8 @@
 #include "qs/table.h"
 
 #define USAGE "usage: qs-init-table [-f] [--latency-buckets n] [--latency-width ms]\n" \
-	"       [--max-replicas n] [--min-replicas n] [-o file]\n" \
+	"       [--layout notebook|visits] [--max-replicas n] [--min-replicas n]\n" \
+	"       [-o file]\n" \
 	"       [--request-buckets n] [--request-width n]\n"
 
 static void
@@ -29,6 +31,8 @@ help(void)
 	    "  -f, --force             replace an existing output file\n"
 	    "      --latency-buckets n number of latency buckets (4)\n"
 	    "      --latency-width ms  width of a latency bucket in ms (500)\n"
+	    "      --layout l          visits: a last column counting each state's\n"
+	    "                          updates (the default); notebook: without it\n"
 	    "      --max-replicas n    highest replica count (3)\n"
 	    "      --min-replicas n    lowest replica count (1)\n"
 	    "  -o, --output file       write to file, crash-safely, not stdout\n"
@@ -47,6 +51,7 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "latency-buckets", required_argument, NULL, 'L' },
 		{ "latency-width", required_argument, NULL, 'l' },
+		{ "layout", required_argument, NULL, 'y' },
 		{ "max-replicas", required_argument, NULL, 'M' },
 		{ "min-replicas", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
@@ -61,7 +66,7 @@ main(int argc, char *argv[])
 	struct stat st;
 	const char *output = NULL;
 	long minr = 1, maxr = 3, latw = 500, latn = 4, reqw = 18, reqn = 3;
-	int c, force = 0;
+	int c, force = 0, visits = 1;
 
 	qs_setprogname(argv[0]);
 	while ((c = getopt_long(argc, argv, "fo:", longopts, NULL)) != -1) {
@@ -93,6 +98,15 @@ main(int argc, char *argv[])
 		case 'r':
 			reqw = qs_opt_long("--request-width", optarg, 1, 100000000);
 			break;
+		case 'y':
+			if (strcmp(optarg, "notebook") == 0)
+				visits = 0;
+			else if (strcmp(optarg, "visits") == 0)
+				visits = 1;
+			else
+				qs_die(EX_USAGE, "invalid --layout: %s (notebook or "
+				    "visits)", optarg);
+			break;
 		case 'V':
 			qs_print_version();
 			return qs_fshut_stdout();
@@ -112,6 +126,8 @@ main(int argc, char *argv[])
 
 	if ((t = qs_table_new(minr, maxr, latw, latn, reqw, reqn, &err)) == NULL)
 		qs_die_err(&err);
+	if (visits)
+		qs_table_add_visits(t);
 	if (output == NULL) {
 		if (qs_table_write(t, stdout) != 0)
 			qs_die(EX_IOERR, "cannot write standard output:");

@@ -138,9 +138,9 @@ use_lab() {
 @test "qs-init-table(1) EXAMPLES run" {
 	run_examples qs-init-table.1
 	assert_equal "$ran $skipped" "2 0"
-	# 10 x 4 x 3 states; 5 range columns and 10 actions.
+	# 10 x 4 x 3 states; 5 range columns, 10 actions and visits.
 	[ "$(wc -l < table.csv)" -eq 121 ]
-	[ "$(head -1 table.csv | tr ',' '\n' | wc -l)" -eq 15 ]
+	[ "$(head -1 table.csv | tr ',' '\n' | wc -l)" -eq 16 ]
 }
 
 @test "qs-decide(1) EXAMPLES run as shown, the loop's step against the lab" {
@@ -236,13 +236,14 @@ use_lab() {
 	assert_output "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random
 0,1,1022,36,2,480,30,20,2,"
 	run grep -v ',0,0,0$' table.csv
-	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2,3
-1,1001,1500,19,36,0,2,0"
-	# The greedy action of every state: 2 where it learned, 1 elsewhere.
+	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2,3,visits
+1,1001,1500,19,36,0,2,0,1"
+	# The greedy action of every state: 2 where it learned; elsewhere
+	# nothing is learned and each state holds its own count.
 	run bash -c "qs-decide --policy --table table.csv | column -t -s,"
 	assert_equal "${#lines[@]}" 37
 	assert_line --regexp '^1 +1001 +1500 +19 +36 +2$'
-	[ "$(qs-decide --policy --table table.csv | grep -c ',1$')" -eq 35 ]
+	[ "$(qs-decide --policy --table table.csv | grep -c ',1$')" -eq 11 ]
 }
 
 @test "an example that fails, or prints other than its page shows, fails the page" {
@@ -251,7 +252,7 @@ use_lab() {
 	assert_failure
 	assert_output --regexp "wrong.7: example [0-9]+.out is not what the page shows"
 	rm -f table.csv history.csv
-	sed 's/^\.Dl \$ qs-init-table -o table.csv$/.Dl $ qs-init-table --bogus/' "$TOP/man/qscale.7" > failing.7
+	sed 's/^\$ qs-init-table -o table.csv$/$ qs-init-table --bogus/' "$TOP/man/qscale.7" > failing.7
 	run run_examples "$PWD/failing.7"
 	assert_failure
 	assert_output --partial "failing.7: exit 64: qs-init-table --bogus"

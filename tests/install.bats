@@ -63,14 +63,14 @@ installed_files() {
 	PATH="$bin:/usr/bin:/bin"
 	run command -v qs-decide
 	assert_output "$bin/qs-decide"
-	qs-init-table | cmp - "$DATA/notebook-fresh-table.csv"
+	qs-init-table --layout notebook | cmp - "$DATA/notebook-fresh-table.csv"
 	run bash -c "echo '{\"pod\":1,\"latency\":1022,\"requests\":36}' | qs-decide --table <(qs-init-table) --epsilon 0"
 	assert_success
-	assert_output '{"pod":1,"latency":1022,"requests":36,"action":1,"random":false}'
+	assert_output '{"pod":1,"latency":1022,"requests":36,"action":1,"random":false,"why":"hold"}'
 	qs-init-table -o table.csv
 	run bash -c "echo '{\"pod\":2,\"latency\":700,\"requests\":10}' | qs-decide --table table.csv --epsilon 0"
 	assert_success
-	assert_output '{"pod":2,"latency":700,"requests":10,"action":1,"random":false}'
+	assert_output '{"pod":2,"latency":700,"requests":10,"action":2,"random":false,"why":"hold"}'
 	for f in "$bin"/*; do
 		run "$f" --version
 		assert_success
@@ -99,7 +99,7 @@ installed_files() {
 		assert_output ""
 	done
 	run env MANWIDTH=80 man -l "$T/dest/opt/qscale/share/man/man1/qs-decide.1"
-	assert_line "     qs-decide --cpa [--epsilon p] [--seed n] --table file"
+	assert_line "     qs-decide --policy [--compat notebook] [--format json | csv] --table file"
 	run env MANWIDTH=80 man -l "$T/dest/opt/qscale/share/man/man7/qscale.7"
 	assert_line -n 0 --regexp '^QSCALE\(7\) '
 	assert_line "           qs-observe | qs-decide --table table.csv | qs-scale > pending.json"

@@ -35,7 +35,7 @@ setup() {
 	run bash -c 'qs-observe | qs-decide --table table.csv | qs-scale > pending.json'
 	assert_success
 	run cat pending.json
-	assert_output --regexp '^\{"time":"[^"]+","pod":1,"latency":[0-9]+,"requests":[0-9]+,"action":[1-3],"random":(true|false),"applied":[1-3],"scaled":(true|false)\}$'
+	assert_output --regexp '^\{"time":"[^"]+","pod":1,"latency":[0-9]+,"requests":[0-9]+,"action":[1-3],"random":(true|false),"why":"[a-z]+","applied":[1-3],"scaled":(true|false)\}$'
 	sleep 1
 	run bash -c 'qs-observe --next < pending.json | qs-reward | qs-update --table table.csv --history history.csv'
 	assert_success
@@ -52,8 +52,8 @@ setup() {
 	qs-init-table -o table.csv
 	qs-observe --format csv | qs-decide --table table.csv | qs-scale > pending.csv
 	run head -1 pending.csv
-	assert_output "time,pod,latency,requests,action,random,applied,scaled"
+	assert_output "time,pod,latency,requests,action,random,why,applied,scaled"
 	qs-observe --next < pending.csv | qs-reward | qs-update --table table.csv > done.csv
 	run head -1 done.csv
-	assert_output "time,pod,latency,requests,action,random,applied,scaled,new_time,new_pod,new_latency,new_requests,reward,q_value,epoch"
+	assert_output "time,pod,latency,requests,action,random,why,applied,scaled,new_time,new_pod,new_latency,new_requests,reward,q_value,epoch"
 }

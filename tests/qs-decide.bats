@@ -10,29 +10,29 @@ rec() {
 @test "greedy on the notebook's own table (pandas floats load unchanged)" {
 	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 < <(rec 1 100 5; rec 2 100 5; rec 2 700 10)
 	assert_success
-	assert_line -n 0 '{"pod":1,"latency":100,"requests":5,"action":1,"random":false}'
-	assert_line -n 1 '{"pod":2,"latency":100,"requests":5,"action":1,"random":false}'
-	assert_line -n 2 '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
+	assert_line -n 0 '{"pod":1,"latency":100,"requests":5,"action":1,"random":false,"why":"greedy"}'
+	assert_line -n 1 '{"pod":2,"latency":100,"requests":5,"action":1,"random":false,"why":"greedy"}'
+	assert_line -n 2 '{"pod":2,"latency":700,"requests":10,"action":3,"random":false,"why":"greedy"}'
 }
 
-@test "ties go to the lowest replica count" {
+@test "--compat notebook: ties go to the lowest replica count" {
 	qs-init-table --min-replicas 2 --max-replicas 5 -o t.csv
-	run qs-decide --table t.csv --epsilon 0 < <(rec 4 10 1)
+	run qs-decide --table t.csv --epsilon 0 --compat notebook < <(rec 4 10 1)
 	assert_success
-	assert_output '{"pod":4,"latency":10,"requests":1,"action":2,"random":false}'
+	assert_output '{"pod":4,"latency":10,"requests":1,"action":2,"random":false,"why":"greedy"}'
 }
 
-@test "epsilon 1 explores every action; a seed replays the same stream" {
+@test "--compat notebook: epsilon 1 explores every action; a seed replays the same stream" {
 	qs-init-table -o t.csv
 	for _ in $(seq 300); do rec 1 10 1; done > in.json
-	qs-decide --table t.csv --epsilon 1 --seed 42 < in.json > a.json
-	qs-decide --table t.csv --epsilon 1 --seed 42 < in.json > b.json
+	qs-decide --table t.csv --epsilon 1 --seed 42 --compat notebook < in.json > a.json
+	qs-decide --table t.csv --epsilon 1 --seed 42 --compat notebook < in.json > b.json
 	cmp a.json b.json
 	run sh -c "grep -o '\"action\":[0-9]*' a.json | sort | uniq -c | wc -l"
 	assert_output 3
 	run grep -c '"random":true' a.json
 	assert_output 300
-	qs-decide --table t.csv --epsilon 1 --seed 43 < in.json > c.json
+	qs-decide --table t.csv --epsilon 1 --seed 43 --compat notebook < in.json > c.json
 	run cmp -s a.json c.json
 	assert_failure
 }
@@ -49,7 +49,8 @@ rec() {
 	assert_success
 	assert_line -n 0 "qs-decide: line 1: latency 9000 is outside the table (0-2000), using the edge bucket"
 	assert_line -n 1 "qs-decide: line 1: requests 500 is outside the table (0-54), using the edge bucket"
-	assert_line -n 2 '{"pod":2,"latency":9000,"requests":500,"action":1,"random":false}'
+	# That state has no learned value: it holds.
+	assert_line -n 2 '{"pod":2,"latency":9000,"requests":500,"action":2,"random":false,"why":"hold"}'
 	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 < <(rec 0 10 1)
 	assert_success
 	assert_line -n 0 "qs-decide: line 1: pod 0 is outside the table (1-3), using the nearest"
@@ -59,10 +60,10 @@ rec() {
 	printf 'pod,latency,requests,note\n2,700,10,x\n' > in.csv
 	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 < in.csv
 	assert_success
-	assert_line -n 0 "pod,latency,requests,note,action,random"
-	assert_line -n 1 "2,700,10,x,3,False"
+	assert_line -n 0 "pod,latency,requests,note,action,random,why"
+	assert_line -n 1 "2,700,10,x,3,False,greedy"
 	run qs-decide --table "$DATA/notebook-table.csv" --epsilon 0 --format json < in.csv
-	assert_output '{"pod":2,"latency":700,"requests":10,"note":"x","action":3,"random":false}'
+	assert_output '{"pod":2,"latency":700,"requests":10,"note":"x","action":3,"random":false,"why":"greedy"}'
 }
 
 @test "QS_TABLE and QS_EPSILON stand in for the options" {
@@ -162,7 +163,8 @@ cpa() {
 	bats_require_minimum_version 1.5.0
 	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < <(cpa "$(rec 1 100 5)" "$(rec 2 9000 5)")
 	assert_success
-	assert_output '{"targetReplicas":1}'
+	# Metric 2's state has no learned value: it holds 2.
+	assert_output '{"targetReplicas":2}'
 	assert_equal "$stderr" "qs-decide: metric 2: latency 9000 is outside the table (0-2000), using the edge bucket"
 }
 
@@ -227,7 +229,7 @@ bad_cpa() {
 	done
 }
 
-@test "--policy: JSON on request, ties to the lowest, misuse is exit 64" {
+@test "--policy: JSON on request, unlearned states hold, misuse is exit 64" {
 	run qs-decide --policy --format json --table "$DATA/notebook-table.csv"
 	assert_success
 	assert_line -n 0 '{"pod":1,"initial_latency":0,"end_latency":500,"initial_request":0,"end_request":18,"action":1}'
@@ -236,11 +238,19 @@ bad_cpa() {
 	assert_success
 	assert_line -n 1 "2,0,500,0,18,2"
 	run bash -c "qs-decide --policy --table t.csv | cut -d, -f6 | sort | uniq -c"
+	assert_output "     12 2
+     12 3
+     12 4
+      1 action"
+	run bash -c "qs-decide --policy --compat notebook --table t.csv | cut -d, -f6 | sort | uniq -c"
 	assert_output "     36 2
       1 action"
 	run qs-decide --policy --epsilon 0 --table t.csv
 	assert_failure 64
-	assert_output "qs-decide: --policy is greedy: it takes no --epsilon or --seed"
+	assert_output "qs-decide: --policy is greedy: it takes no --epsilon, --exploit or --seed"
+	run qs-decide --policy --unlearned hpa --hpa-target 1 --table t.csv
+	assert_failure 64
+	assert_output "qs-decide: --policy takes no --hpa-target"
 	run qs-decide --policy --table nope.csv
 	assert_failure 66
 }
@@ -309,7 +319,7 @@ bad_table() {
 	{ head -1 "$DATA/notebook-table.csv"; tail -n +2 "$DATA/notebook-table.csv" | sort -r | sed 's/^\([0-9]\),/"\1",/'; } | sed 's/$/\r/' > t.csv
 	run qs-decide --table t.csv --epsilon 0 < <(rec 2 700 10)
 	assert_success
-	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false}'
+	assert_output '{"pod":2,"latency":700,"requests":10,"action":3,"random":false,"why":"greedy"}'
 }
 
 @test "a full stdout is exit 74" {
@@ -346,5 +356,175 @@ bad_table() {
 	for p in 1 2; do printf '%s,0,5,0,5,0,0\n' "$p" >> bad.csv; done
 	run qs-decide --table bad.csv --epsilon 0 <<< '{"pod":1,"latency":1,"requests":1}'
 	assert_success
-	assert_output '{"pod":1,"latency":1,"requests":1,"action":1,"random":false}'
+	assert_output '{"pod":1,"latency":1,"requests":1,"action":1,"random":false,"why":"hold"}'
+}
+
+# The share of records of file $1 decided by exploration, in per cent.
+random_share() {
+	grep -c '"why":"random"' "$1" | awk -v n="$(wc -l < "$1")" '{ print int($1 * 100 / n) }'
+}
+
+@test "a fresh table holds the current count; --unlearned hpa takes HPA's answer" {
+	bats_require_minimum_version 1.5.0
+	qs-init-table --max-replicas 10 --request-width 1000 -o t.csv
+	run --separate-stderr qs-decide --table t.csv --exploit < <(rec 4 900 300; rec 12 900 300)
+	assert_success
+	assert_line -n 0 '{"pod":4,"latency":900,"requests":300,"action":4,"random":false,"why":"hold"}'
+	# Beyond the table: the nearest action.
+	assert_line -n 1 '{"pod":12,"latency":900,"requests":300,"action":10,"random":false,"why":"hold"}'
+	# ceil(300 / 30 s / 2 per s) = 5; 3000 would be 50, clamped to 10.
+	run qs-decide --table t.csv --exploit --unlearned hpa --hpa-target 2 < <(rec 4 900 300; rec 4 900 3000)
+	assert_success
+	assert_line -n 0 '{"pod":4,"latency":900,"requests":300,"action":5,"random":false,"why":"hpa"}'
+	assert_line -n 1 '{"pod":4,"latency":900,"requests":3000,"action":10,"random":false,"why":"hpa"}'
+	QS_UNLEARNED=hpa QS_HPA_TARGET=2 QS_WINDOW=60 run qs-decide --table t.csv --exploit < <(rec 4 900 300)
+	assert_output --partial '"action":3,"random":false,"why":"hpa"'
+	# The notebook's layout, a row of zeros: the same.
+	qs-init-table --max-replicas 10 --layout notebook -o n.csv
+	run qs-decide --table n.csv --exploit < <(rec 7 100 1)
+	assert_output '{"pod":7,"latency":100,"requests":1,"action":7,"random":false,"why":"hold"}'
+	# Values but no visits (edited by hand): nothing learned either.
+	awk -F, -v OFS=, '$1 == 7 && $2 == 0 && $4 == 0 { $6 = 5 } 1' t.csv > v.csv
+	run qs-decide --table v.csv --exploit < <(rec 7 100 1)
+	assert_output --partial '"action":7,"random":false,"why":"hold"'
+	run qs-decide --table t.csv --unlearned hpa < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: --unlearned hpa needs --hpa-target"
+	run qs-decide --table t.csv --unlearned up < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: invalid --unlearned: up (hold or hpa)"
+}
+
+@test "greedy ties go to the count nearest the current one, then the higher" {
+	qs-init-table --max-replicas 10 -o t.csv
+	# State pod 5, 0-500 ms, 0-18: 3, 4, 7 and 8 tie at 2, visited once.
+	awk -F, -v OFS=, '$1 == 5 && $2 == 0 && $4 == 0 { $8 = 2; $9 = 2; $12 = 2; $13 = 2; $16 = 1 } 1' t.csv > v.csv
+	run qs-decide --table v.csv --exploit < <(rec 5 100 1)
+	assert_output '{"pod":5,"latency":100,"requests":1,"action":4,"random":false,"why":"greedy"}'
+	# 3 and 7 tie, as near: the higher.
+	awk -F, -v OFS=, '$1 == 5 && $2 == 0 && $4 == 0 { $8 = 2; $12 = 2; $16 = 1 } 1' t.csv > w.csv
+	run qs-decide --table w.csv --exploit < <(rec 5 100 1)
+	assert_output --partial '"action":7,"random":false,"why":"greedy"'
+}
+
+@test "exploration stays within +-k and never goes down above the ideal" {
+	qs-init-table --max-replicas 10 -o t.csv
+	for _ in $(seq 1000); do rec 5 100 1; done > low.json
+	for _ in $(seq 1000); do rec 5 900 1; done > high.json
+	for _ in $(seq 300); do rec 10 100 1; done > top.json
+	# The distinct actions decided for the records of $1, with options.
+	acts() {
+		local in=$1
+		shift
+		qs-decide --table t.csv --epsilon 1 --seed 1 "$@" < "$in" > out.json
+		[ "$(grep -c '"random":true,"why":"random"' out.json)" -eq "$(wc -l < "$in")" ]
+		grep -o '"action":[0-9]*' out.json | cut -d: -f2 | sort -n | uniq | tr '\n' ' '
+	}
+	assert_equal "$(acts low.json)" "4 5 6 "
+	assert_equal "$(acts low.json --explore-k 2)" "3 4 5 6 7 "
+	# Above the ideal (500 ms by default): the current count or more.
+	assert_equal "$(acts high.json)" "5 6 "
+	assert_equal "$(acts high.json --explore-k 3)" "5 6 7 8 "
+	# 900 ms is below an ideal of 1000: down is allowed again.
+	assert_equal "$(acts high.json --ideal-latency 1000)" "4 5 6 "
+	assert_equal "$(QS_IDEAL_LATENCY=1000 acts high.json)" "4 5 6 "
+	# At the table's edge, fewer choices; k 0 explores nothing away.
+	assert_equal "$(acts top.json)" "9 10 "
+	assert_equal "$(acts low.json --explore-k 0)" "5 "
+	assert_equal "$(QS_EXPLORE_K=2 acts low.json)" "3 4 5 6 7 "
+}
+
+@test "exploration decays with the state's visits" {
+	bats_require_minimum_version 1.5.0
+	qs-init-table -o t.csv
+	# State pod 2, 0-500 ms, 0-18, learned with v visits.
+	visited() {
+		awk -F, -v OFS=, -v v="$1" '$1 == 2 && $2 == 0 && $4 == 0 { $7 = 1; $9 = v } 1' t.csv > "v$1.csv"
+	}
+	for _ in $(seq 2000); do rec 2 100 1; done > in.json
+	for v in 0 20 180; do
+		visited "$v"
+		qs-decide --table "v$v.csv" --seed 11 < in.json > "out$v.json"
+	done
+	# epsilon 0.1 x 20 / (20 + visits): 10 %, 5 %, 1 %.
+	s0=$(random_share out0.json) s20=$(random_share out20.json) s180=$(random_share out180.json)
+	echo "shares $s0 $s20 $s180"
+	[ "$s0" -ge 8 ] && [ "$s0" -le 12 ]
+	[ "$s20" -ge 3 ] && [ "$s20" -le 7 ]
+	[ "$s180" -le 2 ]
+	# --explore-decay 0: constant; 180 is halved at --explore-decay 180.
+	qs-decide --table v180.csv --seed 11 --explore-decay 0 < in.json > c.json
+	s=$(random_share c.json)
+	[ "$s" -ge 8 ] && [ "$s" -le 12 ]
+	QS_EXPLORE_DECAY=180 qs-decide --table v180.csv --seed 11 < in.json > h.json
+	s=$(random_share h.json)
+	[ "$s" -ge 3 ] && [ "$s" -le 7 ]
+	# A table without the column: no decay, no warning.
+	cut -d, -f1-8 v180.csv > nb.csv
+	run --separate-stderr qs-decide --table nb.csv --seed 11 < in.json
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" > nb.json
+	s=$(random_share nb.json)
+	[ "$s" -ge 8 ] && [ "$s" -le 12 ]
+}
+
+@test "--floor-margin with --hpa-target: never below ceil(m x HPA's answer)" {
+	qs-init-table --max-replicas 6 -o t.csv
+	# State pod 3, 0-500 ms, 37-54 has learned 1 replica.
+	awk -F, -v OFS=, '$1 == 3 && $2 == 0 && $4 == 37 { $6 = 5; $12 = 4 } 1' t.csv > v.csv
+	run qs-decide --table v.csv --exploit < <(rec 3 100 45)
+	assert_output '{"pod":3,"latency":100,"requests":45,"action":1,"random":false,"why":"greedy"}'
+	# HPA: ceil(45 / 30 s / 0.5 per s) = 3.  Margin 1: 3; 0.5: ceil(1.5) = 2.
+	run qs-decide --table v.csv --exploit --hpa-target 0.5 --floor-margin 1 < <(rec 3 100 45)
+	assert_output '{"pod":3,"latency":100,"requests":45,"action":3,"random":false,"why":"floor"}'
+	run qs-decide --table v.csv --exploit --hpa-target 0.5 --floor-margin 0.5 < <(rec 3 100 45)
+	assert_output --partial '"action":2,"random":false,"why":"floor"'
+	# Above the floor the learned action stands; beyond the table, the top.
+	run qs-decide --table v.csv --exploit --hpa-target 0.5 --floor-margin 0.1 < <(rec 3 100 45)
+	assert_output --partial '"action":1,"random":false,"why":"greedy"'
+	QS_HPA_TARGET=0.5 QS_FLOOR_MARGIN=3 run qs-decide --table v.csv --exploit < <(rec 3 100 45)
+	assert_output --partial '"action":6,"random":false,"why":"floor"'
+	# Explorations too.
+	for _ in $(seq 300); do rec 3 100 45; done > in.json
+	run bash -c "qs-decide --table v.csv --epsilon 1 --seed 2 --hpa-target 0.5 --floor-margin 1 < in.json | grep -o '\"action\":[0-9]*' | sort -u | tr '\n' ' '"
+	assert_output '"action":3 "action":4 '
+	run qs-decide --table v.csv --floor-margin 1 < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: --floor-margin needs --hpa-target"
+}
+
+@test "--exploit never explores; it excludes --epsilon" {
+	qs-init-table -o t.csv
+	for _ in $(seq 2000); do rec 2 100 1; done > in.json
+	QS_EPSILON=1 qs-decide --table t.csv --exploit --seed 3 < in.json > out.json
+	[ "$(wc -l < out.json)" -eq 2000 ]
+	run grep -c '"random":true' out.json
+	assert_output 0
+	run qs-decide --table t.csv --exploit --epsilon 0.5 < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: --exploit and --epsilon cannot be combined"
+	run qs-decide --table t.csv --compat notebook --explore-k 2 < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: --compat notebook decides as the notebook: it takes no --explore-k"
+	run qs-decide --table t.csv --compat bogus < /dev/null
+	assert_failure 64
+}
+
+@test "--cpa obeys the same rules: a fresh table at 1,200 ms answers the current count or more" {
+	qs-init-table --max-replicas 10 --request-width 100 -o t.csv
+	cpa "$(rec 4 1200 40)" > in.json
+	run qs-decide --cpa --table t.csv --exploit < in.json
+	assert_output '{"targetReplicas":4}'
+	for seed in $(seq 150); do
+		qs-decide --cpa --table t.csv --epsilon 1 --seed "$seed" < in.json
+	done | sort | uniq -c > targets
+	cat targets
+	run awk '{ print $2 }' targets
+	assert_output '{"targetReplicas":4}
+{"targetReplicas":5}'
+	# The floor, over two metrics: the higher wins.
+	run qs-decide --cpa --table t.csv --exploit --hpa-target 0.2 --floor-margin 1 < <(cpa "$(rec 4 1200 40)" "$(rec 2 100 60)")
+	assert_output '{"targetReplicas":10}'
+	run qs-decide --cpa --table t.csv --exploit --unlearned hpa --hpa-target 1 < <(cpa "$(rec 4 1200 40)" "$(rec 2 100 60)")
+	assert_output '{"targetReplicas":2}'
 }

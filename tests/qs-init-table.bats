@@ -1,12 +1,12 @@
 #!/usr/bin/env bats
-# qs-init-table: a fresh Q-table in the notebook's layout.
+# qs-init-table: a fresh Q-table, with visits or in the notebook's layout.
 
 load helpers
 
-@test "the defaults are byte for byte the notebook's fresh table" {
-	run qs-init-table
+@test "--layout notebook is byte for byte the notebook's fresh table" {
+	run qs-init-table --layout notebook
 	assert_success
-	qs-init-table > t.csv
+	qs-init-table --layout notebook > t.csv
 	cmp t.csv "$DATA/notebook-fresh-table.csv"
 }
 
@@ -14,16 +14,16 @@ load helpers
 	run qs-init-table --min-replicas 2 --max-replicas 4 --latency-width 100 \
 	    --latency-buckets 2 --request-width 10 --request-buckets 2
 	assert_success
-	assert_line -n 0 "pod,initial_latency,end_latency,initial_request,end_request,2,3,4"
-	assert_line -n 1 "2,0,100,0,10,0,0,0"
-	assert_line -n 4 "2,101,200,0,10,0,0,0"
-	assert_line -n 7 "2,0,100,11,20,0,0,0"
-	assert_line -n 12 "4,101,200,11,20,0,0,0"
+	assert_line -n 0 "pod,initial_latency,end_latency,initial_request,end_request,2,3,4,visits"
+	assert_line -n 1 "2,0,100,0,10,0,0,0,0"
+	assert_line -n 4 "2,101,200,0,10,0,0,0,0"
+	assert_line -n 7 "2,0,100,11,20,0,0,0,0"
+	assert_line -n 12 "4,101,200,11,20,0,0,0,0"
 	assert_equal "${#lines[@]}" 13
 }
 
 @test "-o writes the file; an existing file needs --force" {
-	run qs-init-table -o t.csv
+	run qs-init-table -o t.csv --layout notebook
 	assert_success
 	assert_output ""
 	cmp t.csv "$DATA/notebook-fresh-table.csv"
@@ -34,14 +34,14 @@ load helpers
 	assert_equal "$(cat t.csv)" keep
 	run qs-init-table -f -o t.csv --max-replicas 2
 	assert_success
-	assert_equal "$(head -1 t.csv)" "pod,initial_latency,end_latency,initial_request,end_request,1,2"
+	assert_equal "$(head -1 t.csv)" "pod,initial_latency,end_latency,initial_request,end_request,1,2,visits"
 }
 
 @test "a written table loads in qs-decide" {
 	qs-init-table -o t.csv --max-replicas 5
 	run qs-decide --table t.csv --epsilon 0 <<< '{"pod":5,"latency":10,"requests":1}'
 	assert_success
-	assert_output '{"pod":5,"latency":10,"requests":1,"action":1,"random":false}'
+	assert_output '{"pod":5,"latency":10,"requests":1,"action":5,"random":false,"why":"hold"}'
 }
 
 @test "nonsense ranges are refused with exit 64" {
@@ -89,3 +89,48 @@ load helpers
 	assert_output --regexp '^qs-init-table \(qscale\) '
 }
 
+
+@test "the default layout ends with a visits column of zeros; both layouts load" {
+	qs-init-table --max-replicas 2 --latency-buckets 1 --request-buckets 1 -o v.csv
+	run cat v.csv
+	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2,visits
+1,0,500,0,18,0,0,0
+2,0,500,0,18,0,0,0"
+	qs-init-table --max-replicas 2 --latency-buckets 1 --request-buckets 1 --layout notebook -o n.csv
+	run cat n.csv
+	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2
+1,0,500,0,18,0,0
+2,0,500,0,18,0,0"
+	qs-init-table --max-replicas 2 --layout visits | cmp - <(qs-init-table --max-replicas 2)
+	for t in v.csv n.csv; do
+		run qs-decide --table "$t" --exploit <<< '{"pod":2,"latency":1,"requests":1}'
+		assert_success
+		assert_output '{"pod":2,"latency":1,"requests":1,"action":2,"random":false,"why":"hold"}'
+	done
+	run qs-init-table --layout wide
+	assert_failure 64
+	assert_output "qs-init-table: invalid --layout: wide (notebook or visits)"
+}
+
+@test "a visits column that is not a count, or not last, is refused with the line" {
+	printf 'pod,initial_latency,end_latency,initial_request,end_request,1,visits\n1,0,5,0,5,0,-1\n' > bad.csv
+	run qs-decide --table bad.csv < /dev/null
+	assert_failure 65
+	assert_output 'qs-decide: invalid table bad.csv: line 2: visits "-1" is not a non-negative integer'
+	printf 'pod,initial_latency,end_latency,initial_request,end_request,1,visits\n1,0,5,0,5,0,1.5\n' > bad.csv
+	run qs-decide --table bad.csv < /dev/null
+	assert_failure 65
+	assert_output 'qs-decide: invalid table bad.csv: line 2: visits "1.5" is not a non-negative integer'
+	printf 'pod,initial_latency,end_latency,initial_request,end_request,1,visits,2\n1,0,5,0,5,0,1,0\n' > bad.csv
+	run qs-decide --table bad.csv < /dev/null
+	assert_failure 65
+	assert_output 'qs-decide: invalid table bad.csv: line 1: column 2 follows the visits column'
+	printf 'pod,initial_latency,end_latency,initial_request,end_request,1,visits\n1,0,5,0,5,0\n' > bad.csv
+	run qs-decide --table bad.csv < /dev/null
+	assert_failure 65
+	assert_output 'qs-decide: invalid table bad.csv: line 2: expected 7 fields, found 6'
+	printf 'pod,initial_latency,end_latency,initial_request,end_request,visits\n1,0,5,0,5,0\n' > bad.csv
+	run qs-decide --table bad.csv < /dev/null
+	assert_failure 65
+	assert_output 'qs-decide: invalid table bad.csv: line 1: action column visits is not a replica count'
+}

@@ -614,8 +614,9 @@ near() {
 
 @test "train with no exploration and no noise gives the table the learning rule predicts" {
 	tiny_trace
+	# The notebook's decisions, ties to the lowest, as qlearn.awk has them.
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
-	    --epochs 12 --epsilon 0 --noise 0 --seed 5
+	    --epochs 12 --epsilon 0 --noise 0 --seed 5 --compat notebook
 	assert_success
 	assert_output ""
 	assert_equal "$stderr" ""
@@ -681,7 +682,7 @@ near() {
 	    --history h.csv --noise 0 --seed 1
 	assert_success
 	assert_equal "$(head -1 t.csv)" \
-	    "pod,initial_latency,end_latency,initial_request,end_request,2,3,4"
+	    "pod,initial_latency,end_latency,initial_request,end_request,2,3,4,visits"
 	assert_equal "$(wc -l < t.csv)" 13
 	# Observations above the last buckets are counted in the edge ones.
 	assert_equal "$stderr" \
@@ -771,8 +772,9 @@ near() {
 	printf '%s,90\n' 0 1 2 3 4 5 6 >> trace.csv
 	qs-init-table --request-width 40 --request-buckets 2 > table.csv
 	cp table.csv before.csv
-	# Without learning, the table of zeros always asks for 1 replica.
-	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	# The notebook's decisions (ties to the lowest): without learning,
+	# the table of zeros always asks for 1 replica.
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv --compat notebook \
 	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --series s.csv
 	assert_success
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 1 1 1 1 1 "
@@ -785,7 +787,7 @@ near() {
 	# t=4: B -> A by 1 left it, -20: Q(B,1) = 0.1 (-20 + 0.6 x 2); A: 2.
 	# t=5: A -> B, +20: Q(A,2) = 3.8; B's best is 2 now (0 > -1.88).
 	# t=6: B -> B within the ideal, +10: Q(B,2) = 1; 2 again.
-	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv --compat notebook \
 	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --series s.csv --learn
 	assert_success
 	assert_equal "$stderr" ""
@@ -799,7 +801,7 @@ near() {
 	# t=2: Q(A,1) = -0.093, so 2; t=3: Q(A,2) = -0.007, B: 1;
 	# t=4: Q(B,1) = -0.094, A: 3, the only 0 left; t=5: in C (3 replicas,
 	# 0-500 ms) Q(A,3) = -0.01, C: 1; t=6: A's best is 2 (-0.007).
-	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv --compat notebook \
 	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --series s.csv --learn --reward cost
 	assert_success
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 2 1 3 1 2 "
@@ -808,7 +810,7 @@ near() {
 	near "$(field latency_mean)" 531
 	cmp table.csv before.csv
 	# --alpha 0 learns nothing: the figures without --learn.
-	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv --compat notebook \
 	    --capacity 1 --noise 0 --substep 60 --startup-delay 0 --learn --alpha 0
 	assert_success
 	assert_equal "$(field slo_violations)" 7
@@ -1320,4 +1322,52 @@ step_table() {
 	assert_success
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 1 3 "
 	assert_equal "$(field slo_violations)" 2
+
+@test "train and eval decide by qs-decide's rules: explore near, never down above the ideal, hold when unlearned" {
+	bats_require_minimum_version 1.5.0
+	tiny_trace
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --max-replicas 8 --history h.csv --epochs 400 --epsilon 1 --noise 0 --seed 3
+	assert_success
+	# Explorations (epsilon decaying with the visits) stay within one
+	# replica, never down above 500 ms.
+	run awk -F, 'NR > 1 && $NF == "True" {
+		d = $5 - $2
+		if (d > 1 || d < -1 || ($3 > 500 && d < 0)) { print "epoch " $1 ": " $2 " at " $3 " ms -> " $5; bad = 1 }
+		if (d < 0) down = 1
+		if (d > 0) up = 1
+	} END { if (!down || !up) { print "no move both ways"; bad = 1 } exit bad }' h.csv
+	assert_success
+	# The visits count the 400 updates.
+	assert_equal "$(awk -F, 'NR > 1 { n += $NF } END { print n }' table.csv)" 400
+	# eval on a fresh table holds the starting replicas; the notebook's
+	# ties go to the lowest.
+	qs-init-table --request-width 40 --request-buckets 2 > fresh.csv
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:fresh.csv \
+	    --replicas 3 --noise 0 --series s.csv
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 3 3 3 3 "
+	assert_equal "$(field scale_actions)" 0
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:fresh.csv \
+	    --replicas 3 --noise 0 --series s.csv --compat notebook
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 3 1 1 1 "
+	# --unlearned hpa: ceil(requests / 30 s / 0.2) of the interval before,
+	# 5, 20 and 35 requests: 1, 4, 6.  The floor at twice that: 3 held,
+	# 8, 12 clamped to 8.
+	qs-init-table --max-replicas 8 --request-width 40 --request-buckets 2 > f8.csv
+	run qs-sim eval --trace trace.csv --policy table:f8.csv --replicas 3 \
+	    --noise 0 --series s.csv --unlearned hpa --hpa-target 0.2
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 3 1 4 6 "
+	run qs-sim eval --trace trace.csv --policy table:f8.csv --replicas 3 \
+	    --noise 0 --series s.csv --floor-margin 2 --hpa-target 0.2
+	assert_success
+	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 3 3 8 8 "
+	run qs-sim eval --trace trace.csv --policy table:fresh.csv --compat nope
+	assert_failure 64
+	assert_output "qs-sim: invalid --compat: nope (notebook or none)"
+	run qs-sim eval --trace trace.csv --policy table:fresh.csv --unlearned up
+	assert_failure 64
+	assert_output "qs-sim: invalid --unlearned: up (hold or hpa)"
 }

@@ -608,3 +608,34 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 	QS_MAX_AGE=-5 run qs-update --table t.csv </dev/null
 	assert_failure 64
 }
+
+@test "an update counts a visit of its state; a table without visits stays without" {
+	qs-init-table -o t.csv
+	cp t.csv before.csv
+	{
+		echo '{"pod":2,"latency":1,"requests":1,"action":3,"new_latency":1,"new_requests":1,"reward":10}'
+		echo '{"pod":2,"latency":1,"requests":1,"action":2,"new_latency":1,"new_requests":1,"reward":10}'
+		echo '{"pod":1,"latency":900,"requests":40,"action":2,"new_latency":1,"new_requests":1,"reward":20}'
+	} | qs-update --table t.csv > /dev/null
+	# Two visits of pod 2, 0-500, 0-18 and one of pod 1, 501-1000, 37-54;
+	# 0.1 (10 + 0.6 x 1) = 1.06, 0.1 (20 + 0.6 x 1.06) = 2.0636.
+	run diff before.csv t.csv
+	assert_output "3c3
+< 2,0,500,0,18,0,0,0,0
+---
+> 2,0,500,0,18,0,1.06,1,2
+29c29
+< 1,501,1000,37,54,0,0,0,0
+---
+> 1,501,1000,37,54,0,2.0636,0,1"
+	# The state is learned now: qs-decide no longer holds there.
+	run qs-decide --table t.csv --exploit <<< '{"pod":2,"latency":1,"requests":1}'
+	assert_output --partial '"action":2,"random":false,"why":"greedy"'
+	# The notebook's layout is kept as it is.
+	qs-init-table --layout notebook -o n.csv
+	echo '{"pod":2,"latency":1,"requests":1,"action":3,"new_latency":1,"new_requests":1,"reward":10}' |
+	    qs-update --table n.csv > /dev/null
+	run sed -n '1p;3p' n.csv
+	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2,3
+2,0,500,0,18,0,0,1"
+}

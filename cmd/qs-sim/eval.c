@@ -33,16 +33,19 @@ sim_eval(int argc, char *argv[])
 		{ "fit-out", required_argument, NULL, OPT_FIT_OUT },
 		{ "gamma", required_argument, NULL, OPT_GAMMA },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "floor-margin", required_argument, NULL, OPT_FLOOR_MARGIN },
 		{ "hpa-sync", required_argument, NULL, OPT_HPA_SYNC },
 		{ "hpa-target", required_argument, NULL, OPT_HPA_TARGET },
 		{ "hpa-tolerance", required_argument, NULL, OPT_HPA_TOLERANCE },
 		{ "hpa-window", required_argument, NULL, OPT_HPA_WINDOW },
 		{ "ideal-latency", required_argument, NULL, OPT_IDEAL },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "compat", required_argument, NULL, OPT_COMPAT },
 		{ "latency-model", required_argument, NULL, OPT_LATENCY_MODEL },
 		{ "learn", no_argument, NULL, OPT_LEARN },
 		{ "merit", no_argument, NULL, OPT_MERIT },
 		{ "observation-delay", required_argument, NULL, OPT_OBS_DELAY },
+		{ "unlearned", required_argument, NULL, OPT_UNLEARNED },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
@@ -97,6 +100,8 @@ sim_eval(int argc, char *argv[])
 			    "over a grid: its frontier).\n\n"
 			    "      --alpha a           learning rate with --learn (0.1)\n"
 			    "      --base-latency ms   latency with no load (283)\n"
+			    "      --floor-margin m    table: never below ceil(m x the HPA\n"
+			    "                          formula's answer at --hpa-target)\n"
 			    "      --gamma g           discount factor with --learn (0.6)\n"
 			    "      --hpa-sync s        hpa: seconds between reconciliations "
 			    "(15)\n"
@@ -122,7 +127,19 @@ sim_eval(int argc, char *argv[])
 			    "      --substep s         seconds per sub-step the figures "
 			    "count (15)\n"
 			    "      --trace file        CSV t,requests\n"
+			    "      --unlearned r       table: a state with nothing learned\n"
+			    "                          holds or takes the HPA formula's\n"
+			    "                          answer at --hpa-target (hold)\n"
 			    MODEL_HELP);
+			break;
+		case OPT_FLOOR_MARGIN:
+			o.rules.floor_margin = qs_opt_double("--floor-margin", optarg,
+			    0, 1e6);
+			break;
+		case OPT_UNLEARNED:
+			if (qs_policy_unlearned_parse(optarg, &o.rules.unlearned) != 0)
+				qs_die(EX_USAGE, "invalid --unlearned: %s (hold or hpa)",
+				    optarg);
 			break;
 		case OPT_HPA_SYNC:
 			o.hpa.sync = qs_opt_double("--hpa-sync", optarg, 1e-3, 1e7);
@@ -194,6 +211,7 @@ sim_eval(int argc, char *argv[])
 	if (o.table != NULL)
 		o.reward.cost.max_replicas = o.table->act[o.table->nact - 1];
 	o.window = c.window;
+	o.rules.compat = c.compat;
 	o.seed = c.seed;
 	o.min_replicas = c.min_replicas;
 	if (c.max_replicas > 0)
@@ -201,6 +219,8 @@ sim_eval(int argc, char *argv[])
 	o.hpa.min_replicas = o.min_replicas;
 	o.hpa.max_replicas = o.max_replicas;
 	o.hpa.target = target > 0 ? target : c.p.capacity;
+	/* The table's HPA formula is the hpa policy's, at its target. */
+	o.rules.hpa_target = o.hpa.target;
 	o.replicas = c.replicas >= 0 ? c.replicas : c.min_replicas;
 	if (seriesp != NULL) {
 		if (qs_atomic_open(&series, seriesp, &err) != 0)

@@ -60,6 +60,15 @@ common_option(struct common *c, int opt, const char *arg)
 		c->p.capacity = qs_opt_double("--capacity", arg, 1e-9, 1e12);
 		c->fitted_given = "--capacity";
 		break;
+	case OPT_COMPAT:
+		if (strcmp(arg, "notebook") == 0)
+			c->compat = QS_COMPAT_NOTEBOOK;
+		else if (strcmp(arg, "none") == 0)
+			c->compat = QS_COMPAT_NONE;
+		else
+			qs_die(EX_USAGE, "invalid --compat: %s (notebook or none)",
+			    arg);
+		break;
 	case OPT_COST_WEIGHTS:
 		if (qs_reward_cost_parse(arg, &c->reward.cost) != 0)
 			qs_die(EX_USAGE, "invalid --cost-weights: %s (three numbers: "

@@ -23,7 +23,7 @@
 	"       qs-sim eval [option ...] --policy policy --trace file\n"
 
 #define TRAIN_USAGE "usage: qs-sim train [--alpha a] [--capacity rate]\n" \
-	"       [--cost-weights perf,res,adp] [--epochs n] [--epsilon e]\n" \
+	"       [--compat notebook] [--cost-weights perf,res,adp] [--epochs n] [--epsilon e]\n" \
 	"       [--gamma g] [--history file] [--ideal-latency ms] [--interval s]\n" \
 	"       [--latency-buckets n] [--latency-width ms] [--max-replicas n]\n" \
 	"       [--min-replicas n] [--noise sd] [--peak-replicas n | --scale x]\n" \
@@ -34,8 +34,9 @@
 	"       --trace file | --observations file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--base-latency ms]\n" \
-	"       [--capacity rate]\n" \
-	"       [--cost-weights perf,res,adp] [--gamma g] [--hpa-sync s]\n" \
+	"       [--capacity rate] [--compat notebook]\n" \
+	"       [--cost-weights perf,res,adp] [--floor-margin m] [--gamma g]\n" \
+	"       [--hpa-sync s]\n" \
 	"       [--hpa-target rate] [--hpa-tolerance x] [--hpa-window s]\n" \
 	"       [--ideal-latency ms]\n" \
 	"       [--interval s] [--latency-model linear | queue] [--learn]\n" \
@@ -44,11 +45,14 @@
 	"       [--peak-replicas n | --scale x] [--period s]\n" \
 	"       [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
-	"       [--startup-delay s] [--substep s] [--window s] [--fit-out file]\n" \
+	"       [--startup-delay s] [--substep s] [--unlearned hold | hpa]\n" \
+	"       [--window s] [--fit-out file]\n" \
 	"       --policy policy --trace file | --observations file\n"
 
 #define MODEL_HELP \
 	"      --capacity rate     requests/s a replica serves at the ideal (0.353)\n" \
+	"      --compat notebook   the table decides as the notebook: exploring\n" \
+	"                          over every action, ties to the lowest\n" \
 	"      --cost-weights p,r,a weights of the cost reward (0.9,0.09,0.01)\n" \
 	"      --ideal-latency ms  the ideal latency, the SLO (500)\n" \
 	"      --interval s        seconds per trace row (60)\n" \
@@ -82,6 +86,7 @@ struct common {
 	/* --observations: the model fitted to them (fit.h). */
 	const char *observations, *fit_out;
 	const char *fitted_given;	/* an option the fit replaces, or NULL */
+	enum qs_compat compat;	/* the table policy's decision rules */
 };
 
 enum {
@@ -95,7 +100,8 @@ enum {
 	OPT_WINDOW,
 	/* The model's latency and eval's integration (issue 14). */
 	OPT_BASE, OPT_LATENCY_MODEL, OPT_SUBSTEP, OPT_OBS_DELAY, OPT_MERIT,
-	OPT_OBSERVATIONS, OPT_FIT_OUT
+	OPT_OBSERVATIONS, OPT_FIT_OUT,
+	OPT_COMPAT, OPT_UNLEARNED, OPT_FLOOR_MARGIN
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */

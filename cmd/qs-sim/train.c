@@ -35,6 +35,7 @@ sim_train(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "alpha", required_argument, NULL, OPT_ALPHA },
 		{ "capacity", required_argument, NULL, OPT_CAPACITY },
+		{ "compat", required_argument, NULL, OPT_COMPAT },
 		{ "cost-weights", required_argument, NULL, OPT_COST_WEIGHTS },
 		{ "epochs", required_argument, NULL, OPT_EPOCHS },
 		{ "epsilon", required_argument, NULL, OPT_EPSILON },
@@ -158,10 +159,12 @@ sim_train(int argc, char *argv[])
 
 	if ((lock = qs_lock(table, 0, &err)) < 0)
 		qs_die_err(&err);
-	if (stat(table, &st) != 0 && errno == ENOENT)
-		t = qs_table_new(c.min_replicas, c.max_replicas, latw, latn, reqw,
-		    reqn, &err);
-	else
+	if (stat(table, &st) != 0 && errno == ENOENT) {
+		/* In qs-init-table's default layout, with visits. */
+		if ((t = qs_table_new(c.min_replicas, c.max_replicas, latw, latn,
+		    reqw, reqn, &err)) != NULL)
+			qs_table_add_visits(t);
+	} else
 		t = qs_table_load(table, &err);
 	if (t == NULL)
 		qs_die_err(&err);
@@ -171,6 +174,7 @@ sim_train(int argc, char *argv[])
 		hp = &h;
 	}
 	o.window = c.window;
+	o.policy.compat = c.compat;
 	o.reward = c.reward;
 	o.reward.cost.max_replicas = t->act[t->nact - 1];
 	o.seed = c.seed_given ? c.seed : qs_rand_entropy();

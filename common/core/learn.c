@@ -68,5 +68,6 @@ qs_learn_transition(struct qs_table *t, const struct qs_transition *tr,
 	    tr->after.requests, &res->clamped);
 	res->q = qs_learn_update(t, res->s, res->col, tr->reward, res->s2,
 	    lp->alpha, lp->gamma, lp->compat);
+	qs_table_visit(t, res->s);
 	return 0;
 }

@@ -84,6 +84,8 @@ grow(struct loader *ld)
 	t->q = xreallocarray(t->q, n, (size_t)t->nact * sizeof(double));
 	ld->keys = xreallocarray(ld->keys, n, NKEYS * sizeof(long));
 	ld->lines = xreallocarray(ld->lines, n, sizeof(long));
+	if (t->has_visits)
+		t->visits = xreallocarray(t->visits, n, sizeof(long));
 	t->src_row_end = xreallocarray(t->src_row_end, n, sizeof(off_t));
 	ld->cap = n;
 }
@@ -97,6 +99,15 @@ header_field(struct loader *ld, size_t f, const char *s)
 	if (f < NKEYS) {
 		if (strcmp(s, keynames[f]) != 0)
 			fail(ld, "column %s should be %s", s, keynames[f]);
+		return;
+	}
+	if (t->has_visits) {
+		fail(ld, "column %s follows the visits column%s", s, "");
+		return;
+	}
+	/* The optional last column: how many updates each state has had. */
+	if (strcmp(s, "visits") == 0 && t->nact > 0) {
+		t->has_visits = 1;
 		return;
 	}
 	if (qs_num_parse_long(s, 0, MAX_KEY, &a) != 0) {
@@ -131,10 +142,10 @@ field_cb(void *data, size_t len, void *arg)
 		header_field(ld, f, s);
 		return;
 	}
-	if (f >= NKEYS + (size_t)t->nact) {
+	if (f >= NKEYS + (size_t)t->nact + (size_t)t->has_visits) {
 		char n[32];
 
-		snprintf(n, sizeof(n), "%d", NKEYS + t->nact);
+		snprintf(n, sizeof(n), "%d", NKEYS + t->nact + t->has_visits);
 		fail(ld, "more than %s fields%s", n, "");
 		return;
 	}
@@ -145,6 +156,13 @@ field_cb(void *data, size_t len, void *arg)
 		if (qs_num_parse_long(s, 0, MAX_KEY, &ld->keys[r * NKEYS + f]) != 0)
 			fail(ld, "%s \"%.40s\" is not a non-negative integer",
 			    keynames[f], s);
+		return;
+	}
+	if (f == NKEYS + (size_t)t->nact) {
+		if (strlen(s) != len || qs_num_parse_long(s, 0, LONG_MAX,
+		    &t->visits[r]) != 0)
+			fail(ld, "visits \"%.40s\" is not a non-negative "
+			    "integer%s", s, "");
 		return;
 	}
 	if (qs_num_parsen(s, len, &v) != 0) {
@@ -162,7 +180,7 @@ static void
 row_cb(int c, void *arg)
 {
 	struct loader *ld = arg;
-	size_t want = NKEYS + (size_t)ld->t->nact;
+	size_t want = NKEYS + (size_t)ld->t->nact + (size_t)ld->t->has_visits;
 	char a[32], b[32];
 
 	(void)c;
@@ -626,6 +644,7 @@ qs_table_free(struct qs_table *t)
 	free(t->req_lo);
 	free(t->req_hi);
 	free(t->q);
+	free(t->visits);
 	free(t->row_of_state);
 	free(t->dirty);
 	free(t->src_row_end);
@@ -649,6 +668,8 @@ write_header(const struct qs_table *t, FILE *fp)
 	fputs("pod,initial_latency,end_latency,initial_request,end_request", fp);
 	for (i = 0; i < t->nact; i++)
 		fprintf(fp, ",%ld", t->act[i]);
+	if (t->has_visits)
+		fputs(",visits", fp);
 	return fputc('\n', fp) == EOF ? -1 : 0;
 }
 
@@ -669,6 +690,8 @@ write_row(const struct qs_table *t, size_t row, size_t s, const char *eol,
 		qs_num_format(buf + 1, v[i]);
 		fputs(buf, fp);
 	}
+	if (t->has_visits)
+		fprintf(fp, ",%ld", t->visits[row]);
 	return fputs(eol, fp) == EOF ? -1 : 0;
 }
 
@@ -879,4 +902,31 @@ qs_table_is_current(const struct qs_table *t, const char *path)
 	/* The open file keeps its inode from being reused: equal means same. */
 	return t->src_fd >= 0 && fstat(t->src_fd, &a) == 0 &&
 	    stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+void
+qs_table_add_visits(struct qs_table *t)
+{
+	if (t->has_visits)
+		return;
+	t->visits = xcalloc(t->nrows ? t->nrows : 1, sizeof(long));
+	t->has_visits = 1;
+}
+
+long
+qs_table_visits(const struct qs_table *t, size_t s)
+{
+	return t->has_visits ? t->visits[t->row_of_state[s]] : -1;
+}
+
+void
+qs_table_visit(struct qs_table *t, size_t s)
+{
+	size_t row = t->row_of_state[s];
+
+	if (!t->has_visits)
+		return;
+	if (t->visits[row] < LONG_MAX)
+		t->visits[row]++;
+	t->dirty[row] = 1;
 }

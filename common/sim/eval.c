@@ -21,6 +21,7 @@ qs_simeval_defaults(struct qs_simeval *o)
 	memset(o, 0, sizeof(*o));
 	o->policy = QS_POLICY_HPA;
 	qs_learn_defaults(&o->lp);
+	qs_policy_defaults(&o->rules);
 	qs_reward_defaults(&o->reward);
 	qs_hpa_defaults(&o->hpa);
 	o->window = 30;
@@ -129,6 +130,7 @@ struct run {
 	struct qs_transition tr;	/* the last decision, to be completed */
 	int decided;
 	int clamped;
+	struct qs_policy_opts rules;	/* o's, with its window and ideal */
 };
 
 /*
@@ -165,7 +167,8 @@ decide_hpa(struct run *r)
 }
 
 /*
- * Greedy on the table, from the period just ended.  With learn, first
+ * The table's decision by the policy's rules, exploiting, from the
+ * period just ended (qs_policy_decide).  With learn, first
  * complete the last decision's transition with what it led to and learn
  * it, as qs-reward | qs-update would.
  */
@@ -175,6 +178,7 @@ decide_table(struct run *r)
 	struct qs_table *t = r->o->table;
 	struct qs_learn_result res;
 	struct qs_err err = { 0 };
+	enum qs_policy_why why;
 	size_t s;
 
 	if (r->k == 0 && r->j == 0)
@@ -190,7 +194,8 @@ decide_table(struct run *r)
 			r->clamped |= res.clamped;
 	}
 	r->tr.before = r->seen;
-	r->tr.action = t->act[qs_table_best(t, s)];
+	r->tr.action = t->act[qs_policy_decide(t, &r->rules, s, &r->seen, NULL,
+	    &why)];
 	r->decided = 1;
 	return r->tr.action;
 }
@@ -262,6 +267,10 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	r.n = n;
 	r.o = o;
 	r.f = f;
+	r.rules = o->rules;
+	r.rules.epsilon = 0;
+	r.rules.window = o->window;
+	r.rules.ideal = o->reward.ideal;
 	qs_rand_seed(&rng, o->seed);
 	for (k = 0; k < n; k++)
 		f[k] = p->noise > 0 ? exp(p->noise * qs_rand_normal(&rng)) : 1;

@@ -26,6 +26,7 @@ qs_simtrain_defaults(struct qs_simtrain *o)
 	o->epochs = 1000;
 	o->period = 0;
 	o->epsilon = QS_EPSILON;
+	qs_policy_defaults(&o->policy);
 	qs_learn_defaults(&o->lp);
 	o->window = 30;
 	o->replicas = 1;
@@ -92,7 +93,13 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	long e, epoch0 = 0;
 	double period = o->period > 0 ? o->period : p->interval;
 	struct noise nz = { 1, 0, 0 };
+	struct qs_policy_opts po = o->policy;
+	enum qs_policy_why why;
 	int col, random, rc = 0;
+
+	po.epsilon = o->epsilon;
+	po.window = o->window;
+	po.ideal = o->reward.ideal;
 
 	qs_sim_init(&sim, p, trace, n, 0, o->replicas, o->seed);
 	qs_rand_seed(&rng, o->seed ^ DECIDE_SEED);
@@ -108,7 +115,8 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	for (e = 0; e < o->epochs; e++) {
 		s = qs_table_state(t, tr.before.pod, tr.before.latency,
 		    tr.before.requests, clamped);
-		col = qs_learn_decide(t, s, o->epsilon, &rng, &random);
+		col = qs_policy_decide(t, &po, s, &tr.before, &rng, &why);
+		random = why == QS_POLICY_WHY_RANDOM;
 		tr.action = t->act[col];
 		qs_sim_scale(&sim, tr.action);
 		qs_sim_advance(&sim, period);

@@ -142,7 +142,8 @@ struct qs_learn_result {
 /*
  * Learn tr in t: map both observations to states (observations outside
  * the table count in the edge buckets and are reported in res->clamped,
- * for the caller to warn about), then qs_learn_update.  The one learning
+ * for the caller to warn about), then qs_learn_update, and count the
+ * update in the state's visits when the table has them.  The one learning
  * step of qs-update, qs-sim train and qs-sim eval --learn.  Returns 0, or
  * -1 with err (EX_DATAERR) leaving t unchanged when the action is not a
  * column of t.

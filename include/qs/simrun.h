@@ -8,6 +8,7 @@
 #include "qs/history.h"
 #include "qs/hpa.h"
 #include "qs/learn.h"
+#include "qs/policy.h"
 #include "qs/sim.h"
 #include "qs/table.h"
 
@@ -22,6 +23,8 @@ struct qs_simtrain {
 	long epochs;
 	double period;		/* seconds per epoch; 0: the trace's interval */
 	double epsilon;
+	/* The decision rules; its epsilon, window and ideal are set from o's. */
+	struct qs_policy_opts policy;
 	struct qs_learn_params lp;
 	double window;		/* seconds of the observation window (30) */
 	long replicas;		/* ready at the start */
@@ -37,7 +40,7 @@ void qs_simtrain_defaults(struct qs_simtrain *o);
 /*
  * Run o->epochs epochs of the learning loop on table t against a
  * simulation of params p over trace (n values; the trace loops), one trace
- * interval per epoch: observe, decide (qs_learn_decide), scale, advance
+ * interval per epoch: observe, decide (qs_policy_decide), scale, advance
  * one interval, observe, reward (qs_reward_compute), learn
  * (qs_learn_transition), as qs-reward and qs-update would.  When h is not
  * NULL, append one history row per epoch to it.  The simulator's noise is
@@ -63,6 +66,8 @@ struct qs_simeval {
 	long static_replicas;
 	struct qs_table *table;	/* borrowed; updated with learn */
 	int learn;
+	/* The table's decision rules, exploiting; window and ideal from o's. */
+	struct qs_policy_opts rules;
 	double period;		/* seconds between table decisions (interval) */
 	struct qs_learn_params lp;
 	struct qs_reward reward;	/* its ideal normally the model's */

@@ -23,6 +23,8 @@ struct qs_table {
 	long *req_lo, *req_hi;
 	size_t nrows;
 	double *q;		/* nrows * nact values, in file row order */
+	int has_visits;		/* whether the last column is "visits" */
+	long *visits;		/* updates per row, when has_visits */
 	size_t *row_of_state;
 	unsigned char *dirty;	/* rows changed since loading */
 
@@ -117,5 +119,16 @@ struct qs_table *qs_table_load_regular(const char *path, struct qs_err *err);
  * is reloaded when this says no.
  */
 int qs_table_is_current(const struct qs_table *t, const char *path);
+
+/*
+ * The optional visits column: the number of updates each state has had.
+ * qs_table_add_visits gives a new table (from qs_table_new, not one
+ * loaded from a file, whose clean rows saving copies) the column, zeros;
+ * qs_table_visits is a state's count, or -1 when the table has no such
+ * column; qs_table_visit counts one more update of a state, when it has.
+ */
+void qs_table_add_visits(struct qs_table *t);
+long qs_table_visits(const struct qs_table *t, size_t s);
+void qs_table_visit(struct qs_table *t, size_t s);
 
 #endif
