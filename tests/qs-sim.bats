@@ -1094,10 +1094,10 @@ near() {
 	    --peak-replicas 10 --max-replicas 12 --policy "table:$T/nasa.csv" --merit
 	assert_success
 	assert_output --regexp '^\{"intervals": ?20160,'
-	# What the README says of it: 36.0 % violations, 193 % more
-	# replica-minutes than a tuned HPA with as many, 125 % more than the
+	# What the README says of it: 20.0 % violations, 7.5 % more
+	# replica-minutes than a tuned HPA with as many, 3.1 % fewer than the
 	# lead-time oracle.
-	assert_equal "$(jq -r '[.violation_rate, .merit_hpa, .merit_oracle] | map(. * 1000 | round) | @csv' <<<"$output")" 360,1928,1250
+	assert_equal "$(jq -r '[.violation_rate, .merit_hpa, .merit_oracle] | map(. * 1000 | round) | @csv' <<<"$output")" 200,75,-31
 	# The table's default buckets end below the trace's peak, as train says.
 	assert_equal "$stderr" "qs-sim: some observations fell outside $T/nasa.csv's buckets and were counted in the edge buckets"
 	tviol=$(field slo_violations)
@@ -1322,6 +1322,7 @@ step_table() {
 	assert_success
 	assert_equal "$(cut -d, -f4 s.csv | tr '\n' ' ')" "replicas 1 1 1 3 "
 	assert_equal "$(field slo_violations)" 2
+}
 
 @test "train and eval decide by qs-decide's rules: explore near, never down above the ideal, hold when unlearned" {
 	bats_require_minimum_version 1.5.0
