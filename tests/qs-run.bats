@@ -50,7 +50,7 @@ rows() {
 
 # A wrapper for a tool, first on PATH: the script on standard input, which
 # finds the real tool in $REAL and a path of its own in $GATE; --help goes
-# to the real tool.
+# to the real tool unless WRAP_HELP=0.
 wrap() {
 	local real
 	real=$(command -v "$1")
@@ -59,7 +59,7 @@ wrap() {
 		echo '#!/usr/bin/env bash'
 		echo "REAL=$real GATE=$T/gate"
 		# qs-run asks each tool for --help, for the options it has.
-		echo '[ "${1:-}" != --help ] || exec "$REAL" "$@"'
+		[ "${WRAP_HELP:-1}" = 0 ] || echo '[ "${1:-}" != --help ] || exec "$REAL" "$@"'
 		cat
 	} > "$T/wrap/$1"
 	chmod +x "$T/wrap/$1"
@@ -518,4 +518,34 @@ pending"
 	run --separate-stderr qs-run --once --state-dir state --table table.csv --history history.csv
 	assert_success
 	assert_equal "$(find state/pending -name "*.json" | wc -l)" 1
+}
+
+@test "qs-update gets --min-age (the wait) and --max-age, qs-scale --recommendations, once they take them" {
+	use_lab
+	# Tools that say they take the options, log them, and run the real
+	# tools without.
+	for t in qs-update qs-scale; do
+		WRAP_HELP=0 wrap "$t" <<-'EOS'
+		if [ "${1:-}" = --help ]; then
+			"$REAL" --help
+			echo "      --min-age s"
+			echo "      --recommendations file"
+			exit 0
+		fi
+		args=()
+		while [ $# -gt 0 ]; do
+			case $1 in
+			--min-age | --max-age | --recommendations) echo "${0##*/} $1 $2" >> "$GATE.args"; shift 2 ;;
+			*) args+=("$1"); shift ;;
+			esac
+		done
+		exec "$REAL" "${args[@]}"
+		EOS
+	done
+	run --separate-stderr qs-run --epochs 1 --period 2 --wait 1.5 --lock-wait 1 --state-dir st
+	assert_success
+	assert_equal "$(rows history.csv)" 1
+	assert_equal "$(sort gate.args)" "qs-scale --recommendations st/recommendations
+qs-update --max-age 10.5
+qs-update --min-age 1"
 }
