@@ -284,7 +284,7 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 	assert_equal "$(cat st/failures)" 9
 }
 
-@test "a symbolic link as state/lock or state/failures is refused, its target kept" {
+@test "a symbolic link as state/lock, state/failures or in state/pending is refused, its target kept" {
 	use_lab
 	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --window 3s --deployment web --kube-server $SIM_URL --retries 0"
 	mkdir st
@@ -304,10 +304,26 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 	assert_equal "$(cat victim)" precious
 	assert_equal "$(cat st/lock)" 'not empty'
 	rm st/failures
+	# The directory of the transitions in flight, and each file in it.
+	mkdir elsewhere
+	rm -r st/pending
+	ln -s ../elsewhere st/pending
+	run --separate-stderr qs-run --once --state-dir st
+	assert_failure 73
+	assert_equal "$stderr" "qs-run: cannot use st/pending: it is a symbolic link"
+	rm st/pending
+	mkdir st/pending
+	ln -s ../../victim st/pending/1000000000000000.json
+	run --separate-stderr qs-run --once --state-dir st
+	assert_failure 73
+	assert_equal "$stderr" "qs-run: cannot use st/pending/1000000000000000.json: it is a symbolic link"
+	assert_equal "$(cat victim)" precious
+	rm st/pending/1000000000000000.json
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
 	assert_equal "$(cat st/failures)" 1
 	assert_equal "$(cat st/lock)" 'not empty'
+	assert_equal "$(ls -A elsewhere)" ""
 }
 
 @test "a tick that cannot save its transition does not scale; nor is its failure count lost" {
