@@ -262,7 +262,8 @@ local_teardown() {
 
 @test "state/failures is read as digits only, never evaluated" {
 	use_lab
-	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	dead=$(free_port)
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$dead --window 3s --deployment web --kube-server $SIM_URL --retries 0"
 	mkdir st
 	# shellcheck disable=SC2016 # the text an attacker would leave
 	echo 'BASH_VERSINFO[$(touch pwned)]' > st/failures
@@ -286,7 +287,8 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 
 @test "a symbolic link as state/lock, state/failures or in state/pending is refused, its target kept" {
 	use_lab
-	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	dead=$(free_port)
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$dead --window 3s --deployment web --kube-server $SIM_URL --retries 0"
 	mkdir st
 	echo precious > victim
 	ln -s ../victim st/lock
@@ -564,4 +566,16 @@ pending"
 	assert_equal "$(sort gate.args)" "qs-scale --recommendations st/recommendations
 qs-update --max-age 10.5
 qs-update --min-age 1"
+}
+
+@test "--epochs never waits for a transition named in the future: its record's time counts" {
+	use_lab
+	mkdir -p st/pending
+	# shellcheck disable=SC2086 # options, split as qs-run splits them
+	qs-observe $QS_OBSERVE_OPTS | qs-decide --table table.csv --format json > st/pending/9999999999999999.json
+	# A hang would be a bug: timeout(1) makes it a failure.
+	run --separate-stderr timeout 60 qs-run --epochs 1 --period 1 --wait 1 --state-dir st
+	assert_success
+	assert_equal "$(rows history.csv)" 2
+	assert_equal "$(npending)" 0
 }
