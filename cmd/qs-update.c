@@ -431,7 +431,13 @@ static int
 dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
 {
 	char b1[QS_NUM_MAX], b2[QS_NUM_MAX];
-	const char *count = qs_rec_has(rec, "applied") ? "applied" : "action";
+	/*
+	 * The count the deployment should have by the observation: the
+	 * latest decision's (expected_pod, as qs-run writes it when several
+	 * transitions are in flight), else this one's.
+	 */
+	const char *count = qs_rec_has(rec, "expected_pod") ? "expected_pod" :
+	    qs_rec_has(rec, "applied") ? "applied" : "action";
 	double t0, t1, age;
 	long newpod, set;
 

@@ -204,3 +204,89 @@ cronjob.batch/qscale-api"
 	grep -q '^    QS_DEPLOYMENT=api$' api.yaml
 	grep -q -F 'for f in configmap pvc cronjob; do' "$TOP/deploy/README.md"
 }
+
+# The Deployment of deploy/loop, as a Python object d.
+loopcheck() {
+	python3 -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+exec(sys.argv[2])
+' "$TOP/deploy/loop/deployment.yaml" "$1"
+}
+
+@test "deploy/loop: the 15 s loop as a Deployment in place of the CronJob" {
+	run bash -c "kubectl kustomize '$TOP/deploy/loop' | grep '^kind:' | sort"
+	assert_success
+	assert_output "kind: ConfigMap
+kind: Deployment
+kind: PersistentVolumeClaim
+kind: Role
+kind: RoleBinding
+kind: ServiceAccount"
+	run loopcheck '
+s = d["spec"]
+assert s["replicas"] == 1
+assert s["strategy"] == {"type": "Recreate"}, "two loops would share the state"
+pod = s["template"]["spec"]
+assert pod["serviceAccountName"] == "qscale"
+assert pod["securityContext"]["runAsUser"] == 10001
+(c,) = pod["containers"]
+assert c["command"] == ["qs-run", "--loop"]
+a = c["args"]
+assert a[a.index("--state-dir") + 1] == "/var/lib/qscale"
+env = {e["name"]: e["value"] for e in c["env"]}
+print(env["QS_PERIOD"], env["QS_WAIT"])
+'
+	assert_success
+	assert_output "15 60"
+}
+
+@test "deploy/loop: the liveness probe fails once STATE/alive is older than 2 minutes, or absent" {
+	probe=$(loopcheck 'print(d["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["exec"]["command"][2])')
+	[[ $probe == *"/var/lib/qscale/alive"* ]]
+	probe=${probe//\/var\/lib\/qscale/$T}
+	run sh -c "$probe"
+	assert_failure
+	touch alive
+	run sh -c "$probe"
+	assert_success
+	touch -d '100 seconds ago' alive
+	run sh -c "$probe"
+	assert_success
+	touch -d '130 seconds ago' alive
+	run sh -c "$probe"
+	assert_failure
+	# qs-run --loop touches it every period.
+	rm alive
+	qs-init-table -o table.csv
+	QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --retries 0 --pod 1" \
+	    run qs-run --epochs 1 --period 0.1 --wait 0 --state-dir st
+	[ ! -e st/alive ]
+	QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$(free_port) --retries 0 --pod 1" \
+	    timeout 2 qs-run --loop --period 0.5 --wait 0 --state-dir "$T" --max-failures 100 2>/dev/null || true
+	run sh -c "$probe"
+	assert_success
+}
+
+@test "the CronJob's deadline covers the worst case of its tools' timeouts, within its schedule" {
+	run pycheck '
+import re
+cj, cm = one("CronJob"), one("ConfigMap")
+conf = dict(l.split("=", 1) for l in cm["data"]["qscale.conf"].splitlines() if re.match(r"^QS_[A-Z_]+=", l))
+def opt(tool, name, default):
+    m = re.search(r"--%s[ =]([0-9.]+)" % name, conf.get("QS_%s_OPTS" % tool, ""))
+    return float(m.group(1)) if m else default
+t, r, b = opt("OBSERVE", "timeout", 10), opt("OBSERVE", "retries", 2), opt("OBSERVE", "backoff", 1)
+# One Kubernetes call, and two Prometheus queries of r + 1 attempts with
+# the backoff doubled after each.
+observe = t + 2 * ((r + 1) * t + sum(b * 2 ** i for i in range(int(r))))
+scale = (opt("SCALE", "retries", 3) + 1) * 2 * opt("SCALE", "timeout", 10)
+update = opt("UPDATE", "lock-wait", 10)
+worst = 2 * observe + update + scale
+deadline = cj["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+assert worst <= deadline < 120, (worst, deadline)
+print(int(worst), deadline)
+'
+	assert_success
+	assert_output "79 90"
+}

@@ -200,9 +200,9 @@ use_lab() {
 	ALLOW_STDERR=1
 	run_examples qs-run.1
 	assert_equal "$ran $skipped" "2 0"
-	# Five epochs, then a tick that starts the sixth.
+	# Five transitions, then a tick that starts the sixth.
 	[ "$(wc -l < history.csv)" -eq 6 ]
-	[ -s state/pending.json ]
+	[ "$(find state/pending -name '*.json' | wc -l)" -eq 1 ]
 }
 
 @test "qs-sim(1) EXAMPLES run: serve with curl and kubectl, train, eval" {

@@ -38,13 +38,19 @@ sim_replicas() {
 	    python3 -c 'import json, sys; print(json.load(sys.stdin)["replicas"])'
 }
 
+# The number of transitions in flight in st/pending.
+npending() {
+	find st/pending -name '*.json' 2>/dev/null | wc -l
+}
+
 # The number of data rows of a CSV file.
 rows() {
 	if [ -e "$1" ]; then echo $(($(wc -l < "$1") - 1)); else echo 0; fi
 }
 
 # A wrapper for a tool, first on PATH: the script on standard input, which
-# finds the real tool in $REAL and a path of its own in $GATE.
+# finds the real tool in $REAL and a path of its own in $GATE; --help goes
+# to the real tool unless WRAP_HELP=0.
 wrap() {
 	local real
 	real=$(command -v "$1")
@@ -52,6 +58,8 @@ wrap() {
 	{
 		echo '#!/usr/bin/env bash'
 		echo "REAL=$real GATE=$T/gate"
+		# qs-run asks each tool for --help, for the options it has.
+		[ "${WRAP_HELP:-1}" = 0 ] || echo '[ "${1:-}" != --help ] || exec "$REAL" "$@"'
 		cat
 	} > "$T/wrap/$1"
 	chmod +x "$T/wrap/$1"
@@ -79,7 +87,7 @@ local_teardown() {
 
 @test "--epochs: one history row per epoch, the table as the history says, replicas follow" {
 	use_lab
-	run --separate-stderr qs-run --epochs 3 --wait 1
+	run --separate-stderr qs-run --epochs 3 --period 1 --wait 1
 	assert_success
 	assert_equal "$(rows history.csv)" 3
 	assert_equal "$(echo "$stderr" | grep -c '^qs-run: epoch [0-9]*: pod ')" 3
@@ -105,9 +113,9 @@ local_teardown() {
 	use_lab
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
-	[ -s st/pending.json ]
+	assert_equal "$(npending)" 1
 	assert_equal "$(rows history.csv)" 0
-	first=$(cat st/pending.json)
+	first=$(cat st/pending/*.json)
 	sleep 1
 	run --separate-stderr qs-run --once --state-dir st --wait 1 --max-age 60
 	assert_success
@@ -119,8 +127,8 @@ local_teardown() {
 	# shellcheck disable=SC2001 # the same
 	action=$(echo "$first" | sed 's/.*"action":\([0-9]*\).*/\1/')
 	assert_output --regexp "^$pod,[0-9]+,[0-9]+,$action\$"
-	[ -s st/pending.json ]
-	[ "$(cat st/pending.json)" != "$first" ]
+	assert_equal "$(npending)" 1
+	[ "$(cat st/pending/*.json)" != "$first" ]
 }
 
 @test "a tick that finds the lock held exits 75 at once, or after --lock-wait" {
@@ -134,7 +142,7 @@ local_teardown() {
 	run --separate-stderr qs-run --once --state-dir st --lock-wait 0.5
 	assert_failure 75
 	exec 9>&-
-	[ ! -e st/pending.json ]
+	assert_equal "$(npending)" 0
 }
 
 @test "two ticks started together never both run" {
@@ -162,7 +170,7 @@ local_teardown() {
 	assert_equal "$stderr" "qs-run: another tick holds st/lock"
 	assert_equal "$sa" 0
 	assert_equal "$(rows history.csv)" 1
-	[ -s st/pending.json ]
+	assert_equal "$(npending)" 1
 }
 
 @test "a tick with Prometheus unreachable learns nothing and scales nothing" {
@@ -181,7 +189,7 @@ local_teardown() {
 	assert_equal "$(rows history.csv)" 0
 	assert_equal "$(sim_replicas)" "$before"
 	# The pending transition is dropped: its after-state was never seen.
-	[ ! -e st/pending.json ]
+	assert_equal "$(npending)" 0
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
 	run --separate-stderr qs-run --once --state-dir st --max-failures 3
@@ -199,7 +207,7 @@ local_teardown() {
 	use_lab
 	port=$(free_port)
 	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$port --retries 0 --pod 1"
-	run --separate-stderr qs-run --epochs 5 --wait 0 --max-failures 2
+	run --separate-stderr qs-run --epochs 5 --period 0.1 --wait 0 --max-failures 2
 	assert_failure 69
 	assert_equal "$(echo "$stderr" | tail -1)" "qs-run: giving up after 2 failed epochs"
 	[ ! -e history.csv ] || assert_equal "$(rows history.csv)" 0
@@ -258,9 +266,8 @@ local_teardown() {
 
 @test "state/failures is read as digits only, never evaluated" {
 	use_lab
-	local port
-	port=$(free_port)
-	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$port --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	dead=$(free_port)
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$dead --window 3s --deployment web --kube-server $SIM_URL --retries 0"
 	mkdir st
 	# shellcheck disable=SC2016 # the text an attacker would leave
 	echo 'BASH_VERSINFO[$(touch pwned)]' > st/failures
@@ -282,11 +289,10 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 	assert_equal "$(cat st/failures)" 9
 }
 
-@test "a symbolic link as state/lock or state/failures is refused, its target kept" {
+@test "a symbolic link as state/lock, state/failures or in state/pending is refused, its target kept" {
 	use_lab
-	local port
-	port=$(free_port)
-	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$port --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	dead=$(free_port)
+	export QS_OBSERVE_OPTS="--prometheus http://127.0.0.1:$dead --window 3s --deployment web --kube-server $SIM_URL --retries 0"
 	mkdir st
 	echo precious > victim
 	ln -s ../victim st/lock
@@ -304,10 +310,26 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 	assert_equal "$(cat victim)" precious
 	assert_equal "$(cat st/lock)" 'not empty'
 	rm st/failures
+	# The directory of the transitions in flight, and each file in it.
+	mkdir elsewhere
+	rm -r st/pending
+	ln -s ../elsewhere st/pending
+	run --separate-stderr qs-run --once --state-dir st
+	assert_failure 73
+	assert_equal "$stderr" "qs-run: cannot use st/pending: it is a symbolic link"
+	rm st/pending
+	mkdir st/pending
+	ln -s ../../victim st/pending/1000000000000000.json
+	run --separate-stderr qs-run --once --state-dir st
+	assert_failure 73
+	assert_equal "$stderr" "qs-run: cannot use st/pending/1000000000000000.json: it is a symbolic link"
+	assert_equal "$(cat victim)" precious
+	rm st/pending/1000000000000000.json
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
 	assert_equal "$(cat st/failures)" 1
 	assert_equal "$(cat st/lock)" 'not empty'
+	assert_equal "$(ls -A elsewhere)" ""
 }
 
 @test "a tick that cannot save its transition does not scale; nor is its failure count lost" {
@@ -325,61 +347,69 @@ qs-run: tick failed (status 69, 1 in a row); nothing learned, nothing scaled"
 	dd if=/dev/zero of=st/fill bs=4k 2>/dev/null || true
 	run --separate-stderr qs-run --once --state-dir st
 	assert_failure 73
-	assert_equal "$stderr" "qs-run: cannot save st/pending.json: No space left on device
-qs-run: cannot save st/failures: No space left on device"
+	assert_regex "$stderr" "^qs-run: cannot save st/pending/[0-9]{16}.json: No space left on device
+qs-run: cannot save st/failures: No space left on device\$"
 	assert_equal "$(sim_replicas)" 1
-	[ ! -e st/pending.json ]
+	assert_equal "$(npending)" 0
 	assert_equal "$(cat st/failures)" 1
 	assert_equal "$(ls st)" "failures
 fill
-lock"
+lock
+pending"
 	# With room again, the same tick scales and saves.
 	rm st/fill
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
 	assert_equal "$(sim_replicas)" 3
-	[ -s st/pending.json ]
+	assert_equal "$(npending)" 1
 	[ ! -e st/failures ]
 }
 
-@test "a pending transition older than --max-age or younger than the wait is dropped, not learned" {
+@test "a transition older than --max-age is dropped, one younger than the wait kept, neither learned" {
 	use_lab
 	qs-run --once --state-dir st 2>/dev/null
 	table=$(digest table.csv)
-	# Set the pending transition's time.
+	# Set the time of the newest transition in flight, the only one left.
 	retime() {
-		sed -i "s/\"time\":\"[^\"]*\"/\"time\":\"$1\"/" st/pending.json
+		f=$(find st/pending -name '*.json' | sort | tail -1)
+		find st/pending -name '*.json' ! -path "$f" -delete
+		sed -i "s/\"time\":\"[^\"]*\"/\"time\":\"$1\"/" "$f"
 	}
 	retime "$(date -u -d '11 days ago' +%Y-%m-%dT%H:%M:%SZ)"
-	old=$(cat st/pending.json)
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
-	[[ $stderr =~ ^"qs-run: dropping st/pending.json: observed 95040"[0-9]" s ago, more than --max-age (200 s)"$ ]]
-	[ -s st/pending.json ]
-	[ "$(cat st/pending.json)" != "$old" ]
-	# The bound follows the wait and the lock wait.
+	[[ $stderr =~ ^"qs-run: dropping $f: observed 95040"[0-9]" s ago, more than --max-age (120 s)"$ ]]
+	[ ! -e "$f" ]
+	assert_equal "$(npending)" 1
+	# The bound follows the wait, the period and the lock wait.
 	retime "$(date -u -d '100 seconds ago' +%Y-%m-%dT%H:%M:%SZ)"
-	run --separate-stderr qs-run --once --state-dir st --wait 30 --lock-wait 5
+	run --separate-stderr qs-run --once --state-dir st --wait 30 --period 5 --lock-wait 5
 	assert_success
-	[[ $stderr =~ ^"qs-run: dropping st/pending.json: observed 10"[0-9]" s ago, more than --max-age (65 s)"$ ]]
-	# Just observed: younger than the wait, 100 s by default.
+	[[ $stderr =~ ^"qs-run: dropping $f: observed 10"[0-9]" s ago, more than --max-age (55 s)"$ ]]
+	# Just observed: younger than the wait, 60 s by default, it stays in
+	# flight, and the tick starts one more.
+	retime "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
-	[[ $stderr =~ ^"qs-run: dropping st/pending.json: observed "[0-9]" s ago, less than the wait (100 s)"$ ]]
+	assert_equal "$stderr" ""
+	[ -e "$f" ]
+	assert_equal "$(npending)" 2
 	retime "$(date -u -d '1 hour' +%Y-%m-%dT%H:%M:%SZ)"
 	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
-	assert_equal "$stderr" "qs-run: dropping st/pending.json: its time is in the future"
+	assert_equal "$stderr" "qs-run: dropping $f: its time is in the future"
 	retime soon
 	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
-	assert_equal "$stderr" "qs-run: dropping st/pending.json: it has no valid time"
+	assert_equal "$stderr" "qs-run: dropping $f: it has no valid time"
 	assert_equal "$(rows history.csv)" 0
 	assert_equal "$(digest table.csv)" "$table"
 	# Within the bounds, it is learned.
+	retime "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
 	assert_equal "$(rows history.csv)" 1
+	[ ! -e "$f" ]
 	run --separate-stderr qs-run --once --max-age soon
 	assert_failure 64
 	assert_equal "$stderr" "qs-run: invalid --max-age: soon"
@@ -401,15 +431,18 @@ lock"
 	kill -KILL -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')"
 	wait "$pid" || true
 	assert_equal "$(ls -A tmp)" ""
-	assert_equal "$(ls st)" "lock
-pending.json.new"
+	assert_equal "$(cd st && printf "%s\n" * | grep -vx recommendations)" "lock
+pending"
+	assert_regex "$(ls st/pending)" '^[0-9]{16}[.]json[.]new$'
 	PATH=${PATH#"$T/wrap:"}
-	echo 2 > st/pending.json.tmp
+	echo 2 > st/pending/1000000000000000.json.tmp
 	echo 3 > st/failures.tmp
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
-	assert_equal "$(ls st)" "lock
-pending.json"
+	assert_equal "$(cd st && printf "%s\n" * | grep -vx recommendations)" "lock
+pending"
+	assert_regex "$(ls st/pending)" '^[0-9]{16}[.]json$'
+
 	assert_equal "$(ls -A tmp)" ""
 	assert_equal "$(rows history.csv)" 0
 }
@@ -418,11 +451,12 @@ pending.json"
 	use_lab
 	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
-	[ -s st/pending.json ]
+	assert_equal "$(npending)" 1
 	# A qs-update first in PATH that kills qs-run once it has succeeded.
 	mkdir wrap
 	cat > wrap/qs-update <<-EOW
 	#!/bin/sh
+	[ "\${1:-}" != --help ] || exec "$(command -v qs-update)" "\$@"
 	"$(command -v qs-update)" "\$@" || exit
 	if [ -e "$T/kill" ]; then rm -f "$T/kill"; kill -9 "\$PPID"; fi
 	EOW
@@ -432,10 +466,10 @@ pending.json"
 	PATH="$T/wrap:$PATH" run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_failure 137
 	[ ! -e kill ]
-	[ -s st/pending.json ]
+	assert_equal "$(npending)" 1
 	assert_equal "$(rows history.csv)" 1
 	once=$(digest table.csv)
-	time=$(sed 's/.*"time":"\([^"]*\)".*/\1/' st/pending.json)
+	time=$(sed 's/.*"time":"\([^"]*\)".*/\1/' st/pending/*.json)
 	# The next tick finishes the same transition again: it is skipped.
 	PATH="$T/wrap:$PATH" run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
@@ -443,7 +477,7 @@ pending.json"
 	assert_equal "$(grep -c ",$time," history.csv)" 1
 	assert_equal "$(digest table.csv)" "$once"
 	echo "$stderr" | grep -q 'this transition is already in history.csv; not applied again'
-	[ -s st/pending.json ]
+	assert_equal "$(npending)" 1
 }
 
 @test "a config file gives QS_* settings; the environment wins over it" {
@@ -469,10 +503,15 @@ pending.json"
 @test "bad usage is exit 64; a missing table 66" {
 	run --separate-stderr qs-run
 	assert_failure 64
-	assert_equal "$(echo "$stderr" | head -1)" "qs-run: give --epochs n or --once"
+	assert_equal "$(echo "$stderr" | head -1)" "qs-run: give --epochs n, --once or --loop"
 	run --separate-stderr qs-run --epochs 1 --once
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: --epochs and --once exclude each other"
+	assert_equal "$stderr" "qs-run: --epochs, --once and --loop exclude each other"
+	run --separate-stderr qs-run --loop --once
+	assert_failure 64
+	run --separate-stderr qs-run --loop --period 0
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --period: 0"
 	run --separate-stderr qs-run --epochs x
 	assert_failure 64
 	run --separate-stderr qs-run --epochs 1 --wait soon
@@ -491,7 +530,7 @@ pending.json"
 
 @test "man page example: five epochs in the foreground" {
 	use_lab
-	run --separate-stderr qs-run --epochs 5 --wait 1 --table table.csv --history history.csv
+	run --separate-stderr qs-run --epochs 5 --period 1 --wait 1 --table table.csv --history history.csv
 	assert_success
 	assert_equal "$(rows history.csv)" 5
 }
@@ -500,5 +539,47 @@ pending.json"
 	use_lab
 	run --separate-stderr qs-run --once --state-dir state --table table.csv --history history.csv
 	assert_success
-	[ -s state/pending.json ]
+	assert_equal "$(find state/pending -name "*.json" | wc -l)" 1
+}
+
+@test "qs-update gets --min-age (the wait) and --max-age, qs-scale --recommendations, once they take them" {
+	use_lab
+	# Tools that say they take the options, log them, and run the real
+	# tools without.
+	for t in qs-update qs-scale; do
+		WRAP_HELP=0 wrap "$t" <<-'EOS'
+		if [ "${1:-}" = --help ]; then
+			"$REAL" --help
+			echo "      --min-age s"
+			echo "      --recommendations file"
+			exit 0
+		fi
+		args=()
+		while [ $# -gt 0 ]; do
+			case $1 in
+			--min-age | --max-age | --recommendations) echo "${0##*/} $1 $2" >> "$GATE.args"; shift 2 ;;
+			*) args+=("$1"); shift ;;
+			esac
+		done
+		exec "$REAL" "${args[@]}"
+		EOS
+	done
+	run --separate-stderr qs-run --epochs 1 --period 2 --wait 1.5 --lock-wait 1 --state-dir st
+	assert_success
+	assert_equal "$(rows history.csv)" 1
+	assert_equal "$(sort gate.args)" "qs-scale --recommendations st/recommendations
+qs-update --max-age 10.5
+qs-update --min-age 1"
+}
+
+@test "--epochs never waits for a transition named in the future: its record's time counts" {
+	use_lab
+	mkdir -p st/pending
+	# shellcheck disable=SC2086 # options, split as qs-run splits them
+	qs-observe $QS_OBSERVE_OPTS | qs-decide --table table.csv --format json > st/pending/9999999999999999.json
+	# A hang would be a bug: timeout(1) makes it a failure.
+	run --separate-stderr timeout 60 qs-run --epochs 1 --period 1 --wait 1 --state-dir st
+	assert_success
+	assert_equal "$(rows history.csv)" 2
+	assert_equal "$(npending)" 0
 }
