@@ -305,6 +305,51 @@ answer_error(json_t *root, struct qs_err *err)
 }
 
 /*
+ * Parse a Prometheus answer and check it succeeded with data: returns its
+ * root, a new reference the caller drops, with *type and *result borrowed
+ * from it; or NULL with err, and *promerr set when err holds Prometheus'
+ * own error.
+ */
+static json_t *
+answer_data(const char *body, size_t len, const char **type, json_t **result,
+    int *promerr, struct qs_err *err)
+{
+	json_error_t jerr;
+	json_t *root, *data;
+	const char *status;
+
+	if ((root = json_loadb(body, len, JSON_DECODE_ANY, &jerr)) == NULL) {
+		qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer is not JSON: %s at line %d column %d", jerr.text,
+		    jerr.line, jerr.column);
+		return NULL;
+	}
+	status = json_string_value(json_object_get(root, "status"));
+	if (!json_is_object(root) || status == NULL) {
+		qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer is JSON but not a Prometheus answer (no \"status\")");
+		goto fail;
+	}
+	if (strcmp(status, "success") != 0) {
+		answer_error(root, err);
+		*promerr = 1;
+		goto fail;
+	}
+	data = json_object_get(root, "data");
+	*type = json_string_value(json_object_get(data, "resultType"));
+	*result = json_object_get(data, "result");
+	if (*type == NULL || *result == NULL) {
+		qs_err_set(err, EX_UNAVAILABLE,
+		    "the answer has no data.resultType or data.result");
+		goto fail;
+	}
+	return root;
+fail:
+	json_decref(root);
+	return NULL;
+}
+
+/*
  * The parser behind qs_prom_parse; *promerr tells whether err holds
  * Prometheus' own error ("errorType: error"), which callers introduce.
  */
@@ -312,37 +357,14 @@ static int
 parse(const char *body, size_t len, double *value, int *promerr,
     struct qs_err *err)
 {
-	json_error_t jerr;
-	json_t *root, *data, *result;
-	const char *status, *type;
+	json_t *root, *result;
+	const char *type;
 	size_t n;
 	int rc = -1;
 
 	*promerr = 0;
-	/* root is a new reference; everything taken from it is borrowed. */
-	if ((root = json_loadb(body, len, JSON_DECODE_ANY, &jerr)) == NULL)
-		return qs_err_set(err, EX_UNAVAILABLE,
-		    "the answer is not JSON: %s at line %d column %d", jerr.text,
-		    jerr.line, jerr.column);
-	status = json_string_value(json_object_get(root, "status"));
-	if (!json_is_object(root) || status == NULL) {
-		qs_err_set(err, EX_UNAVAILABLE,
-		    "the answer is JSON but not a Prometheus answer (no \"status\")");
-		goto out;
-	}
-	if (strcmp(status, "success") != 0) {
-		answer_error(root, err);
-		*promerr = 1;
-		goto out;
-	}
-	data = json_object_get(root, "data");
-	type = json_string_value(json_object_get(data, "resultType"));
-	result = json_object_get(data, "result");
-	if (type == NULL || result == NULL) {
-		qs_err_set(err, EX_UNAVAILABLE,
-		    "the answer has no data.resultType or data.result");
-		goto out;
-	}
+	if ((root = answer_data(body, len, &type, &result, promerr, err)) == NULL)
+		return -1;
 	if (strcmp(type, "scalar") == 0) {
 		rc = parse_pair(result, value, err);
 		goto out;
@@ -615,37 +637,14 @@ parse_range(const char *body, size_t len, void *arg, int *promerr,
     struct qs_err *err)
 {
 	struct qs_prom_range *out = arg;
-	json_error_t jerr;
-	json_t *root, *data, *result;
-	const char *status, *type;
+	json_t *root, *result;
+	const char *type;
 	int rc = -1;
 
 	*promerr = 0;
 	memset(out, 0, sizeof(*out));
-	/* root is a new reference; everything taken from it is borrowed. */
-	if ((root = json_loadb(body, len, JSON_DECODE_ANY, &jerr)) == NULL)
-		return qs_err_set(err, EX_UNAVAILABLE,
-		    "the answer is not JSON: %s at line %d column %d", jerr.text,
-		    jerr.line, jerr.column);
-	status = json_string_value(json_object_get(root, "status"));
-	if (!json_is_object(root) || status == NULL) {
-		qs_err_set(err, EX_UNAVAILABLE,
-		    "the answer is JSON but not a Prometheus answer (no \"status\")");
-		goto out;
-	}
-	if (strcmp(status, "success") != 0) {
-		answer_error(root, err);
-		*promerr = 1;
-		goto out;
-	}
-	data = json_object_get(root, "data");
-	type = json_string_value(json_object_get(data, "resultType"));
-	result = json_object_get(data, "result");
-	if (type == NULL || result == NULL) {
-		qs_err_set(err, EX_UNAVAILABLE,
-		    "the answer has no data.resultType or data.result");
-		goto out;
-	}
+	if ((root = answer_data(body, len, &type, &result, promerr, err)) == NULL)
+		return -1;
 	if (strcmp(type, "matrix") != 0) {
 		qs_err_set(err, EX_DATAERR, "the answer is a %.20s, not a "
 		    "range of one series", type);
