@@ -93,7 +93,10 @@ seconds() {
 		setsid qs-run --loop --period 1 --wait 2 --state-dir st 2>> run.err &
 		pid=$!
 		sleep "$((RANDOM % 3)).$((RANDOM % 10))"
+		# The group, and the process itself: a kill that lands before
+		# setsid(2) finds no group yet, and the loop would run for ever.
 		kill -KILL -- "-$pid" 2>/dev/null || true
+		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
 	# What is left in flight is completed or dropped, once.
