@@ -509,29 +509,22 @@ pause_for(double s)
 		;
 }
 
-int
-qs_prom_query(struct qs_prom *p, const char *q, double t, double *value,
+/*
+ * Ask for url (which is freed) with a bounded number of retries and a
+ * doubling pause, parsing the answer with fn into arg.  Returns as
+ * attempt() does, the attempts counted in err.
+ */
+static int
+fetch(struct qs_prom *p, char *url, long max, parse_fn *fn, void *arg,
     struct qs_err *err)
 {
-	char *esc, *url, tbuf[64];
 	double delay = p->backoff;
 	long tries;
 	size_t n;
 	int rc, retry;
 
-	if ((esc = curl_easy_escape(p->curl, q, 0)) == NULL)
-		qs_die(EX_OSERR, "out of memory");
-	tbuf[0] = '\0';
-	if (t >= 0)
-		snprintf(tbuf, sizeof(tbuf), "&time=%.3f", t);
-	n = strlen(p->url) + strlen(esc) + strlen(tbuf) +
-	    sizeof("/api/v1/query?query=");
-	url = xmalloc(n);
-	snprintf(url, n, "%s/api/v1/query?query=%s%s", p->url, esc, tbuf);
-	curl_free(esc);
-
 	for (tries = 1;; tries++) {
-		rc = attempt(p, url, BODY_MAX, parse_instant, value, &retry, err);
+		rc = attempt(p, url, max, fn, arg, &retry, err);
 		if (rc != -1 || !retry || tries > p->retries)
 			break;
 		pause_for(delay);
@@ -547,6 +540,27 @@ qs_prom_query(struct qs_prom *p, const char *q, double t, double *value,
 		}
 	}
 	return rc;
+}
+
+int
+qs_prom_query(struct qs_prom *p, const char *q, double t, double *value,
+    struct qs_err *err)
+{
+	char *esc, *url, tbuf[64];
+	size_t n;
+
+	if ((esc = curl_easy_escape(p->curl, q, 0)) == NULL)
+		qs_die(EX_OSERR, "out of memory");
+	tbuf[0] = '\0';
+	if (t >= 0)
+		snprintf(tbuf, sizeof(tbuf), "&time=%.3f", t);
+	n = strlen(p->url) + strlen(esc) + strlen(tbuf) +
+	    sizeof("/api/v1/query?query=");
+	url = xmalloc(n);
+	snprintf(url, n, "%s/api/v1/query?query=%s%s", p->url, esc, tbuf);
+	curl_free(esc);
+
+	return fetch(p, url, BODY_MAX, parse_instant, value, err);
 }
 
 int
@@ -693,10 +707,8 @@ qs_prom_query_range(struct qs_prom *p, const char *q, double start,
     double end, double step, struct qs_prom_range *out, struct qs_err *err)
 {
 	char *esc, *url;
-	double delay = p->backoff;
-	long tries, points = qs_prom_range_points(start, end, step);
+	long points = qs_prom_range_points(start, end, step);
 	size_t n;
-	int rc, retry;
 
 	memset(out, 0, sizeof(*out));
 	if (points < 1)
@@ -714,22 +726,5 @@ qs_prom_query_range(struct qs_prom *p, const char *q, double start,
 	snprintf(url, n, "%s/api/v1/query_range?query=%s&start=%.3f&end=%.3f"
 	    "&step=%.3f", p->url, esc, start, end, step);
 	curl_free(esc);
-	for (tries = 1;; tries++) {
-		rc = attempt(p, url, RANGE_BODY_MAX, parse_range, out, &retry,
-		    err);
-		if (rc != -1 || !retry || tries > p->retries)
-			break;
-		pause_for(delay);
-		delay *= 2;
-	}
-	free(url);
-	if (rc == -1) {
-		printable(err);
-		if (tries > 1) {
-			n = strlen(err->msg);
-			snprintf(err->msg + n, sizeof(err->msg) - n,
-			    " (%ld attempts)", tries);
-		}
-	}
-	return rc;
+	return fetch(p, url, RANGE_BODY_MAX, parse_range, out, err);
 }
