@@ -422,6 +422,9 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 
 @test "stdout that fails only when closed is exit 74 and changes nothing" {
 	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	# Valgrind's own close(2) calls differ from run to run: the one to fail
+	# cannot be counted.
+	[[ $(command -v qs-update) != */valgrind-bin/* ]] || skip "the close to fail cannot be counted under valgrind"
 	# LeakSanitizer cannot run under ptrace.
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 	prepare
