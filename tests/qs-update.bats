@@ -318,7 +318,17 @@ t.csv.lock"
 	prepare
 	run qs-update --table t.csv <<< '{"pod":40,"latency":1,"requests":1,"action":3,"new_pod":3,"new_latency":1,"new_requests":1,"reward":1}'
 	assert_success
-	assert_line -n 0 "qs-update: transition 0 is partly outside the table; using the edge buckets (pod 3, latency 0-500, requests 0-18)"
+	assert_line -n 0 "qs-update: transition 0 is partly outside the table; using the edge buckets (before state: pod 3, latency 0-500, requests 0-18)"
+}
+
+@test "an after-state beyond the table is named as such, once per run, the rest counted" {
+	prepare
+	rec='{"pod":2,"latency":1,"requests":1,"action":3,"new_pod":3,"new_latency":1,"new_requests":900,"reward":1}'
+	printf '%s\n%s\n%s\n' "$rec" "$rec" "$rec" > in
+	run --separate-stderr qs-update --table t.csv < in
+	assert_success
+	assert_equal "$stderr" "qs-update: transition 0 is partly outside the table; using the edge buckets (after state: pod 3, latency 0-500, requests 37-54)
+qs-update: ... (and 2 more transitions partly outside the table)"
 }
 
 # A transition as qs-run finishes it: with the time it began.
