@@ -304,8 +304,10 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[optind]);
 		usage();
+	}
 	if (table == NULL)
 		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
 	if (history != NULL && strcmp(history, table) == 0)

@@ -582,7 +582,7 @@ for line in open("fake.log"):
 	assert_equal "$stderr" "qs-observe: invalid --path: it must be printable and shorter than 512 bytes"
 	run --separate-stderr qs-observe --pod 1 extra
 	assert_failure 64
-	[[ "$stderr" == "usage: qs-observe [--backend b] [--backoff s]"* ]]
+	[[ "$stderr" == "qs-observe: unexpected operand: extra"$'\n'"usage: qs-observe [--backend b] [--backoff s]"* ]]
 	run --separate-stderr qs-observe --bogus
 	assert_failure 64
 	assert_output ""
