@@ -409,8 +409,10 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[optind]);
 		usage();
+	}
 	if (cpa && policy)
 		qs_die(EX_USAGE, "--cpa and --policy cannot be combined");
 	if ((cpa || policy) && qs_records_unbuffered())

@@ -116,8 +116,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[0]);
 		usage();
+	}
 	if (maxr < minr)
 		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
 		    maxr, minr);

@@ -166,6 +166,22 @@ static int observe_range(const struct qs_prom_conf *conf, const char *range,
     enum qs_format fmt);
 
 /*
+ * A query as an error shows it: long ones cut, so that the message stays
+ * one readable line.  The text lives until the next call.
+ */
+static const char *
+shown_query(const char *q)
+{
+	static char buf[84];
+	size_t n = strlen(q);
+
+	if (n < sizeof(buf))
+		return q;
+	snprintf(buf, sizeof(buf), "%.*s...", (int)sizeof(buf) - 4, q);
+	return buf;
+}
+
+/*
  * Evaluate one query and round its answer, scaled by unit, half away
  * from zero.  NaN is 0 when nan_zero (a latency over no requests).
  */
@@ -182,8 +198,8 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 	if (rc == QS_PROM_EMPTY) {
 		if (!empty_zero)
 			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
-			    "%s: no data (an empty vector); is the target scraped? "
-			    "(--empty-as-zero reads this as 0)", what, qs_prom_url(p));
+			    "%s: no data for %s (an empty vector); is the target "
+			    "scraped?", what, qs_prom_url(p), shown_query(q));
 		v = 0;
 	}
 	return to_figure(p, what, "", v, unit, nan_zero, out, err);
@@ -425,8 +441,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[0]);
 		usage();
+	}
 	if (window != NULL && !valid_range(window))
 		qs_die(EX_USAGE, "invalid --window: %s (a PromQL duration such "
 		    "as 30s or 1m30s)", window);
@@ -679,11 +697,10 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 	}
 	if (skipped == total)
 		qs_die(EX_UNAVAILABLE, "cannot get observations from %s: no data "
-		    "over the range; is the target scraped? (--empty-as-zero "
-		    "reads this as 0)", qs_prom_url(prom));
+		    "over the range; is the target scraped?", qs_prom_url(prom));
 	if (skipped > 0)
 		qs_warn("%ld of the %ld times had no sample of a query and were "
-		    "left out (--empty-as-zero reads them as 0)", skipped, total);
+		    "left out", skipped, total);
 	qs_writer_free(w);
 	qs_prom_free(prom);
 	free(lqbuf);

@@ -125,8 +125,10 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[optind]);
 		usage();
+	}
 	if (r.rule == QS_REWARD_COST && r.cost.max_replicas == 0)
 		qs_die(EX_USAGE, "the cost rules need --max-replicas");
 	if (r.rule != QS_REWARD_COST && weights)

@@ -343,8 +343,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[0]);
 		usage();
+	}
 	if (sc.name == NULL) {
 		sc.name = qs_env("QS_DEPLOYMENT", NULL);
 		name_src = "QS_DEPLOYMENT";

@@ -55,6 +55,37 @@ help(void)
 	exit(qs_fshut_stdout());
 }
 
+/*
+ * A transition outside the table is named once per run, by the state
+ * that was out, and the others are counted: a stream of them would
+ * otherwise bury every other warning.
+ */
+static long edge_more;
+
+static void
+edge_note(const struct qs_table *t, const struct qs_transition *tr,
+    const struct qs_learn_result *res, long epoch)
+{
+	char name[128];
+	int before = 0;
+
+	if (edge_more++ > 0)
+		return;
+	qs_table_state(t, tr->before.pod, tr->before.latency,
+	    tr->before.requests, &before);
+	qs_table_state_name(t, before ? res->s : res->s2, name, sizeof(name));
+	qs_warn("transition %ld is partly outside the table; using the edge "
+	    "buckets (%s state: %s)", epoch, before ? "before" : "after", name);
+}
+
+static void
+edge_report(void)
+{
+	if (edge_more > 1)
+		qs_warn("... (and %ld more transitions partly outside the table)",
+		    edge_more - 1);
+}
+
 /* Apply one transition to the table and add q_value and epoch to rec. */
 static int
 update(struct qs_table *t, json_t *rec, long epoch,
@@ -62,7 +93,6 @@ update(struct qs_table *t, json_t *rec, long epoch,
 {
 	struct qs_transition tr;
 	struct qs_learn_result res;
-	char name[128];
 
 	/*
 	 * The count applied is what is learned, not the one chosen.  The
@@ -74,11 +104,8 @@ update(struct qs_table *t, json_t *rec, long epoch,
 	    qs_rec_double(rec, "reward", -1e12, 1e12, &tr.reward, err) != 0 ||
 	    qs_learn_transition(t, &tr, lp, &res, err) != 0)
 		return -1;
-	if (res.clamped) {
-		qs_table_state_name(t, res.s, name, sizeof(name));
-		qs_warn("transition %ld is partly outside the table; "
-		    "using the edge buckets (%s)", epoch, name);
-	}
+	if (res.clamped)
+		edge_note(t, &tr, &res, epoch);
 	qs_rec_set(rec, "q_value", json_real(res.q));
 	qs_rec_set(rec, "epoch", json_integer(epoch));
 	return 0;
@@ -277,8 +304,10 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[optind]);
 		usage();
+	}
 	if (table == NULL)
 		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
 	if (history != NULL && strcmp(history, table) == 0)
@@ -408,6 +437,7 @@ main(int argc, char *argv[])
 	qs_writer_free(w);
 	qs_table_free(t);
 	free(touched);
+	edge_report();
 	return 0;
 }
 
@@ -578,5 +608,6 @@ stream(struct qs_table *t, const char *table, const char *history,
 	qs_reader_free(r);
 	qs_writer_free(w);
 	qs_table_free(t);
+	edge_report();
 	return qs_fshut_stdout();
 }

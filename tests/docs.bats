@@ -295,3 +295,18 @@ SYNOPSIS: $s"
 		assert_output "$t (qscale) $v"
 	done
 }
+
+@test "qs-sim(1) renders its SEE ALSO citation whole, title in quotes" {
+	run bash -c "mandoc -Tascii '$TOP/man/qs-sim.1' | col -b | sed -n '/^SEE ALSO/,\$p' | tr -s ' \n' '  '"
+	assert_success
+	assert_output --partial 'F. Rossi, M. Nardelli, and V. Cardellini, "Horizontal and Vertical Scaling of Container-based Applications using Reinforcement Learning", IEEE CLOUD, 2019.'
+}
+
+@test "a timeout exits 75 in qs-scale(1), qs-observe(1) and qscale(7) alike" {
+	for page in qs-scale.1 qs-observe.1 qscale.7; do
+		# The text of the 75 entry of EXIT STATUS.
+		run bash -c "mandoc -Tascii '$TOP/man/$page' | col -bx | sed -n '/^EXIT STATUS/,/^[A-Z]/p' | sed -n '/^ *75 /,/^\$/p' | tr -s ' \n' '  '"
+		assert_success
+		[[ $output == *" 75 "*timeout* ]] || { echo "$page: $output"; return 1; }
+	done
+}

@@ -107,7 +107,7 @@ load helpers
 	assert_success
 	assert_line -n 1 "2,2,700,900,-1.25"
 	QS_MAX_REPLICAS=4 run qs-reward --rules cost <<< '{"pod":2,"action":2,"latency":700,"new_latency":100}'
-	assert_output --partial '"reward":-0.04499999999999999'
+	assert_output --partial '"reward":-0.045}'
 }
 
 @test "--rules cost needs a budget; weights need the cost rules" {

@@ -44,7 +44,8 @@ sample() {
 @test "qs-sim rejects bad usage with exit 64" {
 	run qs-sim
 	assert_failure 64
-	assert_line --index 0 "usage: qs-sim serve [option ...]"
+	assert_line --index 0 "qs-sim: a command is required"
+	assert_line --index 1 "usage: qs-sim serve [option ...]"
 	run qs-sim dance
 	assert_failure 64
 	run qs-sim serve --bogus

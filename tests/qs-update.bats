@@ -23,8 +23,8 @@ replay_awk() {
 	head -3 "$DATA/notebook-history.csv" | cut -d, -f2-8 > in.csv
 	run qs-update --table t.csv --compat notebook --format json < in.csv
 	assert_success
-	assert_line -n 0 '{"pod":1,"latency":1022,"requests":36,"action":1,"new_latency":1089,"new_requests":40,"reward":-20,"q_value":-2.0,"epoch":0}'
-	assert_line -n 1 '{"pod":1,"latency":1089,"requests":40,"action":1,"new_latency":1019,"new_requests":36,"reward":-10,"q_value":-1.0,"epoch":1}'
+	assert_line -n 0 '{"pod":1,"latency":1022,"requests":36,"action":1,"new_latency":1089,"new_requests":40,"reward":-20,"q_value":-2,"epoch":0}'
+	assert_line -n 1 '{"pod":1,"latency":1089,"requests":40,"action":1,"new_latency":1019,"new_requests":36,"reward":-10,"q_value":-1,"epoch":1}'
 	run grep -n ',-2,\|,-1,' t.csv
 	assert_line -n 0 "20:1,1001,1500,19,36,-2,0,0"
 	assert_line -n 1 "32:1,1001,1500,37,54,-1,0,0"
@@ -77,7 +77,7 @@ replay_awk() {
 	assert_line -n 2 "1,1,1089,40,1,1019,36,-10,-1,True"
 	assert_equal "${#lines[@]}" 3
 	run cat out.json
-	assert_output --partial '"q_value":-1.0,"epoch":1}'
+	assert_output --partial '"q_value":-1,"epoch":1}'
 }
 
 @test "an existing history's header is followed, time columns included" {
@@ -318,7 +318,17 @@ t.csv.lock"
 	prepare
 	run qs-update --table t.csv <<< '{"pod":40,"latency":1,"requests":1,"action":3,"new_pod":3,"new_latency":1,"new_requests":1,"reward":1}'
 	assert_success
-	assert_line -n 0 "qs-update: transition 0 is partly outside the table; using the edge buckets (pod 3, latency 0-500, requests 0-18)"
+	assert_line -n 0 "qs-update: transition 0 is partly outside the table; using the edge buckets (before state: pod 3, latency 0-500, requests 0-18)"
+}
+
+@test "an after-state beyond the table is named as such, once per run, the rest counted" {
+	prepare
+	rec='{"pod":2,"latency":1,"requests":1,"action":3,"new_pod":3,"new_latency":1,"new_requests":900,"reward":1}'
+	printf '%s\n%s\n%s\n' "$rec" "$rec" "$rec" > in
+	run --separate-stderr qs-update --table t.csv < in
+	assert_success
+	assert_equal "$stderr" "qs-update: transition 0 is partly outside the table; using the edge buckets (after state: pod 3, latency 0-500, requests 37-54)
+qs-update: ... (and 2 more transitions partly outside the table)"
 }
 
 # A transition as qs-run finishes it: with the time it began.
@@ -642,4 +652,22 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 	run sed -n '1p;3p' n.csv
 	assert_output "pod,initial_latency,end_latency,initial_request,end_request,1,2,3
 2,0,500,0,18,0,0,1"
+}
+
+@test "numbers are the shortest decimal that reads back, an integral one an integer, in JSON as in CSV" {
+	qs-init-table > t.csv
+	cp t.csv t2.csv
+	run qs-update --table t.csv <<< '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":-0.37}
+{"pod":2,"latency":1,"requests":1,"action":2,"new_latency":1,"new_requests":1,"reward":-20.0}'
+	assert_success
+	assert_output '{"pod":1,"latency":1,"requests":1,"action":1,"new_latency":1,"new_requests":1,"reward":-0.37,"q_value":-0.037,"epoch":0}
+{"pod":2,"latency":1,"requests":1,"action":2,"new_latency":1,"new_requests":1,"reward":-20,"q_value":-2,"epoch":1}'
+	run qs-update --table t2.csv <<< 'pod,latency,requests,action,new_latency,new_requests,reward
+1,1,1,1,1,1,-0.37
+2,1,1,2,1,1,-20.0'
+	assert_success
+	assert_output 'pod,latency,requests,action,new_latency,new_requests,reward,q_value,epoch
+1,1,1,1,1,1,-0.37,-0.037,0
+2,1,1,2,1,1,-20,-2,1'
+	cmp t.csv t2.csv
 }

@@ -14,3 +14,21 @@ load helpers
 		grep -q "^\.Xr $t 1 *,*\$" "$TOP/man/qscale.7"
 	done
 }
+
+@test "a stray operand is a one-line usage error naming it, then the usage, exit 64" {
+	for t in qs-init-table qs-observe qs-decide qs-reward qs-update qs-scale \
+	    "qs-sim train" "qs-sim eval" "qs-sim serve"; do
+		# shellcheck disable=SC2086 # $t is a tool and its command
+		run --separate-stderr $t extra < /dev/null
+		assert_failure 64
+		assert_output ""
+		[[ "${stderr%%$'\n'*}" == "${t%% *}: unexpected operand: extra" ]] || {
+			echo "$t: $stderr"
+			return 1
+		}
+		[[ "$stderr" == *$'\n'"usage: $t"* ]]
+	done
+	run --separate-stderr qs-sim
+	assert_failure 64
+	[[ "${stderr%%$'\n'*}" == "qs-sim: a command is required" ]]
+}

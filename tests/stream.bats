@@ -139,7 +139,7 @@ transitions() {
 	assert_success
 	assert_equal "$(cat status)" 0
 	run cat answers
-	assert_line -n 0 --partial '"q_value":1.0,"epoch":0}'
+	assert_line -n 0 --partial '"q_value":1,"epoch":0}'
 	# 0.9 * 10.9 + 0.1 * 10: the update made between them counted.
 	assert_line -n 1 --partial '"q_value":10.81,"epoch":1}'
 	assert_line -n 2 --partial '"epoch":2}'

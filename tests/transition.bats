@@ -109,7 +109,7 @@ assert_same_learning() {
 	cut -d, -f2-7 history.csv | qs-reward > rewarded.csv
 	run --separate-stderr qs-update --table online.csv < rewarded.csv
 	assert_success
-	[[ $stderr == *"qs-update: transition "*" is partly outside the table; using the edge buckets (pod "* ]]
+	[[ $stderr == *"qs-update: transition "*" is partly outside the table; using the edge buckets ("*" state: pod "* ]]
 	cmp offline.csv online.csv
 	run cmp -s fresh.csv offline.csv
 	assert_failure

@@ -184,8 +184,10 @@ sim_eval(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc) {
+		qs_warn("unexpected operand: %s", argv[optind]);
 		usage();
+	}
 	if (policy == NULL) {
 		qs_warn("%s", "--policy is required");
 		usage();

@@ -188,8 +188,10 @@ int
 main(int argc, char *argv[])
 {
 	qs_setprogname(argv[0]);
-	if (argc < 2)
+	if (argc < 2) {
+		qs_warn("%s", "a command is required");
 		usage();
+	}
 	if (strcmp(argv[1], "--help") == 0)
 		help(USAGE "\n"
 		    "Simulate a deployment under a workload trace.  Commands:\n\n"

@@ -197,8 +197,10 @@ sim_serve(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0)
+	if (argc != 0) {
+		qs_warn("unexpected operand: %s", argv[0]);
 		usage_serve();
+	}
 	if ((certfile == NULL) != (keyfile == NULL))
 		qs_die(EX_USAGE, "--tls-cert and --tls-key go together");
 	/* The same names the clients accept; the environment's pointer is its. */

@@ -149,8 +149,10 @@ sim_train(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc) {
+		qs_warn("unexpected operand: %s", argv[optind]);
 		usage();
+	}
 	if (table == NULL) {
 		qs_warn("%s", "--table is required");
 		usage();

@@ -442,7 +442,7 @@ qs_writer_put(struct qs_writer *w, json_t *rec, struct qs_err *err)
 	size_t i;
 
 	if (w->fmt == QS_FMT_JSON) {
-		if (json_dumpf(rec, w->fp, JSON_COMPACT) != 0 ||
+		if (qs_json_put(w->fp, rec) != 0 ||
 		    fputc('\n', w->fp) == EOF ||
 		    (w->flush && fflush(w->fp) != 0))
 			return qs_err_sys(err, EX_IOERR, "cannot write standard output");
@@ -689,4 +689,48 @@ qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err)
 		return qs_err_set(err, EX_DATAERR, "field %s is not an RFC 3339 "
 		    "time such as 2026-12-01T09:00:00Z", key);
 	return 0;
+}
+
+int
+qs_json_put(FILE *fp, json_t *v)
+{
+	char buf[QS_NUM_MAX];
+	const char *key;
+	json_t *m, *k;
+	size_t i;
+	int rc;
+
+	/*
+	 * jansson writes reals with 17 digits and integral ones with ".0";
+	 * records write them as CSV does, so only the containers and reals
+	 * are ours, and jansson still encodes every string and key.
+	 */
+	switch (json_typeof(v)) {
+	case JSON_REAL:
+		qs_num_format(buf, json_real_value(v));
+		return fputs(buf, fp) == EOF ? -1 : 0;
+	case JSON_OBJECT:
+		fputc('{', fp);
+		i = 0;
+		json_object_foreach(v, key, m) {
+			if (i++ > 0)
+				fputc(',', fp);
+			if ((k = json_string(key)) == NULL)
+				return -1;
+			rc = json_dumpf(k, fp, JSON_ENCODE_ANY);
+			json_decref(k);
+			if (rc != 0 || fputc(':', fp) == EOF || qs_json_put(fp, m) != 0)
+				return -1;
+		}
+		return fputc('}', fp) == EOF ? -1 : 0;
+	case JSON_ARRAY:
+		fputc('[', fp);
+		json_array_foreach(v, i, m) {
+			if ((i > 0 && fputc(',', fp) == EOF) || qs_json_put(fp, m) != 0)
+				return -1;
+		}
+		return fputc(']', fp) == EOF ? -1 : 0;
+	default:
+		return json_dumpf(v, fp, JSON_ENCODE_ANY | JSON_COMPACT) != 0 ? -1 : 0;
+	}
 }

@@ -158,4 +158,11 @@ int qs_records_unbuffered(void);
  */
 int qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err);
 
+/*
+ * Write v (borrowed) to fp as compact JSON, its reals as CSV writes them:
+ * the shortest decimal that reads back to the same double, and an
+ * integral one as an integer.  Returns 0, or -1 on a write error.
+ */
+int qs_json_put(FILE *fp, json_t *v);
+
 #endif
