@@ -405,6 +405,24 @@ printable(struct qs_err *err)
 			*s = ' ';
 }
 
+/*
+ * Pass on rc, a parser's result, and its error perr into err, introducing
+ * Prometheus' own error (promerr) as such.
+ */
+static int
+answer_err(int rc, int promerr, const struct qs_err *perr, struct qs_err *err)
+{
+	if (rc == -1) {
+		if (promerr)
+			qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
+			    perr->msg);
+		else
+			*err = *perr;
+		printable(err);
+	}
+	return rc;
+}
+
 int
 qs_prom_parse(const char *body, size_t len, double *value, struct qs_err *err)
 {
@@ -412,15 +430,7 @@ qs_prom_parse(const char *body, size_t len, double *value, struct qs_err *err)
 	int promerr, rc;
 
 	rc = parse(body, len, value, &promerr, &perr);
-	if (rc == -1) {
-		if (promerr)
-			qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
-			    perr.msg);
-		else
-			*err = perr;
-		printable(err);
-	}
-	return rc;
+	return answer_err(rc, promerr, &perr, err);
 }
 
 /* A parser of an answer's body into out, as parse is for an instant one. */
@@ -680,15 +690,7 @@ qs_prom_parse_range(const char *body, size_t len, struct qs_prom_range *out,
 	int promerr, rc;
 
 	rc = parse_range(body, len, out, &promerr, &perr);
-	if (rc == -1) {
-		if (promerr)
-			qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
-			    perr.msg);
-		else
-			*err = perr;
-		printable(err);
-	}
-	return rc;
+	return answer_err(rc, promerr, &perr, err);
 }
 
 long
