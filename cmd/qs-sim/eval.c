@@ -53,6 +53,7 @@ sim_eval(int argc, char *argv[])
 		{ "peak-replicas", required_argument, NULL, OPT_PEAK },
 		{ "period", required_argument, NULL, OPT_PERIOD },
 		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "replicas", required_argument, NULL, OPT_REPLICAS },
 		{ "reward", required_argument, NULL, OPT_REWARD },
 		{ "scale", required_argument, NULL, OPT_SCALE },
@@ -71,6 +72,8 @@ sim_eval(int argc, char *argv[])
 	struct qs_atomic series;
 	struct common c;
 	const char *policy = NULL, *path = NULL, *seriesp = NULL;
+	const char *recordp = NULL;
+	struct qs_atomic record;
 	struct qs_simeval_merit m;
 	struct qs_simeval_point *pts = NULL;
 	size_t npts = 0, i;
@@ -121,6 +124,8 @@ sim_eval(int argc, char *argv[])
 			    "      --period s          table: seconds between decisions "
 			    "(--interval)\n"
 			    "      --policy policy     the policy to run\n"
+			    "      --record file       write each decision's observation\n"
+			    "                          (time,pod,latency,requests)\n"
 			    "      --seed n            seed of the noise (1)\n"
 			    "      --series file       write t,requests,latency,replicas "
 			    "per interval\n"
@@ -177,6 +182,9 @@ sim_eval(int argc, char *argv[])
 		case OPT_SERIES:
 			seriesp = optarg;
 			break;
+		case OPT_RECORD:
+			recordp = optarg;
+			break;
 		case OPT_VERSION:
 			qs_print_version();
 			exit(qs_fshut_stdout());
@@ -196,9 +204,10 @@ sim_eval(int argc, char *argv[])
 		qs_warn("%s", err.msg);
 		usage();
 	}
-	if (o.policy == QS_POLICY_HPA_SWEEP && (merit || seriesp != NULL)) {
+	if (o.policy == QS_POLICY_HPA_SWEEP && (merit || seriesp != NULL ||
+	    recordp != NULL)) {
 		qs_warn("%s", "--policy hpa-sweep takes neither --merit nor "
-		    "--series");
+		    "--series nor --record");
 		usage();
 	}
 	if (o.learn && o.policy != QS_POLICY_TABLE) {
@@ -229,6 +238,14 @@ sim_eval(int argc, char *argv[])
 			qs_die_err(&err);
 		o.series = series.fp;
 	}
+	if (recordp != NULL) {
+		if (qs_atomic_open(&record, recordp, &err) != 0) {
+			if (seriesp != NULL)
+				qs_atomic_abort(&series);
+			qs_die_err(&err);
+		}
+		o.record = record.fp;
+	}
 	if (o.policy == QS_POLICY_HPA_SWEEP) {
 		if (qs_simeval_sweep(&c.p, c.values, c.n, &o, &pts, &npts,
 		    &err) != 0)
@@ -243,9 +260,16 @@ sim_eval(int argc, char *argv[])
 	if (qs_simeval_run(&c.p, c.values, c.n, &o, &res, &err) != 0) {
 		if (seriesp != NULL)
 			qs_atomic_abort(&series);
+		if (recordp != NULL)
+			qs_atomic_abort(&record);
 		qs_die_err(&err);
 	}
-	if (seriesp != NULL && qs_atomic_commit(&series, &err) != 0)
+	if (seriesp != NULL && qs_atomic_commit(&series, &err) != 0) {
+		if (recordp != NULL)
+			qs_atomic_abort(&record);
+		qs_die_err(&err);
+	}
+	if (recordp != NULL && qs_atomic_commit(&record, &err) != 0)
 		qs_die_err(&err);
 	if (merit && qs_simeval_merit(&c.p, c.values, c.n, &o, &res, &m,
 	    &err) != 0)

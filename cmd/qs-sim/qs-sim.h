@@ -30,7 +30,8 @@
 	"       [--period s] [--replicas n] [--request-buckets n]\n" \
 	"       [--request-width n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--startup-delay s]\n" \
-	"       [--window s] [--fit-out file] --table file\n" \
+	"       [--window s] [--fit-out file] [--learner model | q]\n" \
+	"       [--horizon s] [--slo-weight w] --table file\n" \
 	"       --trace file | --observations file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--base-latency ms]\n" \
@@ -46,7 +47,7 @@
 	"       [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
 	"       [--startup-delay s] [--substep s] [--unlearned hold | hpa]\n" \
-	"       [--window s] [--fit-out file]\n" \
+	"       [--window s] [--fit-out file] [--record file]\n" \
 	"       --policy policy --trace file | --observations file\n"
 
 #define MODEL_HELP \
@@ -101,7 +102,9 @@ enum {
 	/* The model's latency and eval's integration (issue 14). */
 	OPT_BASE, OPT_LATENCY_MODEL, OPT_SUBSTEP, OPT_OBS_DELAY, OPT_MERIT,
 	OPT_OBSERVATIONS, OPT_FIT_OUT,
-	OPT_COMPAT, OPT_UNLEARNED, OPT_FLOOR_MARGIN
+	OPT_COMPAT, OPT_UNLEARNED, OPT_FLOOR_MARGIN,
+	/* The model-based learner (issue 15). */
+	OPT_RECORD, OPT_LEARNER, OPT_HORIZON, OPT_SLO_WEIGHT
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "qs/learn.h"
 #include "qs/num.h"
 #include "qs/opt.h"
+#include "qs/plan.h"
 #include "qs/rand.h"
 #include "qs/sim.h"
 #include "qs/simrun.h"
@@ -21,6 +23,9 @@
 #include "qs/table.h"
 #include "qs/xalloc.h"
 #include "qs-sim.h"
+
+static int train_model(struct common *c, const char *table,
+    const char *history, double horizon, double slo_weight, int weights);
 
 static void
 progress(long done, long total, void *arg)
@@ -43,10 +48,12 @@ sim_train(int argc, char *argv[])
 		{ "gamma", required_argument, NULL, OPT_GAMMA },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "history", required_argument, NULL, OPT_HISTORY },
+		{ "horizon", required_argument, NULL, OPT_HORIZON },
 		{ "ideal-latency", required_argument, NULL, OPT_IDEAL },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "latency-buckets", required_argument, NULL, OPT_LAT_BUCKETS },
 		{ "latency-width", required_argument, NULL, OPT_LAT_WIDTH },
+		{ "learner", required_argument, NULL, OPT_LEARNER },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
@@ -59,6 +66,7 @@ sim_train(int argc, char *argv[])
 		{ "reward", required_argument, NULL, OPT_REWARD },
 		{ "scale", required_argument, NULL, OPT_SCALE },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "slo-weight", required_argument, NULL, OPT_SLO_WEIGHT },
 		{ "startup-delay", required_argument, NULL, OPT_STARTUP },
 		{ "table", required_argument, NULL, OPT_TABLE },
 		{ "trace", required_argument, NULL, OPT_TRACE },
@@ -74,13 +82,15 @@ sim_train(int argc, char *argv[])
 	struct stat st;
 	const char *table = NULL, *history = NULL;
 	long latw = 500, latn = 4, reqw = 18, reqn = 3;
-	int opt, lock, clamped = 0, rc = 0;
+	int opt, lock, clamped = 0, rc = 0, learner = -1, weights_given = 0;
+	double horizon = -1, slo_weight = -1;
 
 	usage_text = TRAIN_USAGE;
 	common_init(&c);
-	c.max_replicas = 3;
 	qs_simtrain_defaults(&o);
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == OPT_COST_WEIGHTS)
+			weights_given = 1;
 		if (common_option(&c, opt, optarg))
 			continue;
 		switch (opt) {
@@ -124,6 +134,21 @@ sim_train(int argc, char *argv[])
 		case OPT_HISTORY:
 			history = optarg;
 			break;
+		case OPT_HORIZON:
+			horizon = qs_opt_double("--horizon", optarg, 0, 1e7);
+			break;
+		case OPT_LEARNER:
+			if (strcmp(optarg, "model") == 0)
+				learner = 1;
+			else if (strcmp(optarg, "q") == 0)
+				learner = 0;
+			else
+				qs_die(EX_USAGE, "invalid --learner: %s (model or q)",
+				    optarg);
+			break;
+		case OPT_SLO_WEIGHT:
+			slo_weight = qs_opt_double("--slo-weight", optarg, 0, 1e6);
+			break;
 		case OPT_PERIOD:
 			o.period = qs_opt_double("--period", optarg, 1e-3, 1e7);
 			break;
@@ -157,6 +182,14 @@ sim_train(int argc, char *argv[])
 		qs_warn("%s", "--table is required");
 		usage();
 	}
+	/* With observations the model learner is the default. */
+	if (learner < 0)
+		learner = c.observations != NULL;
+	if (learner == 1)
+		return train_model(&c, table, history, horizon, slo_weight,
+		    weights_given);
+	if (c.max_replicas == 0)
+		c.max_replicas = 3;
 	common_finish(&c);
 
 	if ((lock = qs_lock(table, 0, &err)) < 0)
@@ -203,5 +236,153 @@ sim_train(int argc, char *argv[])
 	qs_unlock(lock);
 	qs_table_free(t);
 	free(c.values);
+	return qs_fshut_stdout();
+}
+
+/* Write the planner's summary on standard error, or in --fit-out. */
+static void
+print_plan(const struct common *c, const struct qs_plan *pl)
+{
+	struct qs_err err = { 0 };
+	struct qs_atomic a;
+
+	if (c->fit_out == NULL) {
+		if (qs_plan_print(stderr, pl) != 0)
+			qs_die(EX_IOERR, "cannot write standard error:");
+		return;
+	}
+	if (qs_atomic_open(&a, c->fit_out, &err) != 0)
+		qs_die_err(&err);
+	if (qs_plan_print(a.fp, pl) != 0) {
+		qs_atomic_abort(&a);
+		qs_die(EX_IOERR, "cannot write %s:", c->fit_out);
+	}
+	if (qs_atomic_commit(&a, &err) != 0)
+		qs_die_err(&err);
+}
+
+/*
+ * The observations of --trace under HPA, as qs-sim eval --policy hpa
+ * --record would write them, in a temporary file, rewound.
+ */
+static FILE *
+observe_trace(struct common *c)
+{
+	struct qs_err err = { 0 };
+	struct qs_simeval o;
+	struct qs_simeval_result res;
+	FILE *fp;
+
+	common_finish(c);
+	qs_simeval_defaults(&o);
+	o.policy = QS_POLICY_HPA;
+	o.window = c->window;
+	o.seed = c->seed;
+	o.min_replicas = o.replicas = c->min_replicas > 0 ? c->min_replicas : 1;
+	if (c->max_replicas > 0)
+		o.max_replicas = c->max_replicas;
+	o.hpa.min_replicas = o.min_replicas;
+	o.hpa.max_replicas = o.max_replicas;
+	o.hpa.target = c->p.capacity;
+	o.reward = c->reward;
+	if ((fp = tmpfile()) == NULL)
+		qs_die(EX_CANTCREAT, "cannot create a temporary file:");
+	o.record = fp;
+	if (qs_simeval_run(&c->p, c->values, c->n, &o, &res, &err) != 0)
+		qs_die_err(&err);
+	if (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0)
+		qs_die(EX_IOERR, "cannot write a temporary file:");
+	return fp;
+}
+
+/*
+ * --learner model: fit the planner's model to the observations (or to
+ * the trace's, under HPA), plan the table from it, and save the model
+ * as TABLE.model and the table, replaced whole.  No epochs: planning is
+ * the training.
+ */
+static int
+train_model(struct common *c, const char *table, const char *history,
+    double horizon, double slo_weight, int weights)
+{
+	struct qs_err err = { 0 };
+	struct qs_plan pl;
+	struct qs_atomic ma, ta;
+	struct qs_table *t;
+	char *model = qs_plan_path(table);
+	double rate, need;
+	FILE *fp;
+	int lock;
+
+	if (history != NULL) {
+		qs_warn("%s", "--history needs --learner q");
+		usage();
+	}
+	if (c->observations != NULL && (c->trace != NULL || c->scale_given ||
+	    c->peak_replicas > 0 || c->fitted_given != NULL)) {
+		qs_warn("%s and --observations exclude each other: the model is "
+		    "fitted to the observations", c->trace != NULL ? "--trace" :
+		    c->scale_given ? "--scale" : c->peak_replicas > 0 ?
+		    "--peak-replicas" : c->fitted_given);
+		usage();
+	}
+	if (c->max_replicas > 0 && c->max_replicas < c->min_replicas)
+		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
+		    c->max_replicas, c->min_replicas);
+	if (!(c->window > 0))
+		qs_die(EX_USAGE, "%s", "the model learner needs a --window "
+		    "above 0");
+	qs_plan_defaults(&pl);
+	pl.ideal = c->p.ideal;
+	pl.window = c->window;
+	pl.horizon = horizon >= 0 ? horizon : c->p.startup_delay;
+	if (weights) {
+		pl.w_slo = c->reward.cost.w_perf;
+		pl.w_res = c->reward.cost.w_res;
+		pl.w_adp = c->reward.cost.w_adp;
+	}
+	if (slo_weight >= 0)
+		pl.w_slo = slo_weight;
+	if (c->observations != NULL) {
+		if (qs_plan_fit_file(&pl, c->observations, &err) != 0)
+			qs_die_err(&err);
+	} else {
+		fp = observe_trace(c);
+		if (qs_plan_fit_fp(&pl, fp, "the trace's observations",
+		    &err) != 0)
+			qs_die_err(&err);
+		fclose(fp);
+	}
+	rate = qs_plan_rate_at_ideal(&pl);
+	if (!(rate > 0))
+		qs_die(EX_DATAERR, "cannot plan from %s: no load meets the ideal "
+		    "latency", c->observations ? c->observations : c->trace);
+	pl.min_replicas = c->min_replicas;
+	/* Enough replicas for twice the peak seen, at the ideal. */
+	need = ceil(2 * pl.level_hi[pl.nlevel - 1] / pl.window / rate);
+	pl.max_replicas = c->max_replicas > 0 ? c->max_replicas :
+	    (long)fmin(fmax(need, (double)(c->min_replicas > 0 ?
+	    c->min_replicas : 1)), 1000);
+	if ((lock = qs_lock(table, 0, &err)) < 0)
+		qs_die_err(&err);
+	if ((t = qs_plan_table(&pl, &err)) == NULL)
+		qs_die_err(&err);
+	if (qs_plan_save_prepare(&pl, model, &ma, &err) != 0)
+		qs_die_err(&err);
+	if (qs_table_save_prepare(t, table, &ta, &err) != 0) {
+		qs_atomic_abort(&ma);
+		qs_die_err(&err);
+	}
+	if (qs_atomic_commit(&ma, &err) != 0) {
+		qs_atomic_abort(&ta);
+		qs_die_err(&err);
+	}
+	if (qs_atomic_commit(&ta, &err) != 0)
+		qs_die_err(&err);
+	print_plan(c, &pl);
+	qs_unlock(lock);
+	qs_table_free(t);
+	free(model);
+	free(c->values);
 	return qs_fshut_stdout();
 }

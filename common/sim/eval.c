@@ -236,6 +236,19 @@ observe(struct run *r, const double *fine, double h, double period)
 	return 1;
 }
 
+/* --record: the observation a decision is made on, as a record. */
+static int
+record_row(const struct run *r)
+{
+	char a[QS_NUM_MAX], b[QS_NUM_MAX], c[QS_NUM_MAX];
+
+	qs_num_format(a, round(r->t * 1000) / 1000);
+	qs_num_format(b, r->seen.latency);
+	qs_num_format(c, r->seen.requests);
+	return fprintf(r->o->record, "%s,%ld,%s,%s\n", a, r->seen.pod, b, c) <
+	    0 ? -1 : 0;
+}
+
 /* Runs longer than this many steps are refused: they would not end soon. */
 #define MAX_STEPS 100000000.0
 
@@ -300,7 +313,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	lats = xcalloc(ns, sizeof(double));
 	if (o->policy == QS_POLICY_HPA)
 		qs_hpa_init(&r.hpa, &o->hpa);
-	if (o->policy == QS_POLICY_TABLE)
+	if (o->policy == QS_POLICY_TABLE || o->record != NULL)
 		fine = xcalloc(ns * (size_t)ticks, sizeof(double));
 	if (o->policy == QS_POLICY_ORACLE) {
 		r.need = xcalloc(ns, sizeof(long));
@@ -322,6 +335,9 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	if (o->series != NULL && fputs("t,requests,latency,replicas\n",
 	    o->series) == EOF)
 		rc = -1;
+	if (o->record != NULL && fputs("time,pod,latency,requests\n",
+	    o->record) == EOF)
+		rc = -1;
 	for (k = 0; k < n && rc == 0; k++) {
 		r.k = k;
 		r.rate = rate_at(p, trace, n, (long)k);
@@ -339,8 +355,11 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 				if (r.t >= next - 1e-9 * h) {
 					while (next <= r.t + 1e-9 * h)
 						next += period;
-					if (fine == NULL || observe(&r, fine, h, period))
+					if (fine == NULL || observe(&r, fine, h, period)) {
+						if (o->record != NULL && record_row(&r) != 0)
+							rc = -1;
 						want = policies[o->policy].decide(&r);
+					}
 				}
 				if (want >= 0 && want != r.sim.replicas) {
 					if (!first || !policies[o->policy].sets_start)
@@ -372,7 +391,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 			rc = -1;
 	}
 	if (rc != 0)
-		qs_err_sys(err, EX_IOERR, "cannot write the series");
+		qs_err_sys(err, EX_IOERR, "cannot write the %s", o->record !=
+		    NULL ? "series or the record" : "series");
 	res->intervals = (long)n;
 	res->substeps = (long)ns;
 	res->replica_intervals = secs / p->interval;

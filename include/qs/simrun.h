@@ -84,6 +84,11 @@ struct qs_simeval {
 	double substep;
 	/* Policies see metrics as of this many seconds ago (0). */
 	double observation_delay;
+	/*
+	 * When not NULL, each decision's observation as a record
+	 * time,pod,latency,requests (CSV, as qs-observe writes them).
+	 */
+	FILE *record;
 };
 
 struct qs_simeval_result {

@@ -1,0 +1,157 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef QS_PLAN_H
+#define QS_PLAN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "qs/err.h"
+#include "qs/file.h"
+#include "qs/record.h"
+#include "qs/table.h"
+
+/*
+ * The model-based learner.  A model of the application (latency against
+ * the request rate per ready replica) and of its load (how requests move
+ * over the start-up horizon) is learned from observations, and the table
+ * is planned from it with discount 0: Q(s, n) is minus the expected cost
+ * reward of qs-reward --rules cost,
+ *
+ *	w_slo P(latency > ideal | n, s) + w_res n / max + w_adp [n != pod],
+ *
+ * so that online updates and planning agree.  The model lives in a CSV
+ * file beside the table (TABLE.model), one row per parameter or bin:
+ * kind,lo,hi,bin_lo,bin_hi,count,mean,sd (see qscale(7)).
+ */
+
+/* Latency bins of request rate per replica; more are never made. */
+#define QS_PLAN_LAT_BINS 400
+/* Request levels the load ratios are kept for. */
+#define QS_PLAN_LEVELS 8
+/* Log-ratio bins of width QS_PLAN_RATIO_W, QS_PLAN_RATIO_N/2 each side. */
+#define QS_PLAN_RATIO_N 80
+#define QS_PLAN_RATIO_W 0.05
+
+enum { QS_PLAN_FIT_NONE, QS_PLAN_FIT_LINEAR, QS_PLAN_FIT_QUEUE };
+
+/* A latency bin: samples, their geometric mean (ms), log spread. */
+struct qs_plan_lat {
+	long n;
+	double mean, sd;
+};
+
+struct qs_plan {
+	/* The planner's parameters. */
+	double ideal;		/* ms, the SLO */
+	double window;		/* seconds the requests count */
+	double horizon;		/* seconds: the start-up delay */
+	double w_slo, w_res, w_adp;
+	long min_replicas, max_replicas;
+	/* Latency against requests/s per replica, bins of lat_width. */
+	double lat_width;
+	int nlat;
+	struct qs_plan_lat lat[QS_PLAN_LAT_BINS];
+	/* The parametric fit, from the bins (qs_plan_refit). */
+	int fit_kind;
+	double fit_base, fit_param, fit_sd, fit_lo, fit_hi;
+	long fit_n;
+	/* Request levels: upper edges, the last one unbounded. */
+	int nlevel;
+	double level_hi[QS_PLAN_LEVELS];
+	/* Ratio histograms per level: requests at t + horizon, peak in it. */
+	long at[QS_PLAN_LEVELS][QS_PLAN_RATIO_N];
+	long peak[QS_PLAN_LEVELS][QS_PLAN_RATIO_N];
+};
+
+/* The defaults: ideal 500, window 30, horizon 60, weights 0.9,0.09,0.0025. */
+void qs_plan_defaults(struct qs_plan *pl);
+
+/*
+ * The model path of a table: its path with ".model" appended, in a new
+ * string.
+ */
+char *qs_plan_path(const char *table);
+
+/*
+ * Load a model file.  Returns 0, or -1 with err: EX_NOINPUT when it
+ * cannot be opened, EX_DATAERR naming the line when it is not a model.
+ */
+int qs_plan_load(struct qs_plan *pl, const char *path, struct qs_err *err);
+
+/* Write the model as CSV; returns 0, or -1 with errno set. */
+int qs_plan_write(const struct qs_plan *pl, FILE *fp);
+
+/*
+ * Write the model to a temporary file beside path and sync it, for
+ * qs_atomic_commit to rename over path (qs_table_save_prepare's way).
+ */
+int qs_plan_save_prepare(const struct qs_plan *pl, const char *path,
+    struct qs_atomic *a, struct qs_err *err);
+
+/* Replace path with the model, crash-safely. */
+int qs_plan_save(const struct qs_plan *pl, const char *path,
+    struct qs_err *err);
+
+/*
+ * Fit a new model to an observation series: records time, pod, latency
+ * and requests, as qs-observe and qs-sim eval --record write them, in
+ * path, ascending in time.  pl's parameters are kept; its bins and
+ * histograms are replaced.  Returns 0, or -1 with err (EX_NOINPUT,
+ * EX_DATAERR naming the line, or too few usable rows).
+ */
+int qs_plan_fit_file(struct qs_plan *pl, const char *path,
+    struct qs_err *err);
+
+/* As qs_plan_fit_file, from the stream fp, named name in messages. */
+int qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *name,
+    struct qs_err *err);
+
+/* Add one latency sample at pod ready replicas; ignored when unusable. */
+void qs_plan_add_latency(struct qs_plan *pl, long pod, double requests,
+    double latency);
+
+/* Add one "at" ratio sample: requests, then later requests after. */
+void qs_plan_add_ratio(struct qs_plan *pl, double requests, double after);
+
+/*
+ * Learn a completed transition: latency samples of the state before and
+ * the state after, and the ratio of its requests.
+ */
+void qs_plan_observe(struct qs_plan *pl, const struct qs_obs *before,
+    const struct qs_obs *after);
+
+/* Fit the parametric latency curve to the bins (linear or queue). */
+void qs_plan_refit(struct qs_plan *pl);
+
+/* The latency samples behind the model. */
+long qs_plan_count(const struct qs_plan *pl);
+
+/*
+ * The largest request rate per replica whose mean latency meets the
+ * ideal, by the model; 0 when it has no latency samples.
+ */
+double qs_plan_rate_at_ideal(const struct qs_plan *pl);
+
+/*
+ * A new table for the model: replicas min_replicas..max_replicas, two
+ * latency buckets (up to the ideal, above it) and request buckets of
+ * equal width covering what max_replicas serve at the ideal, at most
+ * about 300 of them, with visits; then planned.  NULL with err when the
+ * model has no latency samples or the range makes no table.
+ */
+struct qs_table *qs_plan_table(struct qs_plan *pl, struct qs_err *err);
+
+/*
+ * Plan every row of t from the model (qs_plan_refit first): Q values as
+ * above, each row's visits, when t has them, the model's sample count.
+ */
+void qs_plan_fill(struct qs_plan *pl, struct qs_table *t);
+
+/*
+ * Print the model's summary as one JSON object on a line: observations,
+ * fit, base, capacity parameter, its noise, range, rate_at_ideal,
+ * replicas.  Returns 0 or -1 (errno).
+ */
+int qs_plan_print(FILE *fp, const struct qs_plan *pl);
+
+#endif
