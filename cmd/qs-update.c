@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -16,13 +17,15 @@
 #include "qs/learn.h"
 #include "qs/num.h"
 #include "qs/opt.h"
+#include "qs/plan.h"
 #include "qs/record.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
 #define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--format json|csv]\n" \
 	"       [--gamma g] [--history file] [--lock-wait seconds] [--max-age s]\n" \
-	"       [--min-age s] --table file [--unbuffered]\n"
+	"       [--min-age s] [--model file | --no-model] --table file\n" \
+	"       [--unbuffered]\n"
 
 static void
 usage(void)
@@ -48,6 +51,9 @@ help(void)
 	    "                          ago (0: keep all, QS_MAX_AGE)\n"
 	    "      --min-age s         drop a transition that lasted less than s\n"
 	    "                          seconds (0: keep all, QS_MIN_AGE)\n"
+	    "      --model file        learn into this model and plan the table\n"
+	    "                          from it (TABLE.model when it exists)\n"
+	    "      --no-model          Q-learning even when TABLE.model exists\n"
 	    "      --table file        the Q-table (QS_TABLE)\n"
 	    "      --unbuffered        commit and write each record on its own\n"
 	    "      --help              print this help\n"
@@ -175,11 +181,13 @@ behind(struct qs_table *t, const struct cell *c,
 
 /* What exit undoes, also after an exit 71 from out of memory. */
 static struct qs_history *undo_h;
-static struct qs_atomic *undo_save;
+static struct qs_atomic *undo_save, *undo_model;
 
 static void
 undo(void)
 {
+	if (undo_model != NULL)
+		qs_atomic_abort(undo_model);
 	if (undo_save != NULL)
 		qs_atomic_abort(undo_save);
 	if (undo_h != NULL)
@@ -206,6 +214,12 @@ static int stream(struct qs_table *t, const char *table, const char *history,
     double lockwait, const struct qs_learn_params *lp, const struct ages *a,
     enum qs_format fmt);
 
+/* The model learner's part: see model_learn and model_plan below. */
+static const char *model_path;
+static struct qs_plan model;
+static int model_learn(struct qs_table *t, json_t *rec, struct qs_err *err);
+static void model_plan(struct qs_table *t, json_t *recs, long epoch0);
+
 int
 main(int argc, char *argv[])
 {
@@ -219,6 +233,8 @@ main(int argc, char *argv[])
 		{ "lock-wait", required_argument, NULL, 'l' },
 		{ "max-age", required_argument, NULL, 'M' },
 		{ "min-age", required_argument, NULL, 'm' },
+		{ "model", required_argument, NULL, 'D' },
+		{ "no-model", no_argument, NULL, 'N' },
 		{ "table", required_argument, NULL, 't' },
 		{ "unbuffered", no_argument, NULL, 'o' },
 		{ "version", no_argument, NULL, 'V' },
@@ -242,7 +258,9 @@ main(int argc, char *argv[])
 	struct qs_history_match m = { same_cell, &cell, 0, 0, 0 };
 	long epoch0 = 0;
 	unsigned char *touched = NULL;
-	int c, rc, lock, dup, restored = 0;
+	int c, rc, lock, dup, restored = 0, nomodel = 0;
+	struct qs_atomic msave;
+	char *mdefault;
 
 	qs_setprogname(argv[0]);
 	if ((s = qs_env("QS_ALPHA", NULL)) != NULL)
@@ -290,6 +308,12 @@ main(int argc, char *argv[])
 		case 'm':
 			ages.min = qs_opt_double("--min-age", optarg, 0, 1e9);
 			break;
+		case 'D':
+			model_path = optarg;
+			break;
+		case 'N':
+			nomodel = 1;
+			break;
 		case 'o':
 			qs_records_set_unbuffered(1);
 			break;
@@ -312,6 +336,19 @@ main(int argc, char *argv[])
 		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
 	if (history != NULL && strcmp(history, table) == 0)
 		qs_die(EX_USAGE, "the history and the table must be different files");
+	if (nomodel && model_path != NULL)
+		qs_die(EX_USAGE, "--model and --no-model exclude each other");
+	/* TABLE.model, when it exists, makes the table a planned one. */
+	mdefault = qs_plan_path(table);
+	if (!nomodel && model_path == NULL && access(mdefault, F_OK) == 0)
+		model_path = mdefault;
+	if (model_path != NULL && (strcmp(model_path, table) == 0 ||
+	    (history != NULL && strcmp(model_path, history) == 0)))
+		qs_die(EX_USAGE, "the model, the table and the history must be "
+		    "different files");
+	if (model_path != NULL && qs_file_regular(model_path, EX_NOINPUT,
+	    &err) != 0)
+		qs_die_err(&err);
 
 	/*
 	 * The files are checked before the lock is made, so that a missing,
@@ -332,6 +369,9 @@ main(int argc, char *argv[])
 		if ((t = qs_table_load_regular(table, &err)) == NULL)
 			qs_die_err(&err);
 	}
+	/* The model is read under the table's lock: it changes with it. */
+	if (model_path != NULL && qs_plan_load(&model, model_path, &err) != 0)
+		qs_die_err(&err);
 	if (history != NULL) {
 		if (qs_history_open(&hist, history, lockwait, &err) != 0)
 			qs_die_err(&err);
@@ -359,7 +399,8 @@ main(int argc, char *argv[])
 			cell_of(&cell, t, rec);
 		if (history != NULL &&
 		    (dup = qs_history_seen(&hist, rec, &m, &err)) != 0) {
-			if (dup > 0 && behind(t, &cell, &m, touched)) {
+			if (dup > 0 && model_path == NULL &&
+			    behind(t, &cell, &m, touched)) {
 				restored++;
 				qs_warn("<stdin>: line %ld: this transition is in %s "
 				    "but not in the table (an update killed before "
@@ -381,8 +422,9 @@ main(int argc, char *argv[])
 			rc = qs_err_sys(&err, EX_OSERR, "cannot read <stdin>");
 			break;
 		}
-		if (update(t, rec, epoch0 + (long)json_array_size(recs) - 1,
-		    &(struct qs_learn_params){ alpha, gamma, compat }, &err) != 0) {
+		if ((model_path != NULL ? model_learn(t, rec, &err) : update(t,
+		    rec, epoch0 + (long)json_array_size(recs) - 1,
+		    &(struct qs_learn_params){ alpha, gamma, compat }, &err)) != 0) {
 			qs_err_wrap(&err, "invalid record in <stdin>: line %ld",
 			    qs_reader_line(r));
 			rc = -1;
@@ -393,6 +435,13 @@ main(int argc, char *argv[])
 	}
 	if (rc < 0)
 		fail(&err, history ? &hist : NULL, NULL);
+	/* Planned once for all the records, then saved beside the table. */
+	if (model_path != NULL && json_array_size(recs) > 0) {
+		model_plan(t, recs, epoch0);
+		if (qs_plan_save_prepare(&model, model_path, &msave, &err) != 0)
+			fail(&err, history ? &hist : NULL, NULL);
+		undo_model = &msave;
+	}
 
 	/*
 	 * The new table is written and synced before anything shows; then
@@ -422,6 +471,13 @@ main(int argc, char *argv[])
 	if (json_array_size(recs) > 0 || restored > 0) {
 		if (history != NULL && qs_history_append(&hist, recs, &err) != 0)
 			fail(&err, &hist, &save);
+		/*
+		 * The model first: a kill between the two renames leaves a
+		 * table that the next update plans again from the model.
+		 */
+		if (undo_model != NULL && qs_atomic_commit(&msave, &err) != 0)
+			fail(&err, history ? &hist : NULL, &save);
+		undo_model = NULL;
 		if (qs_atomic_commit(&save, &err) != 0)
 			fail(&err, history ? &hist : NULL, NULL);
 	} else if (history != NULL && hist.created) {
@@ -437,6 +493,7 @@ main(int argc, char *argv[])
 	qs_writer_free(w);
 	qs_table_free(t);
 	free(touched);
+	free(mdefault);
 	edge_report();
 	return 0;
 }
@@ -520,7 +577,7 @@ stream(struct qs_table *t, const char *table, const char *history,
 {
 	struct qs_err err = { 0 };
 	struct qs_history hist;
-	struct qs_atomic save;
+	struct qs_atomic save, msave;
 	struct qs_reader *r = qs_reader_new(stdin, "<stdin>");
 	struct qs_writer *w = NULL;
 	struct qs_history *h = history != NULL ? &hist : NULL;
@@ -546,6 +603,9 @@ stream(struct qs_table *t, const char *table, const char *history,
 			if ((t = qs_table_load_regular(table, &err)) == NULL)
 				fail(&err, NULL, NULL);
 		}
+		if (model_path != NULL && qs_plan_load(&model, model_path,
+		    &err) != 0)
+			fail(&err, NULL, NULL);
 		if (h != NULL) {
 			if (qs_history_open(h, history, lockwait, &err) != 0)
 				fail(&err, NULL, NULL);
@@ -554,7 +614,8 @@ stream(struct qs_table *t, const char *table, const char *history,
 			cell_of(&cell, t, rec);
 			if ((skip = qs_history_seen(h, rec, &m, &err)) < 0)
 				fail(&err, h, NULL);
-			if (skip && behind(t, &cell, &m, NULL)) {
+			if (skip && model_path == NULL &&
+			    behind(t, &cell, &m, NULL)) {
 				qs_warn("<stdin>: line %ld: this transition is in %s "
 				    "but not in the table (an update killed before "
 				    "its end); its Q-value restored from the history",
@@ -574,17 +635,28 @@ stream(struct qs_table *t, const char *table, const char *history,
 				continue;
 			}
 		}
-		if (update(t, rec, epoch, lp, &err) != 0) {
+		if ((model_path != NULL ? model_learn(t, rec, &err) : update(t, rec,
+		    epoch, lp, &err)) != 0) {
 			qs_err_wrap(&err, "invalid record in <stdin>: line %ld", line);
 			fail(&err, h, NULL);
+		}
+		if (json_array_append(one, rec) != 0)
+			qs_die(EX_OSERR, "out of memory");
+		if (model_path != NULL) {
+			model_plan(t, one, epoch);
+			if (qs_plan_save_prepare(&model, model_path, &msave,
+			    &err) != 0)
+				fail(&err, h, NULL);
+			undo_model = &msave;
 		}
 		if (qs_table_save_prepare(t, table, &save, &err) != 0)
 			fail(&err, h, NULL);
 		undo_save = &save;
-		if (json_array_append(one, rec) != 0)
-			qs_die(EX_OSERR, "out of memory");
 		if (h != NULL && qs_history_append(h, one, &err) != 0)
 			fail(&err, h, &save);
+		if (undo_model != NULL && qs_atomic_commit(&msave, &err) != 0)
+			fail(&err, h, &save);
+		undo_model = NULL;
 		if (qs_atomic_commit(&save, &err) != 0)
 			fail(&err, h, NULL);
 		undo_h = NULL;
@@ -610,4 +682,49 @@ stream(struct qs_table *t, const char *table, const char *history,
 	qs_table_free(t);
 	edge_report();
 	return qs_fshut_stdout();
+}
+
+/*
+ * The model learner's update of one transition rec (borrowed): its state
+ * before and the state after, at the replicas applied, join the model
+ * (qs_plan_observe); nothing of the table changes until model_plan.
+ * The action must be a column of t, as for Q-learning.  Returns 0, or
+ * -1 with err (EX_DATAERR).
+ */
+static int
+model_learn(struct qs_table *t, json_t *rec, struct qs_err *err)
+{
+	struct qs_obs before, after;
+	long applied;
+
+	if (qs_rec_obs(rec, "", -1, &before, err) != 0 ||
+	    qs_rec_applied(rec, &applied, err) != 0 ||
+	    qs_rec_obs(rec, "new_", applied, &after, err) != 0)
+		return -1;
+	if (qs_table_action(t, applied) < 0)
+		return qs_err_set(err, EX_DATAERR, "action %ld is not a column "
+		    "of the table", applied);
+	qs_plan_observe(&model, &before, &after);
+	return 0;
+}
+
+/*
+ * Plan t from the model and give each record of recs (borrowed) its
+ * planned Q(s, a) as q_value, and its epoch from epoch0 on.
+ */
+static void
+model_plan(struct qs_table *t, json_t *recs, long epoch0)
+{
+	struct cell c;
+	json_t *rec;
+	size_t i;
+
+	qs_plan_fill(&model, t);
+	json_array_foreach(recs, i, rec) {
+		cell_of(&c, t, rec);
+		if (c.col >= 0)
+			qs_rec_set(rec, "q_value",
+			    json_real(qs_table_values(t, c.s)[c.col]));
+		qs_rec_set(rec, "epoch", json_integer(epoch0 + (long)i));
+	}
 }

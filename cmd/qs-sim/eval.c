@@ -14,6 +14,7 @@
 #include "qs/learn.h"
 #include "qs/num.h"
 #include "qs/opt.h"
+#include "qs/plan.h"
 #include "qs/rand.h"
 #include "qs/sim.h"
 #include "qs/simrun.h"
@@ -73,6 +74,8 @@ sim_eval(int argc, char *argv[])
 	struct common c;
 	const char *policy = NULL, *path = NULL, *seriesp = NULL;
 	const char *recordp = NULL;
+	struct qs_plan model;
+	char *mpath = NULL;
 	struct qs_atomic record;
 	struct qs_simeval_merit m;
 	struct qs_simeval_point *pts = NULL;
@@ -116,6 +119,7 @@ sim_eval(int argc, char *argv[])
 			    "      --latency-model m   linear or queue (M/M/1, backlog) "
 			    "(linear)\n"
 			    "      --learn             table: keep learning while it runs\n"
+			    "                          (into FILE.model when it exists)\n"
 			    "      --max-replicas n    hpa, oracle: highest count (100)\n"
 			    "      --merit             add the figure of merit against "
 			    "tuned HPA and the oracle\n"
@@ -218,6 +222,13 @@ sim_eval(int argc, char *argv[])
 
 	if (path != NULL && (o.table = qs_table_load(path, &err)) == NULL)
 		qs_die_err(&err);
+	if (o.learn && (mpath = qs_plan_path(path)) != NULL &&
+	    access(mpath, F_OK) == 0) {
+		if (qs_plan_load(&model, mpath, &err) != 0)
+			qs_die_err(&err);
+		o.model = &model;
+		o.replan = 20;
+	}
 	o.reward = c.reward;
 	if (o.table != NULL)
 		o.reward.cost.max_replicas = o.table->act[o.table->nact - 1];
@@ -281,6 +292,7 @@ sim_eval(int argc, char *argv[])
 		qs_warn("some observations fell outside %s's buckets and were "
 		    "counted in the edge buckets", path);
 	qs_table_free(o.table);
+	free(mpath);
 	free(c.values);
 	return qs_fshut_stdout();
 }

@@ -152,6 +152,12 @@ qs_plan_add_ratio(struct qs_plan *pl, double requests, double after)
 }
 
 void
+qs_plan_add_peak(struct qs_plan *pl, double requests, double peak)
+{
+	add_ratio(pl, pl->peak, requests, peak);
+}
+
+void
 qs_plan_observe(struct qs_plan *pl, const struct qs_obs *before,
     const struct qs_obs *after)
 {

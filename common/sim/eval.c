@@ -131,6 +131,10 @@ struct run {
 	int decided;
 	int clamped;
 	struct qs_policy_opts rules;	/* o's, with its window and ideal */
+	/* The model learner: the requests of the last decisions, a ring. */
+	double *past;
+	size_t npast, ipast;
+	long planned;
 };
 
 /*
@@ -138,6 +142,8 @@ struct run {
  * none.
  */
 typedef long decide_fn(struct run *r);
+
+static void model_learn(struct run *r);
 
 static long
 decide_static(struct run *r)
@@ -185,7 +191,9 @@ decide_table(struct run *r)
 		return -1;
 	s = qs_table_state(t, r->seen.pod, r->seen.latency, r->seen.requests,
 	    &r->clamped);
-	if (r->o->learn && r->decided) {
+	if (r->o->learn && r->o->model != NULL) {
+		model_learn(r);
+	} else if (r->o->learn && r->decided) {
 		r->tr.after = r->seen;
 		r->tr.reward = qs_reward_compute(&r->o->reward, r->tr.before.pod,
 		    r->tr.action, r->tr.before.latency, r->tr.after.latency);
@@ -198,6 +206,37 @@ decide_table(struct run *r)
 	    &why)];
 	r->decided = 1;
 	return r->tr.action;
+}
+
+/*
+ * The model learner online: the observation joins the model's latency
+ * bins, and the ratio of its requests to those of a horizon ago, and to
+ * the most since, the load histograms; every o->replan decisions the
+ * table is planned again, as qs-update does after each transition.
+ */
+static void
+model_learn(struct run *r)
+{
+	struct qs_plan *pl = r->o->model;
+	double old, peak = 0;
+	size_t k, n = r->npast;
+
+	qs_plan_add_latency(pl, r->seen.pod, r->seen.requests,
+	    r->seen.latency);
+	if (n > 0 && r->ipast >= n) {
+		old = r->past[r->ipast % n];
+		for (k = 1; k < n; k++)
+			peak = fmax(peak, r->past[(r->ipast + k) % n]);
+		peak = fmax(peak, r->seen.requests);
+		qs_plan_add_ratio(pl, old, r->seen.requests);
+		qs_plan_add_peak(pl, old, peak);
+	}
+	if (n > 0)
+		r->past[r->ipast++ % n] = r->seen.requests;
+	if (++r->planned >= (r->o->replan > 0 ? r->o->replan : 1)) {
+		qs_plan_fill(pl, r->o->table);
+		r->planned = 0;
+	}
 }
 
 static const struct {
@@ -315,6 +354,10 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		qs_hpa_init(&r.hpa, &o->hpa);
 	if (o->policy == QS_POLICY_TABLE || o->record != NULL)
 		fine = xcalloc(ns * (size_t)ticks, sizeof(double));
+	if (o->policy == QS_POLICY_TABLE && o->learn && o->model != NULL) {
+		r.npast = (size_t)fmax(1, floor(o->model->horizon / period + 0.5));
+		r.past = xcalloc(r.npast, sizeof(double));
+	}
 	if (o->policy == QS_POLICY_ORACLE) {
 		r.need = xcalloc(ns, sizeof(long));
 		for (i = 0; i < ns; i++)
@@ -408,6 +451,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		qs_hpa_free(&r.hpa);
 	qs_sim_free(&r.sim);
 	free(r.need);
+	free(r.past);
 	free(fine);
 	free(f);
 	free(lats);

@@ -113,6 +113,9 @@ void qs_plan_add_latency(struct qs_plan *pl, long pod, double requests,
 /* Add one "at" ratio sample: requests, then later requests after. */
 void qs_plan_add_ratio(struct qs_plan *pl, double requests, double after);
 
+/* Add one "peak" ratio sample: requests, then the most within the horizon. */
+void qs_plan_add_peak(struct qs_plan *pl, double requests, double peak);
+
 /*
  * Learn a completed transition: latency samples of the state before and
  * the state after, and the ratio of its requests.

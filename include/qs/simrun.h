@@ -8,6 +8,7 @@
 #include "qs/history.h"
 #include "qs/hpa.h"
 #include "qs/learn.h"
+#include "qs/plan.h"
 #include "qs/policy.h"
 #include "qs/sim.h"
 #include "qs/table.h"
@@ -89,6 +90,14 @@ struct qs_simeval {
 	 * time,pod,latency,requests (CSV, as qs-observe writes them).
 	 */
 	FILE *record;
+	/*
+	 * With learn, the table's model (borrowed) when it has one: each
+	 * decision's observation joins it (qs_plan_add_latency, and the
+	 * load ratios over its horizon), and the table is planned again
+	 * every replan decisions, instead of Q-learning.
+	 */
+	struct qs_plan *model;
+	long replan;
 };
 
 struct qs_simeval_result {
