@@ -81,7 +81,7 @@ fit_get() {
 
 @test "a table trained from those observations is in live units and drives qs-sim serve" {
 	run --separate-stderr qs-sim train --observations "$LAB/obs.csv" --window 5 \
-	    --table table.csv --min-replicas 20 --max-replicas 40 \
+	    --learner q --table table.csv --min-replicas 20 --max-replicas 40 \
 	    --request-width 20 --request-buckets 6 --epochs 3000 --seed 1 \
 	    --history history.csv
 	assert_success

@@ -11,6 +11,7 @@
 
 #include "qs/err.h"
 #include "qs/file.h"
+#include "qs/fit.h"
 #include "qs/history.h"
 #include "qs/learn.h"
 #include "qs/num.h"
@@ -310,7 +311,10 @@ train_model(struct common *c, const char *table, const char *history,
 	struct qs_atomic ma, ta;
 	struct qs_table *t;
 	char *model = qs_plan_path(table);
-	double rate, need;
+	struct qs_sim_params p;
+	struct qs_fit f;
+	double rate, need, *trace;
+	size_t n;
 	FILE *fp;
 	int lock;
 
@@ -344,6 +348,12 @@ train_model(struct common *c, const char *table, const char *history,
 	if (slo_weight >= 0)
 		pl.w_slo = slo_weight;
 	if (c->observations != NULL) {
+		/* Checked as the Q learner's fit checks them: the same errors. */
+		p = c->p;
+		if (qs_fit_load(c->observations, c->window, &p, &trace, &n, &f,
+		    &err) != 0)
+			qs_die_err(&err);
+		free(trace);
 		if (qs_plan_fit_file(&pl, c->observations, &err) != 0)
 			qs_die_err(&err);
 	} else {

@@ -22,8 +22,8 @@
 #define SHRINK 20.0
 /* A level with fewer ratio samples borrows every level's. */
 #define MIN_LEVEL 30
-/* The observed range of the first fit spans this many latency bins. */
-#define FIT_BINS 50
+/* The median rate per replica observed spans this many latency bins. */
+#define FIT_BINS 25
 /* Request buckets of a planned table, at most about. */
 #define MAX_REQ_BUCKETS 300
 /* A state below this share of the horizon's most requests has fallen. */
@@ -119,8 +119,9 @@ qs_plan_add_latency(struct qs_plan *pl, long pod, double requests,
 		return;
 	r = requests / pl->window / (double)pod;
 	k = (long)floor(r / pl->lat_width);
+	/* Far beyond the bins: overload, which the fit extrapolates. */
 	if (k >= QS_PLAN_LAT_BINS)
-		k = QS_PLAN_LAT_BINS - 1;
+		return;
 	while (pl->nlat <= k)
 		memset(&pl->lat[pl->nlat++], 0, sizeof(pl->lat[0]));
 	b = &pl->lat[k];
@@ -361,8 +362,15 @@ curve_at(const struct curve *c, double r, double *m, double *sd)
 	int a = 0, b, mid;
 
 	if (r <= c->x[0]) {
-		*m = c->m[0];
+		/* Below the bins: the fit's shape down from the first bin. */
 		*sd = c->sd[0];
+		f0 = fit_latency(pl->fit_kind, pl->fit_base, pl->fit_param,
+		    c->x[0]);
+		f1 = fit_latency(pl->fit_kind, pl->fit_base, pl->fit_param, r);
+		*m = c->m[0];
+		if (pl->fit_kind != QS_PLAN_FIT_NONE && f0 > 0 && f1 > 0 &&
+		    isfinite(f0))
+			*m += fmin(0, log(f1 / f0));
 		return;
 	}
 	if (r >= c->x[c->n - 1]) {
@@ -720,7 +728,21 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 		return qs_err_set(err, EX_DATAERR, "cannot fit %s: fewer than "
 		    "two rows have requests, replicas and latency", path);
 	}
-	pl->lat_width = rmax / FIT_BINS;
+	/*
+	 * Bins fine enough for the bulk of the rates: the median's a
+	 * FIT_BINS-th part of them, whatever a start-up's overload reached.
+	 */
+	{
+		double *x = xcalloc((size_t)used, sizeof(double));
+		size_t m = 0;
+
+		for (i = 0; i < s.n; i++)
+			if (s.pod[i] > 0 && s.req[i] > 0 && s.lat[i] > 0)
+				x[m++] = s.req[i] / pl->window / (double)s.pod[i];
+		qsort(x, m, sizeof(double), cmp_double);
+		pl->lat_width = x[m / 2] / FIT_BINS;
+		free(x);
+	}
 	for (i = 0; i < s.n; i++)
 		qs_plan_add_latency(pl, s.pod[i], s.req[i], s.lat[i]);
 	/*
