@@ -24,6 +24,8 @@
 #define MIN_LEVEL 30
 /* The median rate per replica observed spans this many latency bins. */
 #define FIT_BINS 25
+/* Request buckets per replica's load at the ideal. */
+#define REQ_PER_REPLICA 4
 /* Request buckets of a planned table, at most about. */
 #define MAX_REQ_BUCKETS 300
 /* A state below this share of the horizon's most requests has fallen. */
@@ -565,7 +567,12 @@ qs_plan_table(struct qs_plan *pl, struct qs_err *err)
 		cap = 1;
 	if (cap > 1e8)
 		cap = 1e8;
-	w = (long)ceil(cap / MAX_REQ_BUCKETS);
+	/*
+	 * A bucket a quarter of what one replica serves at the ideal: finer
+	 * would not change a decision by a replica, only the table's size.
+	 */
+	w = (long)fmax(floor(rmax * pl->window / REQ_PER_REPLICA),
+	    ceil(cap / MAX_REQ_BUCKETS));
 	if (w < 1)
 		w = 1;
 	nreq = (long)ceil(cap / (double)w) + 1;

@@ -1,0 +1,201 @@
+#!/usr/bin/env bats
+# The model-based learner: qs-sim eval --record, qs-sim train --learner
+# model, the model file TABLE.model, qs-update's online model update, and
+# qs-decide on a planned table.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+# Field $1 of the JSON object on standard input.
+json_get() {
+	jq -r ".$1"
+}
+
+# The planned table of the fixture's observations: t.csv and t.csv.model.
+plan_fixture() {
+	qs-sim train --observations "$DATA/plan-observations.csv" --table t.csv \
+	    2>/dev/null
+}
+
+# The greedy action of table $1's state pod $2, latency $3, requests $4,
+# by awk: the highest value, ties to the action nearest pod.
+greedy_awk() {
+	awk -F, -v p="$2" -v l="$3" -v r="$4" '
+	NR == 1 { for (i = 6; i <= NF; i++) if ($i != "visits") act[i] = $i; next }
+	$1 == p && $2 <= l && l <= $3 && $4 <= r && r <= $5 {
+		b = 0
+		for (i in act) {
+			d = act[i] > p ? act[i] - p : p - act[i]
+			if (b == 0 || $i > $b || ($i == $b && d < bd)) { b = i; bd = d }
+		}
+		print act[b]
+	}' "$1"
+}
+
+# A transition on the fixture's table, as qs-reward writes them.
+transition() {
+	echo '{"time":1000,"pod":6,"latency":420,"requests":60,"action":8,"applied":8,"new_time":1060,"new_pod":8,"new_latency":380,"new_requests":75,"reward":-0.04}'
+}
+
+@test "qs-sim eval --record writes each decision's observation as qs-observe does" {
+	run --separate-stderr qs-sim eval --trace "$DATA/trace-sine.csv" \
+	    --policy hpa --record obs.csv --seed 2
+	assert_success
+	run head -1 obs.csv
+	assert_output "time,pod,latency,requests"
+	# HPA decides every 15 s: four observations a 60-s interval, the
+	# first at 15 s (nothing is observed before a period has passed).
+	run awk -F, 'NR > 1 { n++; if ($1 != 15 * n || $2 < 1 || $3 <= 0 || $4 < 0) bad++ }
+	    END { print n, bad + 0 }' obs.csv
+	assert_output "719 0"
+	# The fixture was made so.
+	run cmp obs.csv "$DATA/plan-observations.csv"
+	assert_success
+}
+
+@test "the planner recovers a known latency curve from its observations" {
+	qs-sim eval --trace "$DATA/trace-sine.csv" --policy hpa --record obs.csv \
+	    --seed 2 >/dev/null
+	run --separate-stderr qs-sim train --observations obs.csv --table t.csv
+	assert_success
+	# The simulator's curve: latency = 283 + 217 r / 0.353 at r requests/s
+	# per replica, with 5 % noise; below 1 % violations it needs
+	# latency * e^(2.33 * 0.05) <= 500, i.e. r <= 0.265.  Holding that
+	# many, the planned action is within one of it, at every load seen.
+	for r in 10 30 50 70 90 110 130 150; do
+		need=$(awk -v r="$r" 'BEGIN { n = r / 30 / 0.265; print (n == int(n)) ? n : int(n) + 1 }')
+		got=$(greedy_awk t.csv "$need" 100 "$r")
+		[ "$got" -ge $((need - 1)) ] && [ "$got" -le $((need + 1)) ] ||
+		    { echo "requests $r: need $need, planned $got"; return 1; }
+	done
+}
+
+@test "train --observations writes the table and its model, and qs-decide follows it" {
+	run --separate-stderr qs-sim train --observations "$DATA/plan-observations.csv" \
+	    --table t.csv
+	assert_success
+	assert_output ""
+	# The summary on standard error, one JSON line.
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	assert_equal "$(json_get learner <<<"$stderr")" model
+	n=$(json_get observations <<<"$stderr")
+	[ "$n" -gt 700 ]
+	run head -1 t.csv.model
+	assert_output "kind,lo,hi,bin_lo,bin_hi,count,mean,sd"
+	# The model's latency counts are the samples; every planned row's
+	# visits are that many, so that nothing is explored or "unlearned".
+	assert_equal "$(awk -F, '$1 == "latency" { n += $6 } END { print n }' t.csv.model)" "$n"
+	run awk -F, -v n="$n" 'NR > 1 && $NF != n { bad++ } END { print NR - 1, bad + 0 }' t.csv
+	assert_output --regexp '^[0-9]+ 0$'
+	# Default options, one record at a time: the planned action, greedy.
+	printf '%s\n' '{"pod":2,"latency":300,"requests":20}' \
+	    '{"pod":5,"latency":480,"requests":60}' \
+	    '{"pod":9,"latency":350,"requests":30}' > in.json
+	run --separate-stderr qs-decide --unbuffered --table t.csv < in.json
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	i=0
+	while read -r p l r; do
+		want=$(greedy_awk t.csv "$p" "$l" "$r")
+		assert_equal "$(json_get action <<<"${lines[$i]}")" "$want"
+		assert_equal "$(json_get why <<<"${lines[$i]}")" greedy
+		i=$((i + 1))
+	done <<-EOF
+	2 300 20
+	5 480 60
+	9 350 30
+	EOF
+}
+
+@test "the model file round-trips: a transition changes only the rows it learns from" {
+	plan_fixture
+	cp t.csv.model before.model
+	run --separate-stderr qs-update --table t.csv < <(transition)
+	assert_success
+	# Two latency bins, one "at" ratio bin and the fit: nothing else is
+	# rewritten, byte for byte.
+	run bash -c "diff before.model t.csv.model | grep -c '^>'"
+	assert_output 4
+	run bash -c "diff before.model t.csv.model | sed -n 's/^> //p' | cut -d, -f1 | sort | uniq -c | tr -s ' '"
+	assert_output - <<-EOF
+	 1 at
+	 2 latency
+	 1 linear
+	EOF
+}
+
+@test "qs-update with a model learns a transition once, replans, and its q_value is the planned value" {
+	plan_fixture
+	n=$(awk -F, '$1 == "latency" { n += $6 } END { print n }' t.csv.model)
+	run --separate-stderr qs-update --table t.csv --history h.csv < <(transition)
+	assert_success
+	assert_equal "$stderr" ""
+	q=$(json_get q_value <<<"$output")
+	# The planned cell: pod 6, latency 420, requests 60, action 8.
+	cell=$(awk -F, 'NR == 1 { for (i = 6; i <= NF; i++) if ($i == 8) c = i; next }
+	    $1 == 6 && $2 <= 420 && 420 <= $3 && $4 <= 60 && 60 <= $5 { print $c, $NF }' t.csv)
+	assert_equal "$cell" "$q $((n + 2))"
+	assert_equal "$(awk -F, '$1 == "latency" { n += $6 } END { print n }' t.csv.model)" $((n + 2))
+	# Planned, not Q-learned: 0.1 * reward would be -0.004.
+	[ "$q" != -0.004 ]
+	# Again: in the history already, so neither model nor table changes.
+	m=$(digest t.csv.model)
+	d=$(digest t.csv)
+	run --separate-stderr qs-update --table t.csv --history h.csv < <(transition)
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	assert_equal "$(digest t.csv.model)" "$m"
+	assert_equal "$(digest t.csv)" "$d"
+	# The same, one record at a time.
+	run --separate-stderr qs-update --unbuffered --table t.csv --history h.csv < <(transition)
+	assert_success
+	assert_equal "$(digest t.csv.model)" "$m"
+	assert_equal "$(wc -l < h.csv)" 2
+}
+
+@test "--no-model, or a table without a model, is Q-learning as before" {
+	plan_fixture
+	m=$(digest t.csv.model)
+	run --separate-stderr qs-update --table t.csv --no-model < <(transition)
+	assert_success
+	q=$(json_get q_value <<<"$output")
+	cell=$(awk -F, 'NR == 1 { for (i = 6; i <= NF; i++) if ($i == 8) c = i; next }
+	    $1 == 6 && $2 <= 420 && 420 <= $3 && $4 <= 60 && 60 <= $5 { print $c }' t.csv)
+	assert_equal "$cell" "$q"
+	assert_equal "$(digest t.csv.model)" "$m"
+	run qs-update --table t.csv --model t.csv.model --no-model < <(transition)
+	assert_failure 64
+}
+
+@test "a corrupt model is refused with 65 and one line, and nothing changes" {
+	plan_fixture
+	cp t.csv.model good.model
+	check() {
+		cp bad.model t.csv.model
+		m=$(digest t.csv.model)
+		d=$(digest t.csv)
+		run --separate-stderr qs-update --table t.csv --history h.csv < <(transition)
+		assert_failure 65
+		assert_output ""
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		assert_equal "$stderr" "qs-update: invalid model t.csv.model: $1"
+		assert_equal "$(digest t.csv.model)" "$m"
+		assert_equal "$(digest t.csv)" "$d"
+		[ ! -s h.csv ]
+	}
+	sed 's/^kind,/type,/' good.model > bad.model
+	check "line 2: the header is not kind,lo,hi,bin_lo,bin_hi,count,mean,sd"
+	sed '3s/^window/windows/' good.model > bad.model
+	check 'line 3: unknown kind "windows"'
+	sed '/^w_res/d' good.model > bad.model
+	check "line $(($(wc -l < good.model) - 1)): a parameter (ideal, window, horizon, w_slo, w_res, w_adp, replicas) is missing"
+	awk -F, -v OFS=, '$1 == "latency" && !done { $6 = "x"; done = 1 } 1' good.model > bad.model
+	line=$(grep -n '^latency' good.model | head -1 | cut -d: -f1)
+	check "line $line: count is not a number"
+	awk -F, -v OFS=, '$1 == "latency" && ++k == 2 { $2 = 5 } 1' good.model > bad.model
+	check "line $((line + 1)): latency bins are not contiguous and of one width"
+	head -5 good.model > bad.model
+	check "line 5: a parameter (ideal, window, horizon, w_slo, w_res, w_adp, replicas) is missing"
+}
