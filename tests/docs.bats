@@ -214,7 +214,7 @@ use_lab() {
 	# the injected 503 of its first call.
 	ALLOW_STDERR=1
 	run_examples qs-sim.1
-	assert_equal "$ran $skipped" "12 0"
+	assert_equal "$ran $skipped" "15 0"
 	[ "$(grep -c . t.csv)" -eq 37 ]
 	[ "$(wc -l < h.csv)" -eq 501 ]
 	head -c 8 run.png | od -An -tx1 | grep -q '89 50 4e 47'
