@@ -783,7 +783,11 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 		{
 			size_t k;
 
-			for (k = i + 1; k <= j; k++)
+			/*
+			 * A scale-down's capacity is missing until a replica
+			 * started at the next decision is ready: one step more.
+			 */
+			for (k = i + 1; k <= j + 1 && k < s.n; k++)
 				pk = fmax(pk, s.req[k]);
 		}
 		/*
