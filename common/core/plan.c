@@ -534,7 +534,14 @@ qs_plan_fill(struct qs_plan *pl, struct qs_table *t)
 		pod = t->pod_min + (long)(s / (size_t)t->nreq / (size_t)t->nlat);
 		for (a = 0; a < t->nact; a++) {
 			n = t->act[a];
-			p = n >= pod ? pat[b * t->nact + a] : ppk[b * t->nact + a];
+			/*
+			 * The most requests within the horizon are at least
+			 * those at its end: the histograms, kept apart (dips
+			 * only in peak), must not say otherwise, or a count
+			 * would go down and up by turns.
+			 */
+			p = n >= pod ? pat[b * t->nact + a] :
+			    fmax(ppk[b * t->nact + a], pat[b * t->nact + a]);
 			if (c.n == 0)
 				p = 0;
 			v = pl->w_slo * p + pl->w_res * (double)n / fmax(1, maxr) +
