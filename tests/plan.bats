@@ -199,3 +199,23 @@ transition() {
 	head -5 good.model > bad.model
 	check "line 5: a parameter (ideal, window, horizon, w_slo, w_res, w_adp, replicas) is missing"
 }
+
+@test "the fit takes the queue's curve when it fits the observations better" {
+	# The simulator's curves, base 283 ms and capacity 0.353 requests/s
+	# per replica: M/M/1's 283 / (1 - r / 0.8134), and the line; the fit
+	# recovers base within 10 % and capacity within 5 %.
+	for lm in queue linear; do
+		qs-sim eval --trace "$DATA/trace-sine.csv" --policy hpa --hpa-target 0.3 \
+		    --latency-model "$lm" --noise 0.01 --record "$lm.csv" --seed 2 >/dev/null
+		run --separate-stderr qs-sim eval --observations "$lm.csv" --policy static:3
+		assert_success
+		assert_equal "$(json_get latency_model <<<"$stderr")" "$lm"
+		run awk -v b="$(json_get base <<<"$stderr")" -v c="$(json_get capacity <<<"$stderr")" \
+		    'BEGIN { exit !(b > 283 * 0.9 && b < 283 * 1.1 && c > 0.353 * 0.95 && c < 0.353 * 1.05) }'
+		assert_success
+	done
+	# What the fit sets cannot be given too.
+	run --separate-stderr qs-sim eval --observations queue.csv --policy static:3 \
+	    --latency-model linear
+	assert_failure 64
+}

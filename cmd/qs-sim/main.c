@@ -132,6 +132,7 @@ common_option(struct common *c, int opt, const char *arg)
 		else
 			qs_die(EX_USAGE, "invalid --latency-model: %s (linear or "
 			    "queue)", arg);
+		c->fitted_given = "--latency-model";
 		break;
 	case OPT_OBSERVATIONS:
 		c->observations = arg;

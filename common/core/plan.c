@@ -248,7 +248,12 @@ qs_plan_refit(struct qs_plan *pl)
 	pl->fit_lo = pl->fit_hi = 0;
 	pl->fit_n = 0;
 	for (i = 0; i < pl->nlat; i++) {
-		if (pl->lat[i].n < MIN_BIN)
+		/*
+		 * Overload, twice the ideal and more (a backlog, a start-up),
+		 * says nothing of the curve near the ideal, and weighted by
+		 * its latency would outweigh the rest.
+		 */
+		if (pl->lat[i].n < MIN_BIN || pl->lat[i].mean > 2 * pl->ideal)
 			continue;
 		x[n] = ((double)i + 0.5) * pl->lat_width;
 		y[n] = pl->lat[i].mean;

@@ -135,6 +135,62 @@ wls(const struct obs *v, size_t n, const double *w, double *a, double *b)
 	return 0;
 }
 
+/*
+ * The queue's curve, base / (1 - r / mu): 1 / latency is linear in r,
+ * weighted for relative noise by latency squared.  When its spread of
+ * log latency is below the linear fit's noise, it replaces the linear
+ * model in f: base, capacity (the rate at the ideal, mu (1 - base /
+ * ideal)), noise and queue set; slope and r2 stay the linear fit's.
+ */
+static void
+fit_queue(const struct obs *v, size_t n, struct qs_fit *f)
+{
+	struct obs *u = xcalloc(n, sizeof(*u));
+	double *w = xcalloc(n, sizeof(double)), a, b, base, mu, e, y;
+	double sq = 0, sl = 0, m = 0;
+	size_t i;
+
+	/*
+	 * Overload (twice the ideal and more: a backlog, a start-up) says
+	 * nothing of the curve near the ideal and, weighted by its latency,
+	 * would outweigh the rest: both curves are compared without it.
+	 */
+	for (i = 0; i < n; i++) {
+		u[i] = v[i];
+		u[i].fit = v[i].fit && v[i].latency <= 2 * f->ideal;
+		if (u[i].fit) {
+			u[i].latency = 1 / v[i].latency;
+			w[i] = v[i].latency * v[i].latency;
+		}
+	}
+	if (wls(u, n, w, &a, &b) != 0 || !(a > 0) || !(b < 0))
+		goto out;
+	base = 1 / a;
+	mu = a / -b;
+	if (!(base < f->ideal))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!u[i].fit)
+			continue;
+		y = v[i].x < mu ? base / (1 - v[i].x / mu) : INFINITY;
+		e = isfinite(y) ? log(v[i].latency / y) : 10;
+		sq += e * e;
+		y = f->base + f->slope * v[i].x;
+		e = y > 0 ? log(v[i].latency / y) : 10;
+		sl += e * e;
+		m++;
+	}
+	if (!(m > 2) || !(sq < sl))
+		goto out;
+	f->queue = 1;
+	f->base = base;
+	f->capacity = mu * (1 - base / f->ideal);
+	f->noise = sqrt(sq / (m - 2));
+out:
+	free(u);
+	free(w);
+}
+
 /* Fit latency to load in v; fills base, slope, noise, r2 and the ranges. */
 static int
 fit_curve(const char *path, const struct obs *v, size_t n, struct qs_fit *f,
@@ -208,6 +264,8 @@ fit_curve(const char *path, const struct obs *v, size_t n, struct qs_fit *f,
 	/* The spread about the fit, with the two fitted parameters' dof. */
 	f->noise = f->used > 2 ? sqrt(fmax(0, (sl2 - sl * sl /
 	    (double)f->used) / (double)(f->used - 2))) : 0;
+	f->queue = 0;
+	fit_queue(v, n, f);
 out:
 	free(w);
 	return rc;
@@ -270,6 +328,7 @@ qs_fit_load(const char *path, double window, struct qs_sim_params *p,
 	free(v);
 	p->base = f->base;
 	p->capacity = f->capacity;
+	p->latency_model = f->queue ? QS_LATENCY_QUEUE : QS_LATENCY_LINEAR;
 	p->noise = f->noise;
 	p->interval = step;
 	p->scale = 1;
@@ -292,9 +351,10 @@ qs_fit_print(FILE *fp, const struct qs_fit *f)
 	if (fprintf(fp, "{\"observations\":%ld,\"fitted\":%ld,\"gaps\":%ld,"
 	    "\"interval\":%s,\"window\":%s,\"base\":%s,\"capacity\":%s,"
 	    "\"ideal\":%s,\"noise\":%s,\"slope\":%s,\"rate_min\":%s,"
-	    "\"rate_max\":%s,\"requests_max\":%s,\"r2\":%s}\n", f->rows, f->used,
+	    "\"rate_max\":%s,\"requests_max\":%s,\"r2\":%s,"
+	    "\"latency_model\":\"%s\"}\n", f->rows, f->used,
 	    f->gaps, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9],
-	    s[10]) < 0)
+	    s[10], f->queue ? "queue" : "linear") < 0)
 		return -1;
 	return 0;
 }

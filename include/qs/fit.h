@@ -32,6 +32,12 @@ struct qs_fit {
 	double rate_min, rate_max;	/* requests/s per replica fitted */
 	double requests_max;	/* the most requests in one window */
 	double r2;		/* the fit's weighted coefficient of determination */
+	/*
+	 * Whether the queue's curve, base / (1 - r / mu), fitted better than
+	 * the line: then base, capacity and noise are its, and the model's
+	 * latency model is QS_LATENCY_QUEUE.
+	 */
+	int queue;
 };
 
 /*
@@ -51,7 +57,7 @@ int qs_fit_load(const char *path, double window, struct qs_sim_params *p,
 /*
  * Print f as one JSON object on a line: observations, fitted, gaps,
  * interval, window, base, capacity, ideal, noise, slope, rate_min,
- * rate_max, requests_max, r2.  Returns 0 or -1 (errno).
+ * rate_max, requests_max, r2, latency_model.  Returns 0 or -1 (errno).
  */
 int qs_fit_print(FILE *fp, const struct qs_fit *f);
 
