@@ -4,6 +4,7 @@
 # qs-decide on a planned table.
 
 load helpers
+load coprocess
 
 bats_require_minimum_version 1.5.0
 
@@ -218,4 +219,25 @@ transition() {
 	run --separate-stderr qs-sim eval --observations queue.csv --policy static:3 \
 	    --latency-model linear
 	assert_failure 64
+}
+
+@test "a long-lived qs-decide --unbuffered follows the table qs-update planned again" {
+	plan_fixture
+	printf '%s\n' '{"pod":6,"latency":420,"requests":60}' \
+	    '{"pod":6,"latency":420,"requests":60}' > in
+	# Between the decisions: many transitions at 6 and 8 replicas whose
+	# latency is far above the ideal, so that more replicas are planned.
+	# shellcheck disable=SC2317 # called by roundtrip
+	between() {
+		[ "$1" -eq 1 ] || return 0
+		for i in $(seq 300); do
+			echo "{\"time\":$((1000 + 15 * i)),\"pod\":6,\"latency\":900,\"requests\":60,\"action\":8,\"new_time\":$((1060 + 15 * i)),\"new_pod\":8,\"new_latency\":900,\"new_requests\":60,\"reward\":-1}"
+		done | qs-update --table t.csv >/dev/null
+	}
+	run roundtrip in 30 qs-decide --unbuffered --table t.csv
+	assert_success
+	a1=$(sed -n 1p answers | json_get action)
+	a2=$(sed -n 2p answers | json_get action)
+	[ "$a2" -gt "$a1" ]
+	assert_equal "$a2" "$(greedy_awk t.csv 6 420 60)"
 }
