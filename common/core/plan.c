@@ -324,19 +324,24 @@ curve_prepare(struct curve *c, const struct qs_plan *pl)
 {
 	double var = 0, nn = 0, v, bm[QS_PLAN_LAT_BINS], bw[QS_PLAN_LAT_BINS];
 	int i, j, k, nb = 0, len[QS_PLAN_LAT_BINS];
+	long min = 1;
 
 	memset(c, 0, sizeof(*c));
 	c->pl = pl;
 	c->lideal = log(pl->ideal);
+	/* Thin bins only when there is nothing else: a curve is needed. */
+	for (i = 0; i < pl->nlat; i++)
+		if (pl->lat[i].n >= MIN_BIN)
+			min = MIN_BIN;
 	for (i = 0; i < pl->nlat; i++) {
-		if (pl->lat[i].n < MIN_BIN)
+		if (pl->lat[i].n < min)
 			continue;
 		var += pl->lat[i].sd * pl->lat[i].sd * (double)pl->lat[i].n;
 		nn += (double)pl->lat[i].n;
 	}
 	var = nn > 0 ? var / nn : 0;
 	for (i = 0; i < pl->nlat; i++) {
-		if (pl->lat[i].n < MIN_BIN)
+		if (pl->lat[i].n < min)
 			continue;
 		k = c->n++;
 		c->x[k] = ((double)i + 0.5) * pl->lat_width;
