@@ -14,6 +14,7 @@
 #include "qs/file.h"
 #include "qs/history.h"
 #include "qs/learn.h"
+#include "qs/meta.h"
 #include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/record.h"
@@ -242,6 +243,7 @@ main(int argc, char *argv[])
 	struct qs_history_match m = { same_cell, &cell, 0, 0, 0 };
 	long epoch0 = 0;
 	unsigned char *touched = NULL;
+	struct qs_meta_setting given[QS_META_NSET];
 	int c, rc, lock, dup, restored = 0;
 
 	qs_setprogname(argv[0]);
@@ -319,7 +321,13 @@ main(int argc, char *argv[])
 	 * FILE.lock behind.  Hold the lock from load to save, so that no
 	 * update is lost: a table replaced before the lock is loaded again.
 	 */
-	if ((t = qs_table_load_regular(table, &err)) == NULL ||
+	/*
+	 * qs-update takes none of the settings a table is built for, but
+	 * the configuration's QS_ variables say what its transitions are.
+	 */
+	qs_meta_given_env(given);
+	if (qs_meta_check(table, given, QS_META_NSET, &err) != 0 ||
+	    (t = qs_table_load_regular(table, &err)) == NULL ||
 	    (history != NULL && qs_file_regular(history, EX_CANTCREAT, &err) != 0))
 		qs_die_err(&err);
 	if (qs_records_unbuffered())
