@@ -412,7 +412,7 @@ pending"
 	[ ! -e "$f" ]
 	run --separate-stderr qs-run --once --max-age soon
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: invalid --max-age: soon"
+	assert_equal "$stderr" "qs-run: invalid --max-age: soon (seconds, a decimal number)"
 }
 
 @test "a killed tick leaves no scratch behind, and the next clears its temporary files" {
@@ -516,7 +516,7 @@ pending"
 	assert_failure 64
 	run --separate-stderr qs-run --loop --period 0
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: invalid --period: 0"
+	assert_equal "$stderr" "qs-run: invalid --period: 0 (seconds above 0)"
 	run --separate-stderr qs-run --epochs x
 	assert_failure 64
 	run --separate-stderr qs-run --epochs 1 --wait soon
