@@ -16,16 +16,22 @@ setup_file() {
 	export PATH="${QS_BIN:-$BATS_TEST_DIRNAME/../build/bin}:$PATH"
 	LAB=$(mktemp -d)
 	export LAB
-	lab_start "$LAB" --rate 0.6 --replicas 1 --seed 3
+	# A lab that did not come up is stopped: bats runs no teardown_file then.
+	start_lab || { lab_stop "$LAB"; return 1; }
+}
+
+start_lab() {
+	lab_start "$LAB" --rate 0.6 --replicas 1 --seed 3 || return 1
 	# Prometheus' own log of the queries it evaluates, by a reload (SIGHUP).
 	sed -i "s|^global:\$|global:\\n  query_log_file: $LAB/query.log|" "$LAB/prometheus.yml"
-	lab_wait_data "$LAB" 3s
+	lab_wait_data "$LAB" 3s || return 1
 	kill -HUP "$(cat "$LAB/prometheus.pid")"
 	for ((i = 0; i < 600; i++)); do
-		[ -e "$LAB/query.log" ] && break
+		[ -e "$LAB/query.log" ] && return 0
 		sleep 0.1
 	done
-	[ -e "$LAB/query.log" ]
+	echo "no query log from Prometheus" >&2
+	return 1
 }
 
 teardown_file() {
@@ -233,4 +239,28 @@ max_replicas=3"
   '"'a b'"' "c" $(touch pwned) \
 unset'
 	[ ! -e pwned ]
+}
+
+@test "the tools read the config's facts: qs-scale its replica range, qs-observe its window" {
+	# The default queries over QS_WINDOW's seconds, not qs-observe's 30 s.
+	m=$(mark)
+	QS_WINDOW=3 run --separate-stderr qs-observe --prometheus "$PROM_URL" --pod 1 --retries 0
+	assert_success
+	assert_equal "$(asked "$m" 'sum(increase(http_server_requests_total{path="/test"}[3s]))')" 1
+	QS_WINDOW=0.5 run --separate-stderr qs-observe --prometheus "$PROM_URL" --pod 1 --retries 0 --empty-as-zero
+	assert_success
+	assert_equal "$(asked "$m" 'sum(increase(http_server_requests_total{path="/test"}[500ms]))')" 1
+	QS_WINDOW=soon run --separate-stderr qs-observe --prometheus "$PROM_URL" --pod 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid QS_WINDOW: soon (a number from 0.001 to 1e+09)"
+	# The range, as qs-scale's options would give it; the options win.
+	before=$(sim_replicas)
+	QS_MAX_REPLICAS=2 run --separate-stderr qs-scale -n --server "$SIM_URL" --deployment web <<< '{"action":3}'
+	assert_success
+	assert_output --partial '"applied":2'
+	QS_MIN_REPLICAS=3 QS_MAX_REPLICAS=3 run --separate-stderr qs-scale -n --server "$SIM_URL" --deployment web <<< '{"action":1}'
+	assert_output --partial '"applied":3'
+	QS_MAX_REPLICAS=2 run --separate-stderr qs-scale -n --server "$SIM_URL" --deployment web --max-replicas 3 <<< '{"action":3}'
+	assert_output --partial '"applied":3'
+	assert_equal "$(sim_replicas)" "$before"
 }
