@@ -320,10 +320,9 @@ main(int argc, char *argv[])
 	 * invalid or special table (a FIFO would block the reader) leaves no
 	 * FILE.lock behind.  Hold the lock from load to save, so that no
 	 * update is lost: a table replaced before the lock is loaded again.
-	 */
-	/*
-	 * qs-update takes none of the settings a table is built for, but
-	 * the configuration's QS_ variables say what its transitions are.
+	 * qs-update takes none of the settings a table is built for, but the
+	 * configuration's QS_ variables say what its transitions are: they
+	 * are checked against the table's metadata first.
 	 */
 	qs_meta_given_env(given);
 	if (qs_meta_check(table, given, QS_META_NSET, &err) != 0 ||
