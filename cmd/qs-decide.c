@@ -9,6 +9,7 @@
 #include "qs/cpa.h"
 #include "qs/err.h"
 #include "qs/learn.h"
+#include "qs/meta.h"
 #include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/policy.h"
@@ -318,6 +319,7 @@ main(int argc, char *argv[])
 	enum qs_format fmt = QS_FMT_AUTO;
 	const char *table = qs_env("QS_TABLE", NULL), *seedarg = NULL;
 	const char *epsarg = NULL, *rulearg = NULL;
+	struct qs_meta_setting given[QS_META_NSET];
 	struct qs_policy_opts po;
 	unsigned long long seed;
 	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0;
@@ -325,6 +327,7 @@ main(int argc, char *argv[])
 	qs_setprogname(argv[0]);
 	qs_policy_defaults(&po);
 	env_rules(&po);
+	qs_meta_given_env(given);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
@@ -355,6 +358,7 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			rulearg = "--ideal-latency";
+			qs_meta_given_opt(given, "ideal_latency", rulearg, optarg);
 			po.ideal = qs_opt_double("--ideal-latency", optarg, 0, 1e9);
 			break;
 		case 'k':
@@ -375,6 +379,7 @@ main(int argc, char *argv[])
 			break;
 		case 'w':
 			rulearg = "--window";
+			qs_meta_given_opt(given, "window", rulearg, optarg);
 			po.window = qs_opt_double("--window", optarg, 1e-3, 1e9);
 			break;
 		case 'x':
@@ -443,7 +448,9 @@ main(int argc, char *argv[])
 	seed = seedarg ? (unsigned long long)qs_opt_long("--seed", seedarg, 0,
 	    0x7fffffffffffffffL) : qs_rand_entropy();
 
-	if ((t = qs_table_load(table, &err)) == NULL)
+	/* A table built for other settings would answer other questions. */
+	if (qs_meta_check(table, given, QS_META_NSET, &err) != 0 ||
+	    (t = qs_table_load(table, &err)) == NULL)
 		qs_die_err(&err);
 	qs_rand_seed(&rng, seed);
 	if (policy)

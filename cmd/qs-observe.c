@@ -11,6 +11,7 @@
 #include "qs/err.h"
 #include "qs/kube.h"
 #include "qs/name.h"
+#include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/prom.h"
 #include "qs/record.h"
@@ -158,6 +159,7 @@ ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
 	return 0;
 }
 
+static const char *env_window(const char *env, char *buf, size_t size);
 static int to_figure(struct qs_prom *p, const char *what, const char *at,
     double v, double unit, int nan_zero, long *out, struct qs_err *err);
 static int observe_range(const struct qs_prom_conf *conf, const char *range,
@@ -325,7 +327,7 @@ main(int argc, char *argv[])
 	const char *path = NULL, *window = NULL, *lq = NULL, *rq = NULL, *env;
 	const char *deployment = NULL, *ns = NULL, *range = NULL, *pq = NULL;
 	const char *name_src = "--deployment", *ns_src = "--namespace";
-	char *lqbuf = NULL, *rqbuf = NULL;
+	char *lqbuf = NULL, *rqbuf = NULL, winbuf[QS_NUM_MAX + 2];
 	json_t *rec = NULL;
 	long pod = -1, pod0, step = -1;
 	int c, next = 0, empty_zero = 0, rc, again = 0;
@@ -445,12 +447,19 @@ main(int argc, char *argv[])
 		qs_warn("unexpected operand: %s", argv[0]);
 		usage();
 	}
+	if (lq == NULL)
+		lq = qs_env("QS_LATENCY_QUERY", NULL);
+	if (rq == NULL)
+		rq = qs_env("QS_REQUESTS_QUERY", NULL);
 	if (window != NULL && !valid_range(window))
 		qs_die(EX_USAGE, "invalid --window: %s (a PromQL duration such "
 		    "as 30s or 1m30s)", window);
 	if ((path != NULL || window != NULL) && lq != NULL && rq != NULL)
 		qs_die(EX_USAGE, "--path and --window change only the default "
 		    "queries, and both are replaced");
+	/* The window of QS_WINDOW, in seconds as qs-decide reads it. */
+	if (window == NULL && (env = qs_env("QS_WINDOW", NULL)) != NULL)
+		window = env_window(env, winbuf, sizeof(winbuf));
 	if ((lq != NULL && *lq == '\0') || (rq != NULL && *rq == '\0'))
 		qs_die(EX_USAGE, "a query must not be empty");
 	if (qs_records_unbuffered() && !next)
@@ -708,4 +717,20 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 	free(pqbuf);
 	free(st);
 	return qs_fshut_stdout();
+}
+
+/*
+ * QS_WINDOW's seconds as a PromQL duration in buf: whole seconds as "30s",
+ * others to the millisecond.  A value that is neither is a usage error.
+ */
+static const char *
+env_window(const char *env, char *buf, size_t size)
+{
+	double v = qs_opt_double("QS_WINDOW", env, 1e-3, 1e9);
+
+	if (v == floor(v))
+		snprintf(buf, size, "%.0fs", v);
+	else
+		snprintf(buf, size, "%.0fms", round(v * 1000));
+	return buf;
 }

@@ -61,10 +61,12 @@ help(void)
 	    "      --format f          output json or csv (as the input)\n"
 	    "      --insecure-skip-tls-verify  do not verify the API server\n"
 	    "      --max-replicas n    never set more replicas than n\n"
+	    "                          (QS_MAX_REPLICAS)\n"
 	    "      --max-step n        change by at most n replicas at once\n"
 	    "      --max-step-down n   scale down by at most n replicas at once\n"
 	    "      --max-step-up n     scale up by at most n replicas at once\n"
-	    "      --min-replicas n    never set fewer replicas than n (1)\n"
+	    "      --min-replicas n    never set fewer replicas than n (1,\n"
+	    "                          QS_MIN_REPLICAS)\n"
 	    "      --namespace ns      its namespace (QS_NAMESPACE, default)\n"
 	    "      --recommendations file  keep the window's recommendations in file\n"
 	    "                          (QS_RECOMMENDATIONS)\n"
@@ -262,6 +264,10 @@ main(int argc, char *argv[])
 		sc.window = qs_opt_long("QS_DOWN_WINDOW", s, 0,
 		    QS_RECOMMEND_WINDOW_MAX);
 	sc.recs_path = qs_env("QS_RECOMMENDATIONS", NULL);
+	if ((s = qs_env("QS_MIN_REPLICAS", NULL)) != NULL)
+		sc.min = qs_opt_long("QS_MIN_REPLICAS", s, 0, 100000);
+	if ((s = qs_env("QS_MAX_REPLICAS", NULL)) != NULL)
+		sc.max = qs_opt_long("QS_MAX_REPLICAS", s, 0, 100000);
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':

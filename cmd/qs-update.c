@@ -15,6 +15,7 @@
 #include "qs/file.h"
 #include "qs/history.h"
 #include "qs/learn.h"
+#include "qs/meta.h"
 #include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/plan.h"
@@ -261,6 +262,7 @@ main(int argc, char *argv[])
 	int c, rc, lock, dup, restored = 0, nomodel = 0;
 	struct qs_atomic msave;
 	char *mdefault;
+	struct qs_meta_setting given[QS_META_NSET];
 
 	qs_setprogname(argv[0]);
 	if ((s = qs_env("QS_ALPHA", NULL)) != NULL)
@@ -355,8 +357,13 @@ main(int argc, char *argv[])
 	 * invalid or special table (a FIFO would block the reader) leaves no
 	 * FILE.lock behind.  Hold the lock from load to save, so that no
 	 * update is lost: a table replaced before the lock is loaded again.
+	 * qs-update takes none of the settings a table is built for, but the
+	 * configuration's QS_ variables say what its transitions are: they
+	 * are checked against the table's metadata first.
 	 */
-	if ((t = qs_table_load_regular(table, &err)) == NULL ||
+	qs_meta_given_env(given);
+	if (qs_meta_check(table, given, QS_META_NSET, &err) != 0 ||
+	    (t = qs_table_load_regular(table, &err)) == NULL ||
 	    (history != NULL && qs_file_regular(history, EX_CANTCREAT, &err) != 0))
 		qs_die_err(&err);
 	if (qs_records_unbuffered())

@@ -144,23 +144,40 @@ QS_HISTORY=/var/lib/qscale/history.csv
 QS_STATE_DIR=/var/lib/qscale"
 }
 
-@test "the init container makes a table once, in the replica range qs-scale keeps" {
-	cmd=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"][0]["command"][2])' "$K8S/cronjob.yaml")
-	opts=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["qscale.conf"])' "$K8S/configmap.yaml" | sed -n 's/^QS_SCALE_OPTS=//p')
-	for o in --min-replicas --max-replicas; do
-		v=$(grep -o -- "$o [0-9]*" <<< "$opts")
-		[[ $cmd == *"$v"* ]]
+@test "the init container makes the table once from the same config; the replica range is stated once" {
+	python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["qscale.conf"], end="")' "$K8S/configmap.yaml" |
+	    sed "s|/var/lib/qscale|$T/state|g" > qscale.conf
+	for w in "$K8S/cronjob.yaml" "$TOP/deploy/loop/deployment.yaml"; do
+		# The init container's command and environment, and the main one's.
+		python3 -c '
+import shlex, sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+pod = d["spec"]["template"]["spec"] if d["kind"] == "Deployment" else d["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+(i,), (c,) = pod["initContainers"], pod["containers"]
+assert i["env"] == c["env"], "the same settings in both"
+assert {"name": "config", "mountPath": "/etc/qscale", "readOnly": True} in i["volumeMounts"]
+env = " ".join("%s=%s" % (e["name"], shlex.quote(e["value"])) for e in i["env"])
+print("env", env, " ".join(shlex.quote(a) for a in i["command"] + i["args"]))
+' "$w" > init.sh
+		sed -i "s|/etc/qscale/qscale.conf|$T/qscale.conf|" init.sh
+		rm -rf state
+		mkdir state
+		run sh init.sh
+		assert_success
+		# The notebook's fresh table in the config's range, and what it is for.
+		assert_equal "$(tail -1 state/table.csv | cut -d, -f1)" "$(sed -n 's/^QS_MAX_REPLICAS=//p' qscale.conf)"
+		grep -q '^window=30$' state/table.csv.meta
+		grep -q "^period=$(sed -n 's/.*QS_PERIOD=\([0-9]*\).*/\1/p' init.sh)\$" state/table.csv.meta
+		# A second start keeps the learned table.
+		echo '1,0,500,0,18,1,0,0' > state/table.csv
+		run sh init.sh
+		assert_success
+		assert_equal "$(cat state/table.csv)" "1,0,500,0,18,1,0,0"
 	done
-	mkdir state
-	run sh -c "${cmd//\/var\/lib\/qscale/$T/state}"
-	assert_success
-	# The notebook's fresh table, with qs-init-table's visits column.
-	qs-init-table | cmp state/table.csv -
-	# A second tick keeps the learned table.
-	echo '1,0,500,0,18,1,0,0' > state/table.csv
-	run sh -c "${cmd//\/var\/lib\/qscale/$T/state}"
-	assert_success
-	assert_equal "$(cat state/table.csv)" "1,0,500,0,18,1,0,0"
+	# The replica range is in the ConfigMap only, not in an option or a command.
+	run grep -r -n -E -e '-(min|max)-replicas|(MIN|MAX)_REPLICAS' "$K8S" "$TOP/deploy/loop"
+	assert_equal "$(printf '%s\n' "$output" | sed 's/:.*//' | sort -u)" "$K8S/configmap.yaml"
+	assert_equal "${#lines[@]}" 2
 }
 
 @test "the Dockerfile builds in a Debian slim stage and runs qs-run --once as non-root" {

@@ -137,7 +137,7 @@ use_lab() {
 
 @test "qs-init-table(1) EXAMPLES run" {
 	run_examples qs-init-table.1
-	assert_equal "$ran $skipped" "2 0"
+	assert_equal "$ran $skipped" "3 0"
 	# 10 x 4 x 3 states; 5 range columns, 10 actions and visits.
 	[ "$(wc -l < table.csv)" -eq 121 ]
 	[ "$(head -1 table.csv | tr ',' '\n' | wc -l)" -eq 16 ]

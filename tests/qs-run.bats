@@ -412,7 +412,7 @@ pending"
 	[ ! -e "$f" ]
 	run --separate-stderr qs-run --once --max-age soon
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: invalid --max-age: soon"
+	assert_equal "$stderr" "qs-run: invalid --max-age: soon (seconds, a decimal number)"
 }
 
 @test "a killed tick leaves no scratch behind, and the next clears its temporary files" {
@@ -485,8 +485,8 @@ pending"
 	cat > qs.conf <<-EOC
 	# qscale settings
 	QS_WAIT=1
-	export QS_TABLE="table.csv"
-	QS_HISTORY='h.csv'
+	export QS_TABLE=table.csv
+	QS_HISTORY=h.csv
 	EOC
 	QS_HISTORY=env.csv run --separate-stderr qs-run --config qs.conf --epochs 1
 	assert_success
@@ -496,6 +496,11 @@ pending"
 	run --separate-stderr qs-run --config bad.conf --epochs 1
 	assert_failure 65
 	assert_equal "$stderr" "qs-run: invalid config bad.conf: line 1: expected QS_NAME=value"
+	# A value is literal: quotes are part of it (tests/config.bats).
+	echo 'QS_TABLE="table.csv"' > quoted.conf
+	run --separate-stderr qs-run --config quoted.conf --epochs 1
+	assert_failure 66
+	assert_equal "$stderr" 'qs-run: cannot open "table.csv": No such file or directory'
 	run --separate-stderr qs-run --config nope.conf --epochs 1
 	assert_failure 66
 }
@@ -503,15 +508,15 @@ pending"
 @test "bad usage is exit 64; a missing table 66" {
 	run --separate-stderr qs-run
 	assert_failure 64
-	assert_equal "$(echo "$stderr" | head -1)" "qs-run: give --epochs n, --once or --loop"
+	assert_equal "$(echo "$stderr" | head -1)" "qs-run: give --epochs n, --once, --loop or --init-table"
 	run --separate-stderr qs-run --epochs 1 --once
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: --epochs, --once and --loop exclude each other"
+	assert_equal "$stderr" "qs-run: --epochs, --once, --loop and --init-table exclude each other"
 	run --separate-stderr qs-run --loop --once
 	assert_failure 64
 	run --separate-stderr qs-run --loop --period 0
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: invalid --period: 0"
+	assert_equal "$stderr" "qs-run: invalid --period: 0 (seconds above 0)"
 	run --separate-stderr qs-run --epochs x
 	assert_failure 64
 	run --separate-stderr qs-run --epochs 1 --wait soon

@@ -204,11 +204,15 @@ main(int argc, char *argv[])
 		qs_print_version();
 		return qs_fshut_stdout();
 	}
-	if (strcmp(argv[1], "train") == 0)
+	/* getopt's messages then name the command: "qs-sim train: ...". */
+	if (strcmp(argv[1], "train") == 0) {
+		argv[1] = "qs-sim train";
 		return sim_train(argc - 1, argv + 1);
-	if (strcmp(argv[1], "eval") == 0)
+	}
+	if (strcmp(argv[1], "eval") == 0) {
+		argv[1] = "qs-sim eval";
 		return sim_eval(argc - 1, argv + 1);
-	/* getopt's messages then name the command: "qs-sim serve: ...". */
+	}
 	if (strcmp(argv[1], "serve") == 0) {
 		argv[1] = "qs-sim serve";
 		return sim_serve(argc - 1, argv + 1);

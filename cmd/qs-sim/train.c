@@ -14,6 +14,7 @@
 #include "qs/fit.h"
 #include "qs/history.h"
 #include "qs/learn.h"
+#include "qs/meta.h"
 #include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/plan.h"
@@ -26,7 +27,8 @@
 #include "qs-sim.h"
 
 static int train_model(struct common *c, const char *table,
-    const char *history, double horizon, double slo_weight, int weights);
+    const char *history, double horizon, double slo_weight, int weights,
+    double period);
 
 static void
 progress(long done, long total, void *arg)
@@ -34,6 +36,19 @@ progress(long done, long total, void *arg)
 	(void)arg;
 	fprintf(stderr, "\r%s: train: %ld/%ld epochs", qs_progname, done, total);
 }
+
+/* The options of train that its table's metadata records, as given. */
+struct train_meta {
+	const char *window, *period, *ideal, *min, *max;
+};
+
+static void meta_note(struct train_meta *mo, int opt, const char *arg);
+static void meta_check(const struct train_meta *mo, const struct common *c,
+    const struct qs_simtrain *o, const char *table);
+static double train_period(const struct common *c,
+    const struct qs_simtrain *o);
+static void meta_write(const struct common *c, double period,
+    const struct qs_table *t, const char *table, const char *learner);
 
 int
 sim_train(int argc, char *argv[])
@@ -82,14 +97,21 @@ sim_train(int argc, char *argv[])
 	struct common c;
 	struct stat st;
 	const char *table = NULL, *history = NULL;
+	struct train_meta mo = { 0 };
+	const char *envv;
 	long latw = 500, latn = 4, reqw = 18, reqn = 3;
 	int opt, lock, clamped = 0, rc = 0, learner = -1, weights_given = 0;
 	double horizon = -1, slo_weight = -1;
 
 	usage_text = TRAIN_USAGE;
 	common_init(&c);
+	if ((envv = qs_env("QS_MIN_REPLICAS", NULL)) != NULL)
+		c.min_replicas = qs_opt_long("QS_MIN_REPLICAS", envv, 0, 100000);
+	if ((envv = qs_env("QS_MAX_REPLICAS", NULL)) != NULL)
+		c.max_replicas = qs_opt_long("QS_MAX_REPLICAS", envv, 1, 100000);
 	qs_simtrain_defaults(&o);
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		meta_note(&mo, opt, optarg);
 		if (opt == OPT_COST_WEIGHTS)
 			weights_given = 1;
 		if (common_option(&c, opt, optarg))
@@ -193,7 +215,7 @@ sim_train(int argc, char *argv[])
 		learner = c.observations != NULL;
 	if (learner == 1)
 		return train_model(&c, table, history, horizon, slo_weight,
-		    weights_given);
+		    weights_given, o.period);
 	if (c.max_replicas == 0)
 		c.max_replicas = 3;
 	common_finish(&c);
@@ -205,8 +227,8 @@ sim_train(int argc, char *argv[])
 		if ((t = qs_table_new(c.min_replicas, c.max_replicas, latw, latn,
 		    reqw, reqn, &err)) != NULL)
 			qs_table_add_visits(t);
-	} else
-		t = qs_table_load(table, &err);
+	} else if ((t = qs_table_load(table, &err)) != NULL)
+		meta_check(&mo, &c, &o, table);
 	if (t == NULL)
 		qs_die_err(&err);
 	if (history != NULL) {
@@ -234,6 +256,7 @@ sim_train(int argc, char *argv[])
 	}
 	if (rc != 0)
 		qs_die_err(&err);
+	meta_write(&c, train_period(&c, &o), t, table, "q");
 	if (clamped)
 		qs_warn("some observations fell outside %s's buckets and were "
 		    "counted in the edge buckets", table);
@@ -309,7 +332,7 @@ observe_trace(struct common *c)
  */
 static int
 train_model(struct common *c, const char *table, const char *history,
-    double horizon, double slo_weight, int weights)
+    double horizon, double slo_weight, int weights, double period)
 {
 	struct qs_err err = { 0 };
 	struct qs_plan pl;
@@ -394,10 +417,91 @@ train_model(struct common *c, const char *table, const char *history,
 	}
 	if (qs_atomic_commit(&ta, &err) != 0)
 		qs_die_err(&err);
+	/* The decision period: --period, else the observations' step. */
+	meta_write(c, period > 0 ? period : c->p.interval, t, table, "model");
 	print_plan(c, &pl);
 	qs_unlock(lock);
 	qs_table_free(t);
 	free(model);
 	free(c->values);
 	return qs_fshut_stdout();
+}
+
+static void
+meta_note(struct train_meta *mo, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_WINDOW:
+		mo->window = arg;
+		break;
+	case OPT_PERIOD:
+		mo->period = arg;
+		break;
+	case OPT_IDEAL:
+		mo->ideal = arg;
+		break;
+	case OPT_MIN_REPLICAS:
+		mo->min = arg;
+		break;
+	case OPT_MAX_REPLICAS:
+		mo->max = arg;
+		break;
+	}
+}
+
+/* Seconds per epoch: --period, else the trace's interval. */
+static double
+train_period(const struct common *c, const struct qs_simtrain *o)
+{
+	return o->period > 0 ? o->period : c->p.interval;
+}
+
+/*
+ * Refuse to go on learning into an existing table whose metadata says it
+ * was built for other settings (78, before anything changed).  Training
+ * writes the settings it ran with, so the window, period and ideal it
+ * takes by default are checked as much as those given; the replica range
+ * is the table's, checked when given.
+ */
+static void
+meta_check(const struct train_meta *mo, const struct common *c,
+    const struct qs_simtrain *o, const char *table)
+{
+	struct qs_meta_setting s[QS_META_NSET];
+	struct qs_err err = { 0 };
+	char w[QS_NUM_MAX], p[QS_NUM_MAX], i[QS_NUM_MAX];
+
+	qs_meta_given_env(s);
+	qs_num_format(w, c->window);
+	qs_num_format(p, train_period(c, o));
+	qs_num_format(i, c->p.ideal);
+	qs_meta_given_opt(s, "window", mo->window ? "--window" :
+	    "--window (default)", w);
+	qs_meta_given_opt(s, "period", mo->period ? "--period" :
+	    "--period (default: --interval)", p);
+	qs_meta_given_opt(s, "ideal_latency", mo->ideal ? "--ideal-latency" :
+	    "--ideal-latency (default)", i);
+	if (mo->min != NULL)
+		qs_meta_given_opt(s, "min_replicas", "--min-replicas", mo->min);
+	if (mo->max != NULL)
+		qs_meta_given_opt(s, "max_replicas", "--max-replicas", mo->max);
+	if (qs_meta_check(table, s, QS_META_NSET, &err) != 0)
+		qs_die_err(&err);
+}
+
+/* Record what table, now saved, was trained for, keeping other keys. */
+static void
+meta_write(const struct common *c, double period,
+    const struct qs_table *t, const char *table, const char *learner)
+{
+	struct qs_err err = { 0 };
+	struct qs_meta m;
+
+	if (qs_meta_load(&m, table, &err) != 0)
+		qs_die_err(&err);
+	qs_meta_describe(&m, t->pod_min, t->pod_max, c->window, period,
+	    c->p.ideal, learner);
+	if (qs_meta_save(&m, table, &err) != 0)
+		qs_die_err(&err);
+	qs_meta_free(&m);
 }
