@@ -34,7 +34,8 @@ greedy_table() {
 	    awk -F, -v OFS=, -v add="${1:-0}" 'NR == 1 { print; next }
 	{
 		g = 6 + ($1 + int($2 / 500) + int($4 / 19)) % 3
-		for (i = 6; i <= NF; i++) $i = (i == g) + add
+		for (i = 6; i < NF; i++) $i = (i == g) + add
+		$NF = 1
 		print
 	}'
 }
@@ -88,8 +89,8 @@ greedy_table() {
 		assert_line "latency $l ms"
 	done
 	assert_equal "$(grep -c '^latency' <<<"$output")" 3
-	assert_equal "$(grep -c '^greedy action$' <<<"$output")" 3
-	assert_equal "$(grep -c '^requests (bucket start)$' <<<"$output")" 3
+	assert_equal "$(grep -c '^replicas chosen$' <<<"$output")" 1
+	assert_equal "$(grep -c '^requests (bucket)$' <<<"$output")" 3
 	python3 "$PLOTCHECK" greedy t.svg t.csv
 	python3 "$PLOTCHECK" images t.svg >t.img
 	[ "$(sort -u t.img | wc -l)" -eq 3 ]
@@ -110,19 +111,23 @@ greedy_table() {
 	run diff t.img one.img
 	assert_equal "$(grep -c '^[<>]' <<<"$output")" 2
 	[ "$(sed -n 2p t.img)" != "$(sed -n 2p one.img)" ]
-	# A tie goes to the lowest action, as qs-decide chooses.
-	sed 's/^1,0,500,0,18,.*/1,0,500,0,18,1,1,0/' t.csv >tie.csv
+	# A tie goes to the action nearest the replicas, then the higher, as
+	# qs-decide chooses: 3 replicas tied between 1 and 2 choose 2.
+	sed 's/^3,0,500,0,18,.*/3,0,500,0,18,1,1,0,1/' t.csv >tie.csv
 	qs-plot -o tie.svg table tie.csv
 	python3 "$PLOTCHECK" greedy tie.svg tie.csv
 	run python3 "$PLOTCHECK" greedy tie.svg t.csv
 	assert_failure 1
+	sed 's/^3,0,500,0,18,.*/3,0,500,0,18,0,1,0,1/' t.csv >two.csv
+	python3 "$PLOTCHECK" greedy tie.svg two.csv
 	# At most six panels.
 	qs-init-table --latency-buckets 8 >wide.csv
 	run qs-plot -o wide.svg table wide.csv
 	assert_success
 	python3 "$PLOTCHECK" greedy wide.svg wide.csv
 	run texts wide.svg
-	assert_equal "$(grep -c '^latency' <<<"$output")" 6
+	assert_equal "$(grep -c '^latency .* ms$' <<<"$output")" 6
+	assert_line "latency buckets 1-6 of 8"
 	run qs-plot -o policy.png table wide.csv
 	assert_success
 	is_png policy.png
