@@ -151,12 +151,6 @@ def png_pixels(data):
     return rows
 
 
-def parts(grid):
-    """The grid with each value replaced by the order it first appears in."""
-    seen = {}
-    return [[seen.setdefault(v, len(seen)) for v in row] for row in grid]
-
-
 def decide(pod, acts, q, learned):
     """qs-decide's greedy action, None where the state is unlearned."""
     if not learned or all(v == 0 for v in q):
