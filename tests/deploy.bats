@@ -315,3 +315,18 @@ assert $mi * 2**20 >= $fifteen * 1e6, $mi
 "
 	assert_success
 }
+
+@test "README.md: the images entry puts the pushed image in every qscale container" {
+	# The README's kustomization snippet, appended to a copy of deploy/.
+	snippet=$(awk '/^## Building and pushing the image/ { on = 1 }
+	    on && /^```yaml$/ { y = 1; next } y && /^```$/ { exit } y' "$TOP/README.md")
+	[[ $snippet == images:* ]]
+	cp -r "$TOP/deploy" "$T/deploy"
+	for k in kubernetes loop; do
+		printf '%s\n' "$snippet" >>"$T/deploy/$k/kustomization.yaml"
+		run kubectl kustomize "$T/deploy/$k"
+		assert_success
+		assert_equal "$(grep -c 'image: registry.example.com/team/qscale:0.1.0$' <<<"$output")" 2
+		refute_output --partial 'image: qscale:'
+	done
+}
