@@ -194,6 +194,19 @@ greedy_table() {
 	assert_equal "$stderr" "qs-plot: invalid series history.csv: it needs the columns t, requests, latency, replicas and a row"
 	run --separate-stderr qs-plot -o x.png table run.csv
 	assert_failure 65
+	# A header and no row, short and long.
+	head -n 1 run.csv >empty.csv
+	run --separate-stderr qs-plot -o x.png series empty.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-plot: invalid series empty.csv: it needs the columns t, requests, latency, replicas and a row"
+	head -n 1 history.csv >empty.csv
+	run --separate-stderr qs-plot -o x.png history empty.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-plot: invalid history empty.csv: it needs the columns epoch, requests, new_latency, action and a row"
+	qs-init-table | head -n 1 >empty.csv
+	run --separate-stderr qs-plot -o x.png table empty.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-plot: invalid table empty.csv: no rows"
 	assert [ ! -e x.png ]
 	run qs-plot --help
 	assert_success
