@@ -307,19 +307,43 @@ print(int(worst), deadline)
 	assert_output "79 90"
 }
 
-@test "pvc.yaml's history sizes are a year of 100-byte rows, and its request holds the 15-s one" {
+@test "pvc.yaml's history sizes are a year of full-precision rows, and its request holds the 15-s one" {
+	# A live history row as qs-update writes it, every number at full
+	# precision and both timestamps: the longest a row usually gets.
+	qs-init-table --max-replicas 20 -o "$T/t.csv"
+	echo '{"time":"2026-12-01T10:00:00Z","new_time":"2026-12-01T10:00:15Z","pod":12,"latency":312.84615384615387,"requests":1234.5333333333333,"action":13,"applied":13,"new_pod":13,"new_latency":287.1923076923077,"new_requests":1250.0666666666666,"reward":9.637000000000002}' |
+	    qs-update --table "$T/t.csv" --history "$T/h.csv" >/dev/null 2>&1
+	row=$(tail -n 1 "$T/h.csv" | wc -c)
 	c=$(sed -n 's/^# //p' "$TOP/deploy/kubernetes/pvc.yaml" | tr '\n' ' ')
+	[[ $c =~ up\ to\ about\ ([0-9]+)\ bytes ]]
+	bytes=${BASH_REMATCH[1]}
 	[[ $c =~ about\ ([0-9]+)\ MB\ of\ history\ every\ 2\ minutes ]]
 	two=${BASH_REMATCH[1]}
 	[[ $c =~ about\ ([0-9]+)\ MB\ every\ 15\ s ]]
 	fifteen=${BASH_REMATCH[1]}
 	mi=$(sed -n 's/^ *storage: \([0-9]*\)Mi$/\1/p' "$TOP/deploy/kubernetes/pvc.yaml")
 	run python3 -c "
+assert abs($bytes - $row) <= $row / 20, ($bytes, $row)
 year = 365 * 86400
 for mb, period in (($two, 120), ($fifteen, 15)):
-    want = 100 * year / period / 1e6
+    want = $row * year / period / 1e6
     assert abs(mb - want) <= want / 10, (mb, period, want)
 assert $mi * 2**20 >= $fifteen * 1e6, $mi
 "
 	assert_success
+}
+
+@test "README.md: the images entry puts the pushed image in every qscale container" {
+	# The README's kustomization snippet, appended to a copy of deploy/.
+	snippet=$(awk '/^## Building and pushing the image/ { on = 1 }
+	    on && /^```yaml$/ { y = 1; next } y && /^```$/ { exit } y' "$TOP/README.md")
+	[[ $snippet == images:* ]]
+	cp -r "$TOP/deploy" "$T/deploy"
+	for k in kubernetes loop; do
+		printf '%s\n' "$snippet" >>"$T/deploy/$k/kustomization.yaml"
+		run kubectl kustomize "$T/deploy/$k"
+		assert_success
+		assert_equal "$(grep -c 'image: registry.example.com/team/qscale:0.1.0$' <<<"$output")" 2
+		refute_output --partial 'image: qscale:'
+	done
 }

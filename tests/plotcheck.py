@@ -13,9 +13,21 @@
       Print a digest of each embedded image (the heat maps), one a line.
   plotcheck.py greedy SVG TABLE
       Each heat map (one per latency bucket, at most six) must colour its
-      cells (replicas up, request buckets to the right) as the greedy
-      actions of TABLE part them: the same colour where the action is the
-      same, another where it is not.  Ties go to the lowest action.
+      cells (replicas up, request buckets to the right) with the colour of
+      the greedy action of TABLE in that state, as qs-decide chooses it:
+      ties to the action nearest the state's replicas, then the higher; a
+      blank (transparent) cell where the state is unlearned (no visits, or
+      every value 0).  The colours are those of the one colour box, which
+      has one band an action of TABLE, lowest at the bottom: the same
+      action is the same colour in every panel.
+  plotcheck.py count SVG RGB
+      Print how many points the line of colour RGB has.
+  plotcheck.py inside SVG RGB
+      The horizontal line of colour RGB must lie inside a plot's frame,
+      not on it: at least 3 pixels from its top and bottom.
+  plotcheck.py overlap SVG
+      No two texts may overlap, nor one leave the picture (each text's box
+      from its position, anchor, rotation and an average glyph width).
 
 Exits 1 saying what differs.
 """
@@ -101,7 +113,7 @@ def series(svg, rgb, data, xcol, ycol, hline=None, value=None):
 
 
 def png_pixels(data):
-    """Rows of (r, g, b) of an 8-bit RGB or RGBA PNG, top row first."""
+    """Rows of (r, g, b, a) of an 8-bit RGB or RGBA PNG, top row first."""
     pos, idat = 8, b""
     while pos < len(data):
         n, kind = struct.unpack(">I4s", data[pos:pos + 8])
@@ -133,26 +145,60 @@ def png_pixels(data):
                 pr = a if pa <= pb and pa <= pc else up[i] if pb <= pc else c
                 line[i] = (line[i] + pr) & 255
         prev = line
-        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) +
+                     ((line[x * bpp + 3],) if bpp == 4 else (255,))
+                     for x in range(w)])
     return rows
 
 
-def parts(grid):
-    """The grid with each value replaced by the order it first appears in."""
-    seen = {}
-    return [[seen.setdefault(v, len(seen)) for v in row] for row in grid]
+def decide(pod, acts, q, learned):
+    """qs-decide's greedy action, None where the state is unlearned."""
+    if not learned or all(v == 0 for v in q):
+        return None
+    cur = 0
+    for i in range(1, len(acts)):
+        if abs(acts[i] - pod) <= abs(acts[cur] - pod):
+            cur = i
+    best = 0
+    for i in range(1, len(acts)):
+        if q[i] < q[best]:
+            continue
+        if q[i] > q[best] or \
+                abs(acts[i] - acts[cur]) <= abs(acts[best] - acts[cur]):
+            best = i
+    return best
+
+
+def colour_box(svg):
+    """The colour box's bands, bottom first: its polygons' fills."""
+    bands = []
+    for m in re.finditer(r"<polygon fill = 'rgb\(\s*(\d+),\s*(\d+),\s*(\d+)\)' "
+                         r"points = '([^']*)'", svg):
+        ys = [float(p.split(",")[1]) for p in m.group(4).split()]
+        bands.append((max(ys), tuple(int(v) for v in m.group(1, 2, 3))))
+    out = []
+    for _, c in sorted(bands, reverse=True):
+        if not out or out[-1] != c:
+            out.append(c)
+    return out
 
 
 def greedy(svg, table):
     with open(table) as f:
         r = csv.reader(f)
         head = next(r)
+        n = len(head) - 1 if head[-1] == "visits" else len(head)
+        acts = [int(v) for v in head[5:n]]
         best = {}
         for row in r:
-            q = [float(v) for v in row[5:]]
-            a = head[5 + q.index(max(q))]
-            best[(int(row[1]), int(row[2]))] = best.get((int(row[1]), int(row[2])), {})
-            best[(int(row[1]), int(row[2]))][(int(row[0]), int(row[3]))] = a
+            q = [float(v) for v in row[5:n]]
+            learned = n == len(head) or int(row[-1]) > 0
+            lat = (int(row[1]), int(row[2]))
+            best.setdefault(lat, {})[(int(row[0]), int(row[3]))] = \
+                decide(int(row[0]), acts, q, learned)
+    box = colour_box(svg)
+    if len(box) != len(acts) or len(set(box)) != len(box):
+        fail("the colour box has %d colours for %d actions" % (len(box), len(acts)))
     imgs = re.findall(r"xlink:href='data:image/png;base64,([^']*)'", svg)
     panels = sorted(best)[:6]
     if len(imgs) != len(panels):
@@ -161,11 +207,91 @@ def greedy(svg, table):
         cells = best[lat]
         pods = sorted({p for p, _ in cells}, reverse=True)
         reqs = sorted({q for _, q in cells})
-        want = parts([[cells[(p, q)] for q in reqs] for p in pods])
-        got = parts(png_pixels(base64.b64decode(img)))
+        want = [["blank" if cells[(p, q)] is None else acts[cells[(p, q)]]
+                 for q in reqs] for p in pods]
+        got = [["blank" if px[3] == 0 else
+                acts[box.index(px[:3])] if px[:3] in box else "colour%s" % (px[:3],)
+                for px in row] for row in png_pixels(base64.b64decode(img))]
         if got != want:
             fail("heat map %d (latency %d-%d) shows %s, the greedy actions "
                  "are %s" % (n + 1, lat[0], lat[1], got, want))
+
+
+def count(svg, rgb):
+    found = paths(svg, rgb)
+    if len(found) != 1:
+        fail("%d lines of colour %s, not one" % (len(found), rgb))
+    print(len(points(found[0])))
+
+
+def frames(svg):
+    """The plots' frames as (left, top, right, bottom)."""
+    out = []
+    for m in re.finditer(r"<path stroke='black'\s+d='M([-\d.]+),([-\d.]+) "
+                         r"L([-\d.]+),([-\d.]+) L([-\d.]+),([-\d.]+) "
+                         r"L([-\d.]+),([-\d.]+) L[-\d.]+,[-\d.]+ Z", svg):
+        v = [float(x) for x in m.groups()]
+        xs, ys = v[0::2], v[1::2]
+        out.append((min(xs), min(ys), max(xs), max(ys)))
+    return out
+
+
+def inside(svg, rgb):
+    found = paths(svg, rgb)
+    if len(found) != 1:
+        fail("%d lines of colour %s, not one" % (len(found), rgb))
+    pts = points(found[0])
+    ys = {round(y, 1) for _, y in pts}
+    xs = [x for x, _ in pts]
+    if len(ys) != 1:
+        fail("the line of colour %s is not horizontal" % rgb)
+    y = ys.pop()
+    for l, t, r, b in frames(svg):
+        if l - 1 <= min(xs) and max(xs) <= r + 1 and t - 1 <= y <= b + 1:
+            if y - t < 3 or b - y < 3:
+                fail("the line of colour %s is on the frame (y %g, frame %g-%g)"
+                     % (rgb, y, t, b))
+            return
+    fail("the line of colour %s is in no plot's frame" % rgb)
+
+
+def boxes(svg):
+    """Each text's box (left, top, right, bottom) and the text."""
+    size = re.search(r"<svg[^>]*width=\"(\d+)\"[^>]*height=\"(\d+)\"", svg)
+    out = []
+    for m in re.finditer(r"<g transform=\"translate\(([-\d.]+),([-\d.]+)\)"
+                         r"( rotate\(([-\d.]+)\))?\"[^>]*font-size=\"([\d.]+)\""
+                         r"[^>]*text-anchor=\"(\w+)\">\s*<text>(.*?)</text>", svg, re.S):
+        text = "".join(re.findall(r">([^<]*)</tspan>", m.group(7))).strip()
+        if not text:
+            continue
+        x, y, fs = float(m.group(1)), float(m.group(2)), float(m.group(5))
+        w = 0.55 * fs * len(text)
+        u0 = {"start": 0, "middle": -w / 2, "end": -w}[m.group(6)]
+        u = (u0, u0 + w)
+        v = (-0.7 * fs, 0.15 * fs)
+        angle = float(m.group(4) or 0) % 360
+        if angle == 0:
+            out.append(((x + u[0], y + v[0], x + u[1], y + v[1]), text))
+        elif angle == 270:
+            out.append(((x + v[0], y - u[1], x + v[1], y - u[0]), text))
+        else:
+            fail("a text rotated by %g" % angle)
+    return out, (float(size.group(1)), float(size.group(2))) if size else None
+
+
+def overlap(svg):
+    found, size = boxes(svg)
+    bad = []
+    for i, (a, ta) in enumerate(found):
+        if size and (a[0] < 0 or a[1] < 0 or a[2] > size[0] or a[3] > size[1]):
+            bad.append("%r leaves the picture" % ta)
+        for b, tb in found[i + 1:]:
+            if min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and \
+                    min(a[3], b[3]) - max(a[1], b[1]) > 0.5:
+                bad.append("%r overlaps %r" % (ta, tb))
+    if bad:
+        fail("; ".join(bad[:5]) + (" and %d more" % (len(bad) - 5) if len(bad) > 5 else ""))
 
 
 def main():
@@ -178,6 +304,12 @@ def main():
             print(hashlib.sha256(img.encode()).hexdigest()[:16])
     elif sys.argv[1] == "greedy":
         greedy(svg, sys.argv[3])
+    elif sys.argv[1] == "count":
+        count(svg, sys.argv[3])
+    elif sys.argv[1] == "inside":
+        inside(svg, sys.argv[3])
+    elif sys.argv[1] == "overlap":
+        overlap(svg)
     elif sys.argv[1] == "series":
         series(svg, *sys.argv[3:])
     else:

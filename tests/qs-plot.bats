@@ -34,7 +34,8 @@ greedy_table() {
 	    awk -F, -v OFS=, -v add="${1:-0}" 'NR == 1 { print; next }
 	{
 		g = 6 + ($1 + int($2 / 500) + int($4 / 19)) % 3
-		for (i = 6; i <= NF; i++) $i = (i == g) + add
+		for (i = 6; i < NF; i++) $i = (i == g) + add
+		$NF = 1
 		print
 	}'
 }
@@ -88,8 +89,8 @@ greedy_table() {
 		assert_line "latency $l ms"
 	done
 	assert_equal "$(grep -c '^latency' <<<"$output")" 3
-	assert_equal "$(grep -c '^greedy action$' <<<"$output")" 3
-	assert_equal "$(grep -c '^requests (bucket start)$' <<<"$output")" 3
+	assert_equal "$(grep -c '^replicas chosen$' <<<"$output")" 1
+	assert_equal "$(grep -c '^requests (bucket)$' <<<"$output")" 3
 	python3 "$PLOTCHECK" greedy t.svg t.csv
 	python3 "$PLOTCHECK" images t.svg >t.img
 	[ "$(sort -u t.img | wc -l)" -eq 3 ]
@@ -110,19 +111,23 @@ greedy_table() {
 	run diff t.img one.img
 	assert_equal "$(grep -c '^[<>]' <<<"$output")" 2
 	[ "$(sed -n 2p t.img)" != "$(sed -n 2p one.img)" ]
-	# A tie goes to the lowest action, as qs-decide chooses.
-	sed 's/^1,0,500,0,18,.*/1,0,500,0,18,1,1,0/' t.csv >tie.csv
+	# A tie goes to the action nearest the replicas, then the higher, as
+	# qs-decide chooses: 3 replicas tied between 1 and 2 choose 2.
+	sed 's/^3,0,500,0,18,.*/3,0,500,0,18,1,1,0,1/' t.csv >tie.csv
 	qs-plot -o tie.svg table tie.csv
 	python3 "$PLOTCHECK" greedy tie.svg tie.csv
 	run python3 "$PLOTCHECK" greedy tie.svg t.csv
 	assert_failure 1
+	sed 's/^3,0,500,0,18,.*/3,0,500,0,18,0,1,0,1/' t.csv >two.csv
+	python3 "$PLOTCHECK" greedy tie.svg two.csv
 	# At most six panels.
 	qs-init-table --latency-buckets 8 >wide.csv
 	run qs-plot -o wide.svg table wide.csv
 	assert_success
 	python3 "$PLOTCHECK" greedy wide.svg wide.csv
 	run texts wide.svg
-	assert_equal "$(grep -c '^latency' <<<"$output")" 6
+	assert_equal "$(grep -c '^latency .* ms$' <<<"$output")" 6
+	assert_line "latency buckets 1-6 of 8"
 	run qs-plot -o policy.png table wide.csv
 	assert_success
 	is_png policy.png
@@ -189,6 +194,19 @@ greedy_table() {
 	assert_equal "$stderr" "qs-plot: invalid series history.csv: it needs the columns t, requests, latency, replicas and a row"
 	run --separate-stderr qs-plot -o x.png table run.csv
 	assert_failure 65
+	# A header and no row, short and long.
+	head -n 1 run.csv >empty.csv
+	run --separate-stderr qs-plot -o x.png series empty.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-plot: invalid series empty.csv: it needs the columns t, requests, latency, replicas and a row"
+	head -n 1 history.csv >empty.csv
+	run --separate-stderr qs-plot -o x.png history empty.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-plot: invalid history empty.csv: it needs the columns epoch, requests, new_latency, action and a row"
+	qs-init-table | head -n 1 >empty.csv
+	run --separate-stderr qs-plot -o x.png table empty.csv
+	assert_failure 65
+	assert_equal "$stderr" "qs-plot: invalid table empty.csv: no rows"
 	assert [ ! -e x.png ]
 	run qs-plot --help
 	assert_success
@@ -210,4 +228,136 @@ greedy_table() {
 	line_shows new.svg 214,39,40 new.csv epoch new_latency 0,0,0 500
 	run line_shows new.svg 44,160,44 new.csv epoch action
 	assert_failure 1
+}
+
+@test "table: one colour box for the figure, each action one colour in every panel" {
+	# The latency buckets choose from different actions: 1 and 2 in the
+	# first, 2 and 3 in the second, 3 alone in the third.
+	qs-init-table --latency-buckets 3 --request-buckets 2 --max-replicas 3 |
+	    awk -F, -v OFS=, 'NR == 1 { print; next }
+	{
+		b = int($2 / 500)
+		g = 6 + b + ($1 + int($4 / 19)) % 2
+		if (b == 2) g = 8
+		for (i = 6; i < NF; i++) $i = (i == g)
+		$NF = 1
+		print
+	}' >mixed.csv
+	run --separate-stderr qs-plot -o mixed.svg table mixed.csv
+	assert_success
+	assert_equal "$stderr" ""
+	python3 "$PLOTCHECK" greedy mixed.svg mixed.csv
+	# A colour box of three bands, labelled with the actions.
+	run texts mixed.svg
+	assert_equal "$(grep -c '^replicas chosen$' <<<"$output")" 1
+	assert_line "blank: unlearned,"
+	# Unlearned states are blank: no visits, or every value 0.
+	awk -F, -v OFS=, 'NR > 1 && $1 == 2 { $NF = 0 } NR > 1 && $1 == 3 && $4 == 0 { for (i = 6; i < NF; i++) $i = 0 } 1' mixed.csv >unlearned.csv
+	qs-plot -o unlearned.svg table unlearned.csv
+	python3 "$PLOTCHECK" greedy unlearned.svg unlearned.csv
+	run python3 "$PLOTCHECK" greedy unlearned.svg mixed.csv
+	assert_failure 1
+	assert_output --partial "'blank'"
+}
+
+@test "table: whole replicas up, request buckets as ranges across, no text over another" {
+	qs-init-table --max-replicas 20 --latency-buckets 8 --request-buckets 40 --request-width 25 |
+	    awk -F, -v OFS=, 'NR == 1 { print; next }
+	{ for (i = 6; i < NF; i++) $i = -(i - 5 - $4 / 50) ^ 2; $NF = ($1 + $4) % 5 != 0; print }' >wide.csv
+	run --separate-stderr qs-plot -o wide.svg table wide.csv
+	assert_success
+	python3 "$PLOTCHECK" greedy wide.svg wide.csv
+	python3 "$PLOTCHECK" overlap wide.svg
+	# Every number is a whole count or a range of whole counts from 0.
+	python3 "$PLOTCHECK" texts wide.svg >wide.txt
+	run grep -vE '^([0-9]+|[0-9]+-[0-9]+)$' <<<"$(grep '^[-0-9. e+]*$' wide.txt)"
+	assert_output ""
+	run cat wide.txt
+	assert_line "0-25"
+	assert_line "101-125"
+	for p in 1 19; do assert_line "$p"; done
+	# The default table, small: every bucket and replica count labelled.
+	qs-init-table >small.csv
+	qs-plot -o small.svg table small.csv
+	python3 "$PLOTCHECK" overlap small.svg
+	run python3 "$PLOTCHECK" texts small.svg
+	for l in 0-18 19-36 37-54; do
+		assert_equal "$(grep -cx -- "$l" <<<"$output")" 4
+	done
+	run python3 "$PLOTCHECK" texts small.svg
+	assert_equal "$(grep -cx '[123]' <<<"$output")" 15
+	refute_output --regexp '(^|[^0-9])[0-9]+[.][0-9]'
+}
+
+@test "series and history: the ideal line inside the panel above or below every latency; whole replicas" {
+	make_inputs
+	# Every latency above the ideal, and every one below it.
+	awk -F, -v OFS=, 'NR > 1 { $3 = 1300 + ($1 % 3) * 200 } 1' run.csv >high.csv
+	awk -F, -v OFS=, 'NR > 1 { $3 = 100 + ($1 % 3) * 20 } 1' run.csv >low.csv
+	for ideal in 400 1000 2000; do
+		qs-plot -o high.svg --ideal-latency "$ideal" series high.csv
+		line_shows high.svg 214,39,40 high.csv t latency 0,0,0 "$ideal"
+		python3 "$PLOTCHECK" inside high.svg 0,0,0
+		qs-plot -o low.svg --ideal-latency "$ideal" series low.csv
+		line_shows low.svg 214,39,40 low.csv t latency 0,0,0 "$ideal"
+		python3 "$PLOTCHECK" inside low.svg 0,0,0
+	done
+	# Replicas 1 to 3 and intervals 0 to 4: whole ticks only.
+	for f in run.csv high.csv; do
+		qs-plot -o r.svg series "$f"
+		python3 "$PLOTCHECK" overlap r.svg
+		run python3 "$PLOTCHECK" texts r.svg
+		refute_output --regexp '(^|[^0-9])[0-9]+[.][0-9]'
+	done
+	qs-plot -o h.svg history history.csv
+	python3 "$PLOTCHECK" overlap h.svg
+	run python3 "$PLOTCHECK" texts h.svg
+	refute_output --regexp '(^|[^0-9])[0-9]+[.][0-9]'
+}
+
+@test "history: more than 1000 rows are drawn as 1000 bins, their means as lines and a min-max band" {
+	# 5000 rows, a day's cycle of requests; replicas 1 to 8.
+	awk 'BEGIN {
+		OFS = ","
+		print "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod"
+		for (i = 0; i < 5000; i++) {
+			q = 40 + int(30 * sin(i / 400)) + i % 7
+			r = 1 + int(q / 10) % 8
+			print i, r, 300, q, r, 250 + q * 5 + i % 11, q, 10, 1, "False", "t", "t", r, r
+		}
+	}' >long.csv
+	# The bins as qs-plot(1) describes them: 5 rows each, their means.
+	awk -F, -v OFS=, 'NR == 1 { print "epoch,requests,new_latency,applied"; next }
+	{ n++; x += $1; q += $4; l += $6; r += $13 }
+	n == 5 { print x / 5, q / 5, l / 5, r / 5; n = x = q = l = r = 0 }' long.csv >bins.csv
+	assert_equal "$(wc -l <bins.csv)" 1001
+	run --separate-stderr qs-plot -o long.svg history long.csv
+	assert_success
+	assert_equal "$stderr" ""
+	for c in 31,119,180 214,39,40 44,160,44; do
+		run python3 "$PLOTCHECK" count long.svg "$c"
+		assert_output 1000
+	done
+	line_shows long.svg 31,119,180 bins.csv epoch requests
+	line_shows long.svg 214,39,40 bins.csv epoch new_latency 0,0,0 500
+	line_shows long.svg 44,160,44 bins.csv epoch applied
+	python3 "$PLOTCHECK" inside long.svg 0,0,0
+	python3 "$PLOTCHECK" overlap long.svg
+	run texts long.svg
+	assert_line "each point: a bin of 5 rows"
+	assert_equal "$(grep -c '^min-max$' <<<"$output")" 3
+	# The bands, in the lines' lighter colours: the key's sample, and
+	# filled polygons (one between each two bins where min and max meet).
+	for c in '166, 200, 227' '239, 169, 169' '169, 219, 169'; do
+		[ "$(grep -c "<polygon fill = 'rgb($c)'" long.svg)" -ge 2 ]
+	done
+	# 1000 rows, and one without its last newline, are drawn as they are.
+	head -n 1001 long.csv >k.csv
+	qs-plot -o k.svg history k.csv
+	line_shows k.svg 44,160,44 k.csv epoch applied
+	head -c -1 k.csv >nonl.csv
+	qs-plot -o nonl.svg history nonl.csv
+	line_shows nonl.svg 44,160,44 k.csv epoch applied
+	run texts k.svg
+	refute_line --partial "bin"
 }
