@@ -361,3 +361,14 @@ greedy_table() {
 	run texts k.svg
 	refute_line --partial "bin"
 }
+
+@test "table: an edge latency bucket with no real end is titled as open" {
+	qs-init-table --latency-buckets 2 |
+	    awk -F, -v OFS=, 'NR > 1 && $2 == 501 { $3 = 1000000000 } 1' >t.csv
+	run qs-plot -o t.svg table t.csv
+	assert_success
+	run texts t.svg
+	assert_line "latency 0-500 ms"
+	assert_line "latency above 500 ms"
+	refute_line --partial "1000000000"
+}
