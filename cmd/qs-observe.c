@@ -54,6 +54,14 @@ struct defaults {
 
 enum query { Q_LATENCY, Q_REQUESTS, Q_REPLICAS };
 
+/*
+ * The default queries, and their selector when it is not the notebook's
+ * path: an empty answer to one of those asks whether the series carry
+ * these labels, which a cut query may not show.
+ */
+static const char *defaults_made[3];
+static char *scoped;
+
 /* Figures beyond this are not a latency in ms or a request count. */
 #define FIGURE_MAX 1e15
 
@@ -251,7 +259,13 @@ default_query(enum query which, const struct defaults *d)
 	}
 	if (fclose(fp) != 0)
 		qs_die(EX_OSERR, "cannot build the default queries:");
-	free(sel);
+	defaults_made[which] = q;
+	if (d->selector != NULL || d->ns != NULL || d->deployment != NULL) {
+		free(scoped);
+		scoped = sel;
+	} else {
+		free(sel);
+	}
 	return q;
 }
 
@@ -286,6 +300,13 @@ static int observe_range(const struct qs_prom_conf *conf, const char *range,
     long step, const char *lq, const char *rq, const char *pq, long pod,
     const struct defaults *d, int empty_zero, int next, enum qs_format fmt);
 
+static int
+is_default(const char *q)
+{
+	return q == defaults_made[0] || q == defaults_made[1] ||
+	    q == defaults_made[2];
+}
+
 /*
  * A query as an error shows it: long ones cut, so that the message stays
  * one readable line.  The text lives until the next call.
@@ -317,6 +338,11 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 		return qs_err_wrap(err, "cannot get %s from %s", what,
 		    qs_prom_url(p));
 	if (rc == QS_PROM_EMPTY) {
+		if (!empty_zero && scoped != NULL && is_default(q))
+			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
+			    "%s: no data for %s (an empty vector); is the target "
+			    "scraped, with the labels %s (--selector)?", what,
+			    qs_prom_url(p), shown_query(q), scoped);
 		if (!empty_zero)
 			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
 			    "%s: no data for %s (an empty vector); is the target "
@@ -706,6 +732,7 @@ main(int argc, char *argv[])
 	qs_prom_free(prom);
 	free(lqbuf);
 	free(rqbuf);
+	free(scoped);
 	return qs_fshut_stdout();
 }
 
@@ -853,6 +880,7 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 	free(lqbuf);
 	free(rqbuf);
 	free(pqbuf);
+	free(scoped);
 	free(st);
 	return qs_fshut_stdout();
 }
