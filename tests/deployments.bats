@@ -186,17 +186,19 @@ if not lo <= got <= hi:
 	EOF
 }
 
+# An address no interface has: a check that fails to refuse exits 69
+# there, instead of serving.
 @test "serve: bad --label, --metric-prefix or a deployment given twice exit 64" {
-	run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --label 'bad-name=x'
+	run --separate-stderr qs-sim serve --listen 192.0.2.1:0 --label 'bad-name=x'
 	assert_failure 64
 	assert_equal "$stderr" "qs-sim: invalid label bad-name=x: not NAME=VALUE with a Prometheus label name"
-	run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --label pod=x
+	run --separate-stderr qs-sim serve --listen 192.0.2.1:0 --label pod=x
 	assert_failure 64
 	assert_equal "$stderr" "qs-sim: invalid label pod=x: pod is a name qs-sim serve or Prometheus sets"
-	run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --metric-prefix 1x
+	run --separate-stderr qs-sim serve --listen 192.0.2.1:0 --metric-prefix 1x
 	assert_failure 64
 	assert_equal "$stderr" "qs-sim: invalid metric prefix 1x: letters, digits, _ and :, not first a digit"
-	run --separate-stderr qs-sim serve --listen 127.0.0.1:0 --deployment a \
+	run --separate-stderr qs-sim serve --listen 192.0.2.1:0 --deployment a \
 	    --deployment b --namespace x --deployment a
 	assert_failure 64
 	assert_equal "$stderr" "qs-sim: deployment a is given twice in namespace default"
