@@ -12,8 +12,8 @@
 
 /*
  * A list's resourceVersion: the sum of its deployments' versions, which
- * grows whenever one of them changes.  Sets it in the list v (borrowed)
- * and returns v.
+ * grows whenever one of them changes.  Sets it in the list v and returns
+ * v: the caller's reference passes through.
  */
 static json_t *
 list_version(struct qs_simserve *root, json_t *v)
