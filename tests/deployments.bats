@@ -65,15 +65,15 @@ model_latency() {
 	assert_success
 	[ "${#lines[@]}" = 2 ]
 	# Every series carries its namespace and deployment, and --label's.
-	curl -fsS "$SIM_URL/metrics" >metrics
-	promtool check metrics <metrics
-	grep -c '^http_server_requests_total{.*namespace="default",deployment="web"}' metrics |
+	curl -fsS "$SIM_URL/metrics" >sim.prom
+	promtool check metrics <sim.prom
+	grep -c '^http_server_requests_total{.*namespace="default",deployment="web"}' sim.prom |
 	    grep -qx 2
-	grep -c '^http_server_requests_total{.*namespace="shop",deployment="api"}' metrics |
+	grep -c '^http_server_requests_total{.*namespace="shop",deployment="api"}' sim.prom |
 	    grep -qx 3
-	grep -q '^myapp_requests_total{path="/test",pod="cart-[a-z0-9-]*",namespace="shop",deployment="cart",team="blue"} ' metrics
-	grep -q '^# TYPE myapp_request_duration_seconds histogram$' metrics
-	run grep -q '^http_server_requests_total{.*deployment="cart"' metrics
+	grep -q '^myapp_requests_total{path="/test",pod="cart-[a-z0-9-]*",namespace="shop",deployment="cart",team="blue"} ' sim.prom
+	grep -q '^# TYPE myapp_request_duration_seconds histogram$' sim.prom
+	run grep -q '^http_server_requests_total{.*deployment="cart"' sim.prom
 	assert_failure
 }
 

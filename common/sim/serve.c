@@ -257,7 +257,7 @@ start_daemon(struct qs_simserve *s, unsigned flags,
 
 /* A deployment's state, before any daemon serves it. */
 static struct qs_simserve *
-dep_new(const struct qs_simserve_opts *o, char *labels)
+dep_new(const struct qs_simserve_opts *o, size_t i, char *labels)
 {
 	struct qs_simserve *s = xcalloc(1, sizeof(*s));
 	struct qs_sim_params p = o->p;
@@ -272,7 +272,9 @@ dep_new(const struct qs_simserve_opts *o, char *labels)
 	s->manual = o->tick == 0;
 	s->tick = s->manual ? p.interval : o->tick;
 	s->created = time(NULL);
-	qs_rand_seed(&s->names, o->seed ^ 0x9e3779b97f4a7c15ULL);
+	/* The i-th deployment's names differ from the others' of its seed. */
+	qs_rand_seed(&s->names, (o->seed ^ 0x9e3779b97f4a7c15ULL) +
+	    (unsigned long long)i * 0xbf58476d1ce4e5b9ULL);
 	serve_random_chars(&s->names, s->hash, 10);
 	snprintf(s->uid, sizeof(s->uid), "%08llx-%04llx-4%03llx-8%03llx-%012llx",
 	    (unsigned long long)(qs_rand_next(&s->names) & 0xffffffffULL),
@@ -356,7 +358,7 @@ qs_simserve_start_many(const struct qs_simserve_opts *o, size_t n,
 	}
 	deps = xcalloc(n, sizeof(*deps));
 	for (i = 0; i < n; i++)
-		deps[i] = dep_new(&o[i], serve_labels_render(o[i].labels,
+		deps[i] = dep_new(&o[i], i, serve_labels_render(o[i].labels,
 		    o[i].nlabels, err));
 	s = deps[0];
 	s->deps = deps;
