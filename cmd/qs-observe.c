@@ -39,8 +39,6 @@
 #define REQUESTS_QUERY "sum(increase(%s_requests_total{%s}[%s]))"
 /* The default --replicas-query: the pods that expose the counter. */
 #define REPLICAS_QUERY "count(%s_requests_total{%s})"
-/* The default --selector, when the namespace or deployment is known. */
-#define SELECTOR "namespace=\"$NAMESPACE\",deployment=\"$DEPLOYMENT\""
 
 /* What the default queries are made of. */
 struct defaults {
@@ -204,7 +202,10 @@ scope(const struct defaults *d)
 	if ((fp = open_memstream(&out, &size)) == NULL)
 		qs_die(EX_OSERR, "cannot build the default queries:");
 	if (d->selector == NULL) {
-		/* SELECTOR, less the term of what is not known. */
+		/*
+		 * namespace="$NAMESPACE",deployment="$DEPLOYMENT", less the
+		 * term of what is not known.
+		 */
 		if (d->ns != NULL)
 			fprintf(fp, "namespace=\"%s\"", d->ns);
 		if (d->deployment != NULL)
