@@ -22,16 +22,43 @@
 	"       [--cacert file] [--deployment name] [--empty-as-zero]\n" \
 	"       [--format fmt] [--insecure-skip-tls-verify] [--kube-cacert file]\n" \
 	"       [--kube-insecure-skip-tls-verify] [--kube-server url]\n" \
-	"       [--kube-token-file file] [--latency-query promql]\n" \
+	"       [--kube-token-file file] [--latency-percentile q]\n" \
+	"       [--latency-query promql] [--metric-prefix p]\n" \
 	"       [--namespace ns] [--next] [--password-file file]\n" \
 	"       [--path path] [--pod n] [--prometheus url]\n" \
 	"       [--range start,end] [--replicas-query promql]\n" \
-	"       [--requests-query promql] [--retries n] [--step s] [--timeout s]\n" \
+	"       [--requests-query promql] [--retries n] [--selector labels]\n" \
+	"       [--step s] [--timeout s]\n" \
 	"       [--token-file file] [--unbuffered] [--user name] [--window range]\n"
 
-#define LATENCY_QUERY "sum(rate(http_server_request_duration_seconds_sum{path=%s}[%s])) / " \
-	"sum(rate(http_server_request_duration_seconds_count{path=%s}[%s]))"
-#define REQUESTS_QUERY "sum(increase(http_server_requests_total{path=%s}[%s]))"
+/* The default queries: prefix, selector and window, in that order. */
+#define LATENCY_QUERY "sum(rate(%s_request_duration_seconds_sum{%s}[%s])) / " \
+	"sum(rate(%s_request_duration_seconds_count{%s}[%s]))"
+#define PERCENTILE_QUERY "histogram_quantile(%s, sum by (le) " \
+	"(rate(%s_request_duration_seconds_bucket{%s}[%s])))"
+#define REQUESTS_QUERY "sum(increase(%s_requests_total{%s}[%s]))"
+/* The default --replicas-query: the pods that expose the counter. */
+#define REPLICAS_QUERY "count(%s_requests_total{%s})"
+
+/* What the default queries are made of. */
+struct defaults {
+	const char *selector;	/* --selector, or NULL */
+	const char *path;	/* --path, or NULL */
+	const char *window;	/* --window, or NULL for 30s */
+	const char *prefix;	/* --metric-prefix, or NULL for http_server */
+	double percentile;	/* --latency-percentile, or 0 for the mean */
+	const char *ns, *deployment;	/* or NULL when not known */
+};
+
+enum query { Q_LATENCY, Q_REQUESTS, Q_REPLICAS };
+
+/*
+ * The default queries, and their selector when it is not the notebook's
+ * path: an empty answer to one of those asks whether the series carry
+ * these labels, which a cut query may not show.
+ */
+static const char *defaults_made[3];
+static char *scoped;
 
 /* Figures beyond this are not a latency in ms or a request count. */
 #define FIGURE_MAX 1e15
@@ -66,7 +93,11 @@ help(void)
 	    "      --kube-insecure-skip-tls-verify  do not verify the API server\n"
 	    "      --kube-server url     the API server (QS_KUBE_SERVER; in-cluster)\n"
 	    "      --kube-token-file f   bearer token for the API server\n"
+	    "      --latency-percentile q  the default latency is that quantile of the\n"
+	    "                            histogram, 0 < q < 1 (QS_LATENCY_PERCENTILE)\n"
 	    "      --latency-query promql  mean latency in seconds (sum of rates)\n"
+	    "      --metric-prefix p     the default queries' metrics, p_requests_total\n"
+	    "                            and p_request_duration_seconds (http_server)\n"
 	    "      --namespace ns        the deployment's namespace (QS_NAMESPACE)\n"
 	    "      --next                read records, add the after-state\n"
 	    "      --password-file file  basic auth password, first line\n"
@@ -78,6 +109,9 @@ help(void)
 	    "                            the request counter's series)\n"
 	    "      --requests-query promql  requests in the window\n"
 	    "      --retries n           retries after a failed attempt (2)\n"
+	    "      --selector labels     the default queries' label matchers (QS_SELECTOR;\n"
+	    "                            namespace=\"$NAMESPACE\",deployment=\"$DEPLOYMENT\"\n"
+	    "                            when either is known, else path=\"/test\")\n"
 	    "      --step s              with --range, seconds between records (15)\n"
 	    "      --timeout s           seconds for one attempt (10)\n"
 	    "      --token-file file     bearer token, first line\n"
@@ -115,22 +149,124 @@ valid_range(const char *s)
 	return 1;
 }
 
-/* A default query for path and window; the caller frees it. */
-static char *
-default_query(int latency, const char *path, const char *window)
+/* A quantile for --latency-percentile: strictly between 0 and 1. */
+static double
+percentile(const char *name, const char *arg)
 {
-	char quoted[1024], *q;
-	size_t n;
+	double v;
 
-	if (qs_prom_quote(quoted, sizeof(quoted), path) != 0)
+	if (qs_num_parse(arg, &v) != 0 || !(v > 0 && v < 1))
+		qs_die(EX_USAGE, "invalid %s: %s (a quantile between 0 and 1, "
+		    "such as 0.95)", name, arg);
+	return v;
+}
+
+/* Whether s is a metric name: letters, digits, _ and :, not first a digit. */
+static int
+valid_metric(const char *s)
+{
+	static const char first[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_:";
+	size_t k;
+
+	for (k = 0; s[k] != '\0'; k++)
+		if (strchr(first, s[k]) == NULL &&
+		    (k == 0 || !(s[k] >= '0' && s[k] <= '9')))
+			return 0;
+	return k > 0 && k <= 200;
+}
+
+/*
+ * The label matchers of the default queries: --selector with $NAMESPACE
+ * and $DEPLOYMENT replaced, or the scoped default when either is known,
+ * or the notebook's path="/test".  A new string.
+ */
+static char *
+scope(const struct defaults *d)
+{
+	char quoted[1024], *out = NULL;
+	const char *t, *v, *name;
+	size_t size = 0;
+	FILE *fp;
+
+	if (d->path != NULL && qs_prom_quote(quoted, sizeof(quoted), d->path) != 0)
 		qs_die(EX_USAGE, "invalid --path: it must be printable and shorter "
 		    "than %zu bytes", sizeof(quoted) / 2);
-	n = 2 * strlen(quoted) + 2 * strlen(window) + sizeof(LATENCY_QUERY);
-	q = xmalloc(n);
-	if (latency)
-		snprintf(q, n, LATENCY_QUERY, quoted, window, quoted, window);
-	else
-		snprintf(q, n, REQUESTS_QUERY, quoted, window);
+	if (d->selector == NULL && d->ns == NULL && d->deployment == NULL) {
+		if (d->path == NULL)
+			snprintf(quoted, sizeof(quoted), "\"/test\"");
+		out = xmalloc(strlen(quoted) + sizeof("path="));
+		sprintf(out, "path=%s", quoted);
+		return out;
+	}
+	if ((fp = open_memstream(&out, &size)) == NULL)
+		qs_die(EX_OSERR, "cannot build the default queries:");
+	if (d->selector == NULL) {
+		/*
+		 * namespace="$NAMESPACE",deployment="$DEPLOYMENT", less the
+		 * term of what is not known.
+		 */
+		if (d->ns != NULL)
+			fprintf(fp, "namespace=\"%s\"", d->ns);
+		if (d->deployment != NULL)
+			fprintf(fp, "%sdeployment=\"%s\"", d->ns ? "," : "",
+			    d->deployment);
+	}
+	for (t = d->selector != NULL ? d->selector : ""; *t != '\0'; ) {
+		if (strncmp(t, "$NAMESPACE", 10) == 0) {
+			v = d->ns, name = "namespace", t += 10;
+		} else if (strncmp(t, "$DEPLOYMENT", 11) == 0) {
+			v = d->deployment, name = "deployment", t += 11;
+		} else {
+			fputc(*t++, fp);
+			continue;
+		}
+		if (v == NULL)
+			qs_die(EX_USAGE, "invalid --selector: it names the %s, but "
+			    "none is given (--%s or QS_%s)", name, name,
+			    strcmp(name, "namespace") == 0 ? "NAMESPACE" :
+			    "DEPLOYMENT");
+		fputs(v, fp);
+	}
+	if (d->path != NULL)
+		fprintf(fp, "%spath=%s", ftell(fp) > 0 ? "," : "",
+		    quoted);
+	if (fclose(fp) != 0)
+		qs_die(EX_OSERR, "cannot build the default queries:");
+	return out;
+}
+
+/* A default query; the caller frees it. */
+static char *
+default_query(enum query which, const struct defaults *d)
+{
+	const char *w = d->window != NULL ? d->window : "30s";
+	const char *p = d->prefix != NULL ? d->prefix : "http_server";
+	char *sel = scope(d), *q = NULL, qs[QS_NUM_MAX];
+	size_t size = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&q, &size)) == NULL)
+		qs_die(EX_OSERR, "cannot build the default queries:");
+	if (which == Q_LATENCY && d->percentile > 0) {
+		qs_num_format(qs, d->percentile);
+		fprintf(fp, PERCENTILE_QUERY, qs, p, sel, w);
+	} else if (which == Q_LATENCY) {
+		fprintf(fp, LATENCY_QUERY, p, sel, w, p, sel, w);
+	} else if (which == Q_REQUESTS) {
+		fprintf(fp, REQUESTS_QUERY, p, sel, w);
+	} else {
+		fprintf(fp, REPLICAS_QUERY, p, sel);
+	}
+	if (fclose(fp) != 0)
+		qs_die(EX_OSERR, "cannot build the default queries:");
+	defaults_made[which] = q;
+	if (d->selector != NULL || d->ns != NULL || d->deployment != NULL) {
+		free(scoped);
+		scoped = sel;
+	} else {
+		free(sel);
+	}
 	return q;
 }
 
@@ -164,8 +300,14 @@ static int to_figure(struct qs_prom *p, const char *what, const char *at,
     double v, double unit, int nan_zero, long *out, struct qs_err *err);
 static int observe_range(const struct qs_prom_conf *conf, const char *range,
     long step, const char *lq, const char *rq, const char *pq, long pod,
-    const char *path, const char *window, int empty_zero, int next,
-    enum qs_format fmt);
+    const struct defaults *d, int empty_zero, int next, enum qs_format fmt);
+
+static int
+is_default(const char *q)
+{
+	return q == defaults_made[0] || q == defaults_made[1] ||
+	    q == defaults_made[2];
+}
 
 /*
  * A query as an error shows it: long ones cut, so that the message stays
@@ -198,6 +340,11 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 		return qs_err_wrap(err, "cannot get %s from %s", what,
 		    qs_prom_url(p));
 	if (rc == QS_PROM_EMPTY) {
+		if (!empty_zero && scoped != NULL && is_default(q))
+			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
+			    "%s: no data for %s (an empty vector); is the target "
+			    "scraped, with the labels %s (--selector)?", what,
+			    qs_prom_url(p), shown_query(q), scoped);
 		if (!empty_zero)
 			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
 			    "%s: no data for %s (an empty vector); is the target "
@@ -296,7 +443,9 @@ main(int argc, char *argv[])
 		{ "kube-insecure-skip-tls-verify", no_argument, NULL, 'K' },
 		{ "kube-server", required_argument, NULL, 'S' },
 		{ "kube-token-file", required_argument, NULL, 'O' },
+		{ "latency-percentile", required_argument, NULL, 'q' },
 		{ "latency-query", required_argument, NULL, 'L' },
+		{ "metric-prefix", required_argument, NULL, 'M' },
 		{ "namespace", required_argument, NULL, 'N' },
 		{ "next", no_argument, NULL, 'n' },
 		{ "password-file", required_argument, NULL, 'P' },
@@ -307,6 +456,7 @@ main(int argc, char *argv[])
 		{ "replicas-query", required_argument, NULL, 'Q' },
 		{ "requests-query", required_argument, NULL, 'R' },
 		{ "retries", required_argument, NULL, 'r' },
+		{ "selector", required_argument, NULL, 'l' },
 		{ "step", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'T' },
@@ -318,6 +468,7 @@ main(int argc, char *argv[])
 	};
 	struct qs_kube_opts ko = { 0 };
 	struct qs_prom_conf conf = { 0 };
+	struct defaults dq = { 0 };
 	struct qs_err err = { 0 };
 	struct qs_prom *prom;
 	struct qs_reader *r = NULL;
@@ -381,6 +532,15 @@ main(int argc, char *argv[])
 			break;
 		case 'L':
 			lq = optarg;
+			break;
+		case 'l':
+			dq.selector = optarg;
+			break;
+		case 'M':
+			dq.prefix = optarg;
+			break;
+		case 'q':
+			dq.percentile = percentile("--latency-percentile", optarg);
 			break;
 		case 'N':
 			ns = optarg;
@@ -451,6 +611,26 @@ main(int argc, char *argv[])
 		lq = qs_env("QS_LATENCY_QUERY", NULL);
 	if (rq == NULL)
 		rq = qs_env("QS_REQUESTS_QUERY", NULL);
+	if (dq.selector == NULL)
+		dq.selector = qs_env("QS_SELECTOR", NULL);
+	if (dq.percentile == 0 &&
+	    (env = qs_env("QS_LATENCY_PERCENTILE", NULL)) != NULL)
+		dq.percentile = percentile("QS_LATENCY_PERCENTILE", env);
+	if (dq.prefix == NULL)
+		dq.prefix = qs_env("QS_METRIC_PREFIX", NULL);
+	if (dq.prefix != NULL && !valid_metric(dq.prefix))
+		qs_die(EX_USAGE, "invalid --metric-prefix: %s (letters, digits, _ "
+		    "and :, not first a digit)", dq.prefix);
+	if (dq.selector != NULL && path != NULL)
+		qs_die(EX_USAGE, "--path and --selector exclude each other: put "
+		    "the path in the selector");
+	if (dq.percentile > 0 && lq != NULL)
+		qs_die(EX_USAGE, "--latency-percentile and --latency-query exclude "
+		    "each other");
+	if ((dq.selector != NULL || dq.prefix != NULL) && lq != NULL &&
+	    rq != NULL)
+		qs_die(EX_USAGE, "--selector and --metric-prefix change only the "
+		    "default queries, and both are replaced");
 	if (window != NULL && !valid_range(window))
 		qs_die(EX_USAGE, "invalid --window: %s (a PromQL duration such "
 		    "as 30s or 1m30s)", window);
@@ -496,21 +676,23 @@ main(int argc, char *argv[])
 		    "contradict each other");
 	if (range == NULL && (pq != NULL || step > 0))
 		qs_die(EX_USAGE, "--replicas-query and --step need --range");
+	dq.path = path;
+	dq.window = window;
+	dq.ns = ns;
+	dq.deployment = deployment;
 	if (range != NULL)
 		return observe_range(&conf, range, step > 0 ? step : 15, lq, rq,
-		    pq, pod, path ? path : "/test", window ? window : "30s",
-		    empty_zero, next, fmt);
+		    pq, pod, &dq, empty_zero, next, fmt);
+	/* A bad selector fails before anything is asked. */
+	if (lq == NULL)
+		lq = lqbuf = default_query(Q_LATENCY, &dq);
+	if (rq == NULL)
+		rq = rqbuf = default_query(Q_REQUESTS, &dq);
 	ko.timeout = conf.timeout;
 	pod0 = pod;
 	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, &err) != 0)
 		qs_die_err(&err);
 
-	if (lq == NULL)
-		lq = lqbuf = default_query(1, path ? path : "/test",
-		    window ? window : "30s");
-	if (rq == NULL)
-		rq = rqbuf = default_query(0, path ? path : "/test",
-		    window ? window : "30s");
 	if ((prom = qs_prom_new(&conf, &err)) == NULL)
 		qs_die_err(&err);
 
@@ -559,14 +741,13 @@ main(int argc, char *argv[])
 	qs_prom_free(prom);
 	free(lqbuf);
 	free(rqbuf);
+	free(scoped);
 	return qs_fshut_stdout();
 }
 
 /* Records a range asks Prometheus for at a time: under its 11,000. */
 #define PAGE 10000L
 
-/* The default --replicas-query: the pods that expose the counter. */
-#define REPLICAS_QUERY "count(http_server_requests_total{path=%s})"
 
 /* START,END of --range, each RFC 3339 or seconds since the epoch. */
 static void
@@ -624,15 +805,14 @@ page_query(struct qs_prom *p, const char *what, const char *q, double a,
 static int
 observe_range(const struct qs_prom_conf *conf, const char *range, long step,
     const char *lq, const char *rq, const char *pq, long pod,
-    const char *path, const char *window, int empty_zero, int next,
-    enum qs_format fmt)
+    const struct defaults *d, int empty_zero, int next, enum qs_format fmt)
 {
 	struct qs_prom_range lat, req, rep;
 	struct qs_err err = { 0 };
 	struct qs_prom *prom;
 	struct qs_writer *w;
 	struct state *st = xcalloc(PAGE, sizeof(*st));
-	char *lqbuf = NULL, *rqbuf = NULL, *pqbuf = NULL, quoted[1024], at[48];
+	char *lqbuf = NULL, *rqbuf = NULL, *pqbuf = NULL, at[48];
 	double start, end, a, b, t;
 	size_t jl, jr, jp;
 	long i, k, n, il, ir, ip, skipped = 0, total = 0;
@@ -644,17 +824,11 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 		qs_die(EX_USAGE, "--pod and --replicas-query exclude each other");
 	parse_range(range, &start, &end);
 	if (lq == NULL)
-		lq = lqbuf = default_query(1, path, window);
+		lq = lqbuf = default_query(Q_LATENCY, d);
 	if (rq == NULL)
-		rq = rqbuf = default_query(0, path, window);
-	if (pod < 0 && pq == NULL) {
-		if (qs_prom_quote(quoted, sizeof(quoted), path) != 0)
-			qs_die(EX_USAGE, "invalid --path: it must be printable "
-			    "and shorter than %zu bytes", sizeof(quoted) / 2);
-		n = (long)(strlen(quoted) + sizeof(REPLICAS_QUERY));
-		pq = pqbuf = xmalloc((size_t)n);
-		snprintf(pqbuf, (size_t)n, REPLICAS_QUERY, quoted);
-	}
+		rq = rqbuf = default_query(Q_REQUESTS, d);
+	if (pod < 0 && pq == NULL)
+		pq = pqbuf = default_query(Q_REPLICAS, d);
 	if ((prom = qs_prom_new(conf, &err)) == NULL)
 		qs_die_err(&err);
 	w = qs_writer_new(stdout, fmt);
@@ -715,6 +889,7 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 	free(lqbuf);
 	free(rqbuf);
 	free(pqbuf);
+	free(scoped);
 	free(st);
 	return qs_fshut_stdout();
 }

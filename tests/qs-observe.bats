@@ -523,6 +523,8 @@ for line in open("fake.log"):
 @test "pod is the deployment's ready replicas, from the Kubernetes API (qs-sim serve)" {
 	load simserve
 	start_sim --replicas 3 --deployment web --rate 1
+	# The fixture's series have no deployment label: the unscoped selector.
+	export QS_SELECTOR='path="/test"'
 	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$URL"
 	assert_success
 	assert_output --regexp '^\{"time":"[0-9T:Z.-]+","pod":3,"latency":240,"requests":[0-9]+\}$'
@@ -544,7 +546,8 @@ for line in open("fake.log"):
 	load simserve
 	start_sim --replicas 2 --deployment web --rate 1
 	write_kubeconfig "$URL"
-	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --backend kubectl
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --backend kubectl \
+	    --selector 'path="/test"'
 	assert_success
 	assert_output --partial '"pod":2,'
 	run --separate-stderr qs-observe --backend kubectl --kube-server "$URL" --deployment web
@@ -820,7 +823,7 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 		    qs-scale --server "$URL" --deployment web >/dev/null
 	}
 	run roundtrip in 30 qs-observe --next --unbuffered --prometheus "$PROM" \
-	    --path /idle --deployment web --kube-server "$URL"
+	    --selector 'path="/idle"' --deployment web --kube-server "$URL"
 	assert_success
 	assert_equal "$(cat status)" 0
 	run cat answers

@@ -13,7 +13,8 @@
  * subcommand parses its own options in a function of its own.
  */
 #define USAGE_SERVE "usage: qs-sim serve [--deployment name] [--interval s] " \
-	"[--listen addr:port]\n" \
+	"[--label name=value]\n" \
+	"       [--listen addr:port] [--metric-prefix p]\n" \
 	"       [--namespace ns] [--noise x] [--port-file file] [--rate r]\n" \
 	"       [--replicas n] [--scale f] [--seed n] [--startup-delay s]\n" \
 	"       [--tick s] [--tls-cert file --tls-key file] [--token-file file]\n" \

@@ -34,11 +34,16 @@ static void
 help_serve(void)
 {
 	fputs(USAGE_SERVE "\n"
-	    "Serve the Kubernetes API of one simulated deployment and its pods'\n"
-	    "request metrics on /metrics, until SIGINT or SIGTERM.\n\n"
-	    "      --deployment name   the deployment's name (QS_DEPLOYMENT, web)\n"
+	    "Serve the Kubernetes API of simulated deployments and their pods'\n"
+	    "request metrics on /metrics, until SIGINT or SIGTERM.  Options after\n"
+	    "a --deployment are that deployment's; those before, every one's.\n\n"
+	    "      --deployment name   a deployment's name (QS_DEPLOYMENT, web);\n"
+	    "                          repeat it for several\n"
 	    "      --interval s        seconds per trace row (60)\n"
+	    "      --label name=value  a constant label on its series (repeatable)\n"
 	    "      --listen addr:port  where to listen (127.0.0.1:8080; port 0 picks)\n"
+	    "      --metric-prefix p   the metrics' names: p_requests_total and the\n"
+	    "                          histogram p_request_duration_seconds (http_server)\n"
 	    "      --namespace ns      its namespace (QS_NAMESPACE, default)\n"
 	    "      --noise x           relative noise on latency (0.05)\n"
 	    "      --port-file file    write the port there once listening\n"
@@ -81,6 +86,18 @@ read_small(const char *what, const char *path, int strip)
 	return s;
 }
 
+/* Most --deployment options, as many as the server runs. */
+#define SERVE_DEPLOYMENTS_MAX 64
+
+/* One deployment's options, and what they load. */
+struct dep {
+	struct qs_simserve_opts o;
+	const char *trace;
+	double *rows;
+	const char **labels;
+	size_t nlabels;
+};
+
 int
 sim_serve(int argc, char *argv[])
 {
@@ -88,7 +105,9 @@ sim_serve(int argc, char *argv[])
 		{ "deployment", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "interval", required_argument, NULL, 'I' },
+		{ "label", required_argument, NULL, 'L' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "metric-prefix", required_argument, NULL, 'M' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "noise", required_argument, NULL, 'N' },
 		{ "port-file", required_argument, NULL, 'p' },
@@ -105,85 +124,106 @@ sim_serve(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct qs_simserve_opts o;
+	struct dep base = { 0 }, *deps = NULL, *cur = &base;
+	struct qs_simserve_opts *o = &base.o, *all;
 	struct qs_simserve *srv;
 	struct qs_err err = { 0 };
 	struct qs_atomic a;
 	sigset_t set;
-	const char *portfile = NULL, *trace = NULL, *certfile = NULL;
+	const char *portfile = NULL, *certfile = NULL;
 	const char *keyfile = NULL, *tokenfile = NULL;
 	char *cert = NULL, *key = NULL, *token = NULL;
-	double *rows = NULL;
+	size_t n = 0, i;
 	int c, sig;
 
-	memset(&o, 0, sizeof(o));
-	qs_sim_defaults(&o.p);
+	qs_sim_defaults(&o->p);
 	/* A served replica is ready at once unless told otherwise. */
-	o.p.startup_delay = 0;
-	o.listen = "127.0.0.1:8080";
-	o.deployment = qs_env("QS_DEPLOYMENT", "web");
-	o.namespace = qs_env("QS_NAMESPACE", "default");
-	o.rate = 0.3;
-	o.replicas = 1;
-	o.seed = 1;
-	o.tick = -1;		/* the interval, unless given */
+	o->p.startup_delay = 0;
+	o->listen = "127.0.0.1:8080";
+	o->deployment = qs_env("QS_DEPLOYMENT", "web");
+	o->namespace = qs_env("QS_NAMESPACE", "default");
+	o->rate = 0.3;
+	o->replicas = 1;
+	o->seed = 1;
+	o->tick = -1;		/* the interval, unless given */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			certfile = optarg;
 			break;
 		case 'D':
-			o.p.startup_delay = qs_opt_double("--startup-delay",
+			o->p.startup_delay = qs_opt_double("--startup-delay",
 			    optarg, 0, 86400);
 			break;
 		case 'd':
-			o.deployment = optarg;
+			/* A deployment of its own, from the options so far. */
+			if (n == SERVE_DEPLOYMENTS_MAX)
+				qs_die(EX_USAGE, "too many deployments: at most %d",
+				    SERVE_DEPLOYMENTS_MAX);
+			deps = xreallocarray(deps, n + 1, sizeof(*deps));
+			cur = &deps[n++];
+			*cur = base;
+			cur->labels = xreallocarray(NULL, base.nlabels + 1,
+			    sizeof(*cur->labels));
+			if (base.nlabels > 0)
+				memcpy(cur->labels, base.labels, base.nlabels *
+				    sizeof(*cur->labels));
+			o = &cur->o;
+			o->deployment = optarg;
 			break;
 		case 'f':
-			trace = optarg;
+			cur->trace = optarg;
 			break;
 		case 'h':
 			help_serve();
 			break;
 		case 'I':
-			o.p.interval = qs_opt_double("--interval", optarg, 0.001,
+			o->p.interval = qs_opt_double("--interval", optarg, 0.001,
 			    86400);
 			break;
 		case 'K':
 			keyfile = optarg;
 			break;
+		case 'L':
+			cur->labels = xreallocarray(cur->labels, cur->nlabels + 1,
+			    sizeof(*cur->labels));
+			cur->labels[cur->nlabels++] = optarg;
+			break;
 		case 'l':
-			o.listen = optarg;
+			base.o.listen = optarg;
+			break;
+		case 'M':
+			o->metric_prefix = optarg;
 			break;
 		case 'N':
-			o.p.noise = qs_opt_double("--noise", optarg, 0, 10);
+			o->p.noise = qs_opt_double("--noise", optarg, 0, 10);
 			break;
 		case 'n':
-			o.namespace = optarg;
+			o->namespace = optarg;
 			break;
 		case 'p':
 			portfile = optarg;
 			break;
 		case 'R':
-			o.replicas = qs_opt_long("--replicas", optarg, 0, 1000);
+			o->replicas = qs_opt_long("--replicas", optarg, 0, 1000);
 			break;
 		case 'r':
-			o.rate = qs_opt_double("--rate", optarg, 0, 1e9);
+			o->rate = qs_opt_double("--rate", optarg, 0, 1e9);
 			break;
 		case 'S':
-			o.p.scale = qs_opt_double("--scale", optarg, 0, 1e9);
+			o->p.scale = qs_opt_double("--scale", optarg, 0, 1e9);
 			break;
 		case 's':
-			o.seed = (unsigned long long)qs_opt_long("--seed", optarg,
+			o->seed = (unsigned long long)qs_opt_long("--seed", optarg,
 			    0, 0x7fffffffffffffffL);
 			break;
 		case 'T':
 			tokenfile = optarg;
 			break;
 		case 't':
-			if (qs_num_parse(optarg, &o.tick) != 0 ||
-			    (o.tick != 0 && !(o.tick >= 0.001 &&
-			    o.tick <= 86400)))
+			if (qs_num_parse(optarg, &o->tick) != 0 ||
+			    (o->tick != 0 && !(o->tick >= 0.001 &&
+			    o->tick <= 86400)))
 				qs_die(EX_USAGE, "invalid --tick: %s (0 for a "
 				    "manual clock, or a number from 0.001 to "
 				    "86400)", optarg);
@@ -203,29 +243,48 @@ sim_serve(int argc, char *argv[])
 	}
 	if ((certfile == NULL) != (keyfile == NULL))
 		qs_die(EX_USAGE, "--tls-cert and --tls-key go together");
-	/* The same names the clients accept; the environment's pointer is its. */
-	if (qs_name_check_deployment(o.deployment, o.deployment ==
-	    qs_env("QS_DEPLOYMENT", NULL) ? "QS_DEPLOYMENT" : "--deployment",
-	    &err) != 0 || qs_name_check_namespace(o.namespace, o.namespace ==
-	    qs_env("QS_NAMESPACE", NULL) ? "QS_NAMESPACE" : "--namespace",
-	    &err) != 0)
-		qs_die_err(&err);
-	if (o.tick < 0)
-		o.tick = o.p.interval;
-
-	if (trace != NULL) {
-		if (qs_sim_trace_load(trace, &rows, &o.n, &err) != 0)
-			qs_die_err(&err);
-		o.trace = rows;
+	/* Without --deployment, the one of QS_DEPLOYMENT or web. */
+	if (n == 0) {
+		deps = xmalloc(sizeof(*deps));
+		deps[n++] = base;
+		base.labels = NULL;	/* now the deployment's */
 	}
 	if (certfile != NULL) {
-		o.tls_cert = cert = read_small("certificate", certfile, 0);
-		o.tls_key = key = read_small("key", keyfile, 0);
+		base.o.tls_cert = cert = read_small("certificate", certfile, 0);
+		base.o.tls_key = key = read_small("key", keyfile, 0);
 	}
 	if (tokenfile != NULL) {
-		o.token = token = read_small("token file", tokenfile, 1);
+		base.o.token = token = read_small("token file", tokenfile, 1);
 		if (*token == '\0')
 			qs_die(EX_DATAERR, "token file %s is empty", tokenfile);
+	}
+	all = xcalloc(n, sizeof(*all));
+	for (i = 0; i < n; i++) {
+		o = &deps[i].o;
+		/* The same names the clients accept; the environment's pointer is its. */
+		if (qs_name_check_deployment(o->deployment, o->deployment ==
+		    qs_env("QS_DEPLOYMENT", NULL) ? "QS_DEPLOYMENT" :
+		    "--deployment", &err) != 0 ||
+		    qs_name_check_namespace(o->namespace, o->namespace ==
+		    qs_env("QS_NAMESPACE", NULL) ? "QS_NAMESPACE" :
+		    "--namespace", &err) != 0)
+			qs_die_err(&err);
+		if (o->tick < 0)
+			o->tick = o->p.interval;
+		if (deps[i].trace != NULL) {
+			if (qs_sim_trace_load(deps[i].trace, &deps[i].rows, &o->n,
+			    &err) != 0)
+				qs_die_err(&err);
+			o->trace = deps[i].rows;
+		}
+		o->labels = (const char *const *)deps[i].labels;
+		o->nlabels = deps[i].nlabels;
+		/* The server's own settings are given once, for all. */
+		o->listen = base.o.listen;
+		o->tls_cert = base.o.tls_cert;
+		o->tls_key = base.o.tls_key;
+		o->token = base.o.token;
+		all[i] = *o;
 	}
 
 	/* Signals go to sigwait below, not to the server's threads. */
@@ -235,7 +294,7 @@ sim_serve(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((srv = qs_simserve_start(&o, &err)) == NULL)
+	if ((srv = qs_simserve_start_many(all, n, &err)) == NULL)
 		qs_die_err(&err);
 	if (portfile != NULL) {
 		if (qs_atomic_open(&a, portfile, &err) != 0) {
@@ -248,9 +307,10 @@ sim_serve(int argc, char *argv[])
 			qs_die_err(&err);
 		}
 	}
-	printf("qs-sim: serving deployment %s in namespace %s on %s://%s\n",
-	    o.deployment, o.namespace, cert ? "https" : "http",
-	    qs_simserve_addr(srv));
+	for (i = 0; i < n; i++)
+		printf("qs-sim: serving deployment %s in namespace %s on "
+		    "%s://%s\n", all[i].deployment, all[i].namespace,
+		    cert ? "https" : "http", qs_simserve_addr(srv));
 	fflush(stdout);
 
 	while (sigwait(&set, &sig) != 0)
@@ -258,7 +318,13 @@ sim_serve(int argc, char *argv[])
 	qs_simserve_stop(srv);
 	if (portfile != NULL)
 		unlink(portfile);
-	free(rows);
+	for (i = 0; i < n; i++) {
+		free(deps[i].rows);
+		free(deps[i].labels);
+	}
+	free(base.labels);
+	free(deps);
+	free(all);
 	free(cert);
 	free(key);
 	free(token);

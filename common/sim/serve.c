@@ -28,6 +28,16 @@
 #include "qs/xalloc.h"
 #include "serve_int.h"
 
+/* Bring every deployment up to its clock. */
+static void
+advance_all(struct qs_simserve *s)
+{
+	long i;
+
+	for (i = 0; i < s->ndeps; i++)
+		serve_advance(s->deps[i]);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -71,7 +81,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	isapi = hooked || (n >= 1 && strcmp(seg[0], "version") == 0);
 
 	pthread_mutex_lock(&s->mu);
-	serve_advance(s);
+	advance_all(s);
 	if (hooked && s->delay_count > 0) {
 		s->delay_count--;
 		delay = s->delay;
@@ -89,7 +99,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 
 	pthread_mutex_lock(&s->mu);
-	serve_advance(s);
+	advance_all(s);
 	if (isapi && !serve_authorized(s, c)) {
 		ret = serve_reply_status(c, 401, "Unauthorized");
 		goto out;
@@ -245,39 +255,26 @@ start_daemon(struct qs_simserve *s, unsigned flags,
 	    MHD_OPTION_END);
 }
 
-struct qs_simserve *
-qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
+/* A deployment's state, before any daemon serves it. */
+static struct qs_simserve *
+dep_new(const struct qs_simserve_opts *o, size_t i, char *labels)
 {
-	struct qs_simserve *s;
-	struct sockaddr_storage ss;
-	const union MHD_DaemonInfo *info;
+	struct qs_simserve *s = xcalloc(1, sizeof(*s));
 	struct qs_sim_params p = o->p;
-	socklen_t len;
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
-	char host[INET6_ADDRSTRLEN];
 
-	if (parse_listen(o->listen, &ss, &len, err) != 0)
-		return NULL;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (o->tls_cert != NULL) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			qs_err_set(err, EX_UNAVAILABLE, "this libmicrohttpd "
-			    "cannot serve TLS");
-			return NULL;
-		}
-		flags |= MHD_USE_TLS;
-	}
-	s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->mu, NULL);
 	s->deployment = o->deployment;
 	s->namespace = o->namespace;
 	s->token = o->token;
+	s->prefix = o->metric_prefix != NULL ? o->metric_prefix : "http_server";
+	s->labels = labels;
 	/* A manual clock runs as fast as the model, when it runs. */
 	s->manual = o->tick == 0;
 	s->tick = s->manual ? p.interval : o->tick;
 	s->created = time(NULL);
-	qs_rand_seed(&s->names, o->seed ^ 0x9e3779b97f4a7c15ULL);
+	/* The i-th deployment's names differ from the others' of its seed. */
+	qs_rand_seed(&s->names, (o->seed ^ 0x9e3779b97f4a7c15ULL) +
+	    (unsigned long long)i * 0xbf58476d1ce4e5b9ULL);
 	serve_random_chars(&s->names, s->hash, 10);
 	snprintf(s->uid, sizeof(s->uid), "%08llx-%04llx-4%03llx-8%03llx-%012llx",
 	    (unsigned long long)(qs_rand_next(&s->names) & 0xffffffffULL),
@@ -293,16 +290,88 @@ qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
 	s->version = 1;
 	s->generation = 1;
 	s->t0 = serve_mono();
+	return s;
+}
+
+static void
+dep_free(struct qs_simserve *s)
+{
+	qs_sim_free(&s->sim);
+	free(s->pods);
+	free(s->labels);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+struct qs_simserve *
+qs_simserve_start(const struct qs_simserve_opts *o, struct qs_err *err)
+{
+	return qs_simserve_start_many(o, 1, err);
+}
+
+struct qs_simserve *
+qs_simserve_start_many(const struct qs_simserve_opts *o, size_t n,
+    struct qs_err *err)
+{
+	struct qs_simserve *s, **deps;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	socklen_t len;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
+	char host[INET6_ADDRSTRLEN], *labels;
+	size_t i, j;
+
+	if (n == 0 || n > SERVE_MAX_DEPLOYMENTS) {
+		qs_err_set(err, EX_USAGE, "a server runs 1 to %d deployments, "
+		    "not %zu", SERVE_MAX_DEPLOYMENTS, n);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(o[i].deployment, o[j].deployment) == 0 &&
+			    strcmp(o[i].namespace, o[j].namespace) == 0) {
+				qs_err_set(err, EX_USAGE, "deployment %s is given "
+				    "twice in namespace %s", o[i].deployment,
+				    o[i].namespace);
+				return NULL;
+			}
+	for (i = 0; i < n; i++) {
+		if (serve_metric_prefix_check(o[i].metric_prefix, err) != 0)
+			return NULL;
+		/* Only checked here; rendered again below. */
+		if ((labels = serve_labels_render(o[i].labels, o[i].nlabels,
+		    err)) == NULL)
+			return NULL;
+		free(labels);
+	}
+	if (parse_listen(o->listen, &ss, &len, err) != 0)
+		return NULL;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (o->tls_cert != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			qs_err_set(err, EX_UNAVAILABLE, "this libmicrohttpd "
+			    "cannot serve TLS");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	deps = xcalloc(n, sizeof(*deps));
+	for (i = 0; i < n; i++)
+		deps[i] = dep_new(&o[i], i, serve_labels_render(o[i].labels,
+		    o[i].nlabels, err));
+	s = deps[0];
+	s->deps = deps;
+	s->ndeps = (long)n;
 
 	s->d = start_daemon(s, flags, &ss, o);
 	if (s->d == NULL) {
 		qs_err_set(err, EX_UNAVAILABLE, "cannot listen on %s%s",
 		    o->listen, o->tls_cert ? " (or the TLS certificate or key "
 		    "is invalid)" : ": address in use or not available");
-		qs_sim_free(&s->sim);
-		free(s->pods);
-		pthread_mutex_destroy(&s->mu);
-		free(s);
+		for (i = 0; i < n; i++)
+			dep_free(deps[i]);
+		free(deps);
 		return NULL;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -334,14 +403,135 @@ qs_simserve_addr(const struct qs_simserve *s)
 void
 qs_simserve_stop(struct qs_simserve *s)
 {
+	struct qs_simserve **deps;
+	long i;
+
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->stopping = 1;
 	pthread_mutex_unlock(&s->mu);
 	MHD_stop_daemon(s->d);
-	qs_sim_free(&s->sim);
-	free(s->pods);
-	pthread_mutex_destroy(&s->mu);
-	free(s);
+	deps = s->deps;
+	for (i = s->ndeps; i-- > 0; )
+		dep_free(deps[i]);
+	free(deps);
+}
+
+struct qs_simserve *
+serve_find(struct qs_simserve *root, const char *ns, const char *name)
+{
+	long i;
+
+	for (i = 0; i < root->ndeps; i++)
+		if (strcmp(root->deps[i]->deployment, name) == 0 &&
+		    (ns == NULL || strcmp(root->deps[i]->namespace, ns) == 0))
+			return root->deps[i];
+	return NULL;
+}
+
+/*
+ * The deployment a hook names with ?deployment=NAME[&namespace=NS], NULL
+ * when none has that name; without one, the first deployment and *all
+ * set, for the hooks that act on every deployment.
+ */
+struct qs_simserve *
+serve_hook_target(struct qs_simserve *root, struct MHD_Connection *c,
+    int *all)
+{
+	const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "deployment");
+	const char *ns = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "namespace");
+
+	*all = name == NULL;
+	return name == NULL ? root : serve_find(root, ns, name);
+}
+
+/* Whether s is a metric name (NULL is the default's). */
+int
+serve_metric_prefix_check(const char *s, struct qs_err *err)
+{
+	static const char first[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_:";
+	size_t k;
+
+	if (s == NULL)
+		return 0;
+	for (k = 0; s[k] != '\0'; k++)
+		if (strchr(first, s[k]) == NULL &&
+		    (k == 0 || !(s[k] >= '0' && s[k] <= '9')))
+			break;
+	if (k == 0 || s[k] != '\0' || k > 200)
+		return qs_err_set(err, EX_USAGE, "invalid metric prefix %s: "
+		    "letters, digits, _ and :, not first a digit", s);
+	return 0;
+}
+
+/*
+ * The --label strings "key=value" as the text put after a series' own
+ * labels, `,key="value"...`: a new string, or NULL with err for a bad
+ * or reserved name.
+ */
+char *
+serve_labels_render(const char *const *labels, size_t n,
+    struct qs_err *err)
+{
+	static const char *const reserved[] = { "path", "namespace",
+	    "deployment", "pod", "le", "job", "instance", NULL };
+	static const char letters[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+	char *text = NULL;
+	size_t size = 0, i, k, klen;
+	const char *eq, *v;
+	FILE *fp;
+
+	if ((fp = open_memstream(&text, &size)) == NULL) {
+		qs_err_sys(err, EX_OSERR, "cannot render the labels");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		eq = strchr(labels[i], '=');
+		klen = eq != NULL ? (size_t)(eq - labels[i]) : 0;
+		for (k = 0; k < klen; k++)
+			if (strchr(letters, labels[i][k]) == NULL &&
+			    (k == 0 || !(labels[i][k] >= '0' &&
+			    labels[i][k] <= '9')))
+				break;
+		if (eq == NULL || klen == 0 || k < klen || klen > 100) {
+			qs_err_set(err, EX_USAGE, "invalid label %s: not "
+			    "NAME=VALUE with a Prometheus label name", labels[i]);
+			goto bad;
+		}
+		for (k = 0; reserved[k] != NULL; k++)
+			if (strlen(reserved[k]) == klen &&
+			    strncmp(reserved[k], labels[i], klen) == 0)
+				break;
+		if (reserved[k] != NULL || strncmp(labels[i], "__", 2) == 0) {
+			qs_err_set(err, EX_USAGE, "invalid label %s: %.*s is a "
+			    "name qs-sim serve or Prometheus sets", labels[i],
+			    (int)klen, labels[i]);
+			goto bad;
+		}
+		fprintf(fp, ",%.*s=\"", (int)klen, labels[i]);
+		for (v = eq + 1; *v != '\0'; v++) {
+			if (*v == '\\' || *v == '"')
+				fprintf(fp, "\\%c", *v);
+			else if (*v == '\n')
+				fputs("\\n", fp);
+			else
+				fputc(*v, fp);
+		}
+		fputc('"', fp);
+	}
+	if (fclose(fp) != 0) {
+		free(text);
+		qs_err_sys(err, EX_OSERR, "cannot render the labels");
+		return NULL;
+	}
+	return text;
+bad:
+	fclose(fp);
+	free(text);
+	return NULL;
 }

@@ -65,6 +65,24 @@ serve_pods_resize(struct qs_simserve *s, long n)
 	s->npods = n;
 }
 
+const double serve_buckets[SERVE_NBUCKETS] = { SERVE_BUCKETS };
+
+/*
+ * Count per requests of mean latency lat (seconds) into the buckets of
+ * pod p.  A request's latency is taken as exponential about the mean, the
+ * sojourn time of a single-server queue: the fraction 1 - exp(-le / lat)
+ * of them is at or under the bound le, so that the mean of the histogram
+ * is the model's latency and its upper percentiles lie above it.
+ */
+static void
+count_buckets(struct pod *p, double per, double lat)
+{
+	int i;
+
+	for (i = 0; i < SERVE_NBUCKETS; i++)
+		p->le[i] += lat > 0 ? per * -expm1(-serve_buckets[i] / lat) : per;
+}
+
 /*
  * Bring the model up to now.  Time moves in steps that end at trace row
  * boundaries, so that each row's rate counts for exactly its interval;
@@ -97,6 +115,7 @@ serve_advance(struct qs_simserve *s)
 			for (i = 0; i < ready; i++) {
 				s->pods[i].requests += per;
 				s->pods[i].seconds += per * lat;
+				count_buckets(&s->pods[i], per, lat);
 			}
 		}
 		qs_sim_advance(&s->sim, step * speed);

@@ -10,8 +10,8 @@
 #include "qs/num.h"
 #include "serve_int.h"
 
-enum MHD_Result
-serve_state(struct qs_simserve *s, struct MHD_Connection *c)
+static enum MHD_Result
+state_of(struct qs_simserve *s, struct MHD_Connection *c)
 {
 	double total = 0, rate = qs_sim_rate(&s->sim);
 	long i;
@@ -26,6 +26,32 @@ serve_state(struct qs_simserve *s, struct MHD_Connection *c)
 	    qs_sim_latency(&s->sim.p, s->sim.ready, rate), "time", s->sim.now,
 	    "uptime", s->last, "requests", total, "resourceVersion",
 	    (json_int_t)s->version));
+}
+
+/* A hook naming a deployment the server does not run. */
+static enum MHD_Result
+no_such(struct MHD_Connection *c)
+{
+	const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "deployment");
+
+	return serve_reply_status(c, 404, "deployments.apps \"%s\" not found",
+	    name != NULL ? name : "");
+}
+
+/*
+ * GET /qs-sim/state[?deployment=NAME[&namespace=NS]]: the state of that
+ * deployment, or of the first.
+ */
+enum MHD_Result
+serve_state(struct qs_simserve *s, struct MHD_Connection *c)
+{
+	struct qs_simserve *d;
+	int all;
+
+	if ((d = serve_hook_target(s, c, &all)) == NULL)
+		return no_such(c);
+	return state_of(d, c);
 }
 
 /*
@@ -76,6 +102,9 @@ serve_hook(struct qs_simserve *s, struct MHD_Connection *c, const char *what)
 /*
  * POST /qs-sim/advance?seconds=D: move the server's clock D seconds on,
  * as if that much wall time had passed, and answer the state after it.
+ * With &deployment=NAME[&namespace=NS] only that deployment's clock moves
+ * and its state is answered; without, every deployment's, and the
+ * first's state.
  * With --tick 0 it is the only thing that moves the clock, so that a test
  * sees the model where it put it, without sleeping.
  */
@@ -84,13 +113,21 @@ serve_hook_advance(struct qs_simserve *s, struct MHD_Connection *c)
 {
 	const char *sec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 	    "seconds");
+	struct qs_simserve *t;
 	double d = 0;
+	long i;
+	int all;
 
 	if (sec == NULL || qs_num_parse(sec, &d) != 0 || d < 0 ||
 	    d > SERVE_ADVANCE_MAX)
 		return serve_reply_status(c, 400, "invalid seconds: %s (a number "
 		    "from 0 to %d)", sec ? sec : "none", SERVE_ADVANCE_MAX);
-	s->skipped += d;
-	serve_advance(s);
-	return serve_state(s, c);
+	if ((t = serve_hook_target(s, c, &all)) == NULL)
+		return no_such(c);
+	for (i = 0; i < s->ndeps; i++)
+		if (all || s->deps[i] == t) {
+			s->deps[i]->skipped += d;
+			serve_advance(s->deps[i]);
+		}
+	return state_of(t, c);
 }

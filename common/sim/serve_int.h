@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "qs/err.h"
 #include "qs/rand.h"
 #include "qs/sim.h"
 #include "qs/simserve.h"
@@ -35,14 +36,27 @@
 #define SERVE_FD_RESERVE 64
 /* Seconds a connection may stay idle. */
 #define SERVE_IDLE_TIMEOUT 10
+/* Most deployments one server runs. */
+#define SERVE_MAX_DEPLOYMENTS 64
 /* Most seconds one call of the advance hook moves the clock: 30 days. */
 #define SERVE_ADVANCE_MAX 2592000
+
+/*
+ * The latency histogram's upper bounds in seconds, +Inf left out:
+ * Prometheus' default buckets, closer around the default ideal of 0.5 s,
+ * and up to the model's cap of 30 s.
+ */
+#define SERVE_BUCKETS 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, \
+	1.5, 2, 2.5, 5, 10, 30
+#define SERVE_NBUCKETS 15
+extern const double serve_buckets[SERVE_NBUCKETS];
 
 struct pod {
 	char name[320];
 	time_t created;
-	double requests;	/* counters of http_server_requests_total ... */
-	double seconds;		/* ... and _duration_seconds_sum */
+	double requests;	/* counters of PREFIX_requests_total ... */
+	double seconds;		/* ... and _request_duration_seconds_sum */
+	double le[SERVE_NBUCKETS];	/* ... and its _bucket */
 };
 
 struct qs_simserve {
@@ -78,6 +92,16 @@ struct qs_simserve {
 	char fail_method[16];	/* only calls with this method, or any */
 	double delay;		/* the delay hook */
 	long delay_count;
+
+	/*
+	 * The deployments one server runs: deps[0] is the server itself, the
+	 * others are deployments of their own (state, pods, clock) sharing
+	 * its daemon, lock, hooks and token.  Only deps[0] has them.
+	 */
+	struct qs_simserve **deps;
+	long ndeps;
+	const char *prefix;	/* of the metric names */
+	char *labels;		/* ,key="value"... of --label, or "" */
 };
 
 /* A request's body, gathered over the upload calls. */
@@ -120,7 +144,17 @@ int serve_wants_table(struct MHD_Connection *c);
 int serve_selected(struct qs_simserve *s, struct MHD_Connection *c,
     const char *name, const char *phase);
 
-/* serve_kube.c */
+/* serve.c: the deployment named (NULL: any namespace), or NULL. */
+struct qs_simserve *serve_find(struct qs_simserve *root, const char *ns,
+    const char *name);
+/* The deployment a hook's ?deployment=&namespace= name, or deps[0]. */
+struct qs_simserve *serve_hook_target(struct qs_simserve *root,
+    struct MHD_Connection *c, int *all);
+int serve_metric_prefix_check(const char *s, struct qs_err *err);
+char *serve_labels_render(const char *const *labels, size_t n,
+    struct qs_err *err);
+
+/* serve_kube.c: s is the server, deps[0]. */
 enum MHD_Result serve_kube(struct qs_simserve *s, struct MHD_Connection *c,
     const char *method, char **seg, int n, const struct req *rq);
 

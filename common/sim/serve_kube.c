@@ -10,65 +10,104 @@
 
 #include "serve_int.h"
 
-/* A list of the deployment (or nothing, in another namespace). */
-static enum MHD_Result
-list_deployments(struct qs_simserve *s, struct MHD_Connection *c, int mine)
+/*
+ * A list's resourceVersion: the sum of its deployments' versions, which
+ * grows whenever one of them changes.  Sets it in the list v and returns
+ * v: the caller's reference passes through.
+ */
+static json_t *
+list_version(struct qs_simserve *root, json_t *v)
 {
+	unsigned long long sum = 0;
 	char rv[32];
-	json_t *items, *d;
-	int m = serve_selected(s, c, s->deployment, NULL);
+	long i;
 
-	if (m < 0)
-		return serve_reply_status(c, 400, "unable to parse the selector, or "
-		    "a field label not supported");
-	mine = mine && m;
-	items = json_array();
-	if (serve_wants_table(c)) {
-		if (mine) {
-			d = serve_deployment_json(s);
-			json_array_append_new(items, serve_deployment_row(s, d));
-			json_decref(d);
-		}
-		return serve_reply_json(c, 200, serve_table_json(s,
-		    serve_deployment_cols, items));
-	}
-	if (mine)
-		json_array_append_new(items, serve_deployment_json(s));
-	return serve_reply_json(c, 200, json_pack("{s:s,s:s,s:{s:s},s:o}", "kind",
-	    "DeploymentList", "apiVersion", "apps/v1", "metadata",
-	    "resourceVersion", serve_version_str(s, rv, sizeof(rv)), "items", items));
+	for (i = 0; i < root->ndeps; i++)
+		sum += root->deps[i]->version;
+	snprintf(rv, sizeof(rv), "%llu", sum);
+	json_object_set_new(json_object_get(v, "metadata"), "resourceVersion",
+	    json_string(rv));
+	return v;
 }
 
-static enum MHD_Result
-list_pods(struct qs_simserve *s, struct MHD_Connection *c, int mine)
+/* Whether deployment d is in namespace ns (NULL: in all). */
+static int
+in_ns(const struct qs_simserve *d, const char *ns)
 {
-	char rv[32];
-	json_t *items, *p;
+	return ns == NULL || strcmp(d->namespace, ns) == 0;
+}
+
+/* A list of the deployments in namespace ns (NULL: in all). */
+static enum MHD_Result
+list_deployments(struct qs_simserve *root, struct MHD_Connection *c,
+    const char *ns)
+{
+	struct qs_simserve *s;
+	json_t *items, *d;
 	int table = serve_wants_table(c), m;
 	long i;
 
-	if (serve_selected(s, c, "", "Running") < 0)
-		return serve_reply_status(c, 400, "unable to parse the selector, or "
-		    "a field label not supported");
 	items = json_array();
-	for (i = 0; mine && i < s->npods; i++) {
-		m = serve_selected(s, c, s->pods[i].name, i < s->sim.ready ?
-		    "Running" : "Pending");
-		if (m != 1)
+	for (i = 0; i < root->ndeps; i++) {
+		s = root->deps[i];
+		if ((m = serve_selected(s, c, s->deployment, NULL)) < 0) {
+			json_decref(items);
+			return serve_reply_status(c, 400, "unable to parse the "
+			    "selector, or a field label not supported");
+		}
+		if (!m || !in_ns(s, ns))
 			continue;
-		p = serve_pod_json(s, i);
+		d = serve_deployment_json(s);
 		if (table) {
-			json_array_append_new(items, serve_pod_row(s, i, p));
-			json_decref(p);
+			json_array_append_new(items, serve_deployment_row(s, d));
+			json_decref(d);
 		} else {
-			json_array_append_new(items, p);
+			json_array_append_new(items, d);
 		}
 	}
 	if (table)
-		return serve_reply_json(c, 200, serve_table_json(s, serve_pod_cols, items));
-	return serve_reply_json(c, 200, json_pack("{s:s,s:s,s:{s:s},s:o}", "kind",
-	    "PodList", "apiVersion", "v1", "metadata", "resourceVersion",
-	    serve_version_str(s, rv, sizeof(rv)), "items", items));
+		return serve_reply_json(c, 200, list_version(root,
+		    serve_table_json(root, serve_deployment_cols, items)));
+	return serve_reply_json(c, 200, list_version(root,
+	    json_pack("{s:s,s:s,s:{},s:o}", "kind", "DeploymentList",
+	    "apiVersion", "apps/v1", "metadata", "items", items)));
+}
+
+/* A list of the pods of the deployments in namespace ns (NULL: all). */
+static enum MHD_Result
+list_pods(struct qs_simserve *root, struct MHD_Connection *c, const char *ns)
+{
+	struct qs_simserve *s;
+	json_t *items, *p;
+	int table = serve_wants_table(c), m;
+	long i, k;
+
+	if (serve_selected(root, c, "", "Running") < 0)
+		return serve_reply_status(c, 400, "unable to parse the selector, or "
+		    "a field label not supported");
+	items = json_array();
+	for (k = 0; k < root->ndeps; k++) {
+		s = root->deps[k];
+		for (i = 0; in_ns(s, ns) && i < s->npods; i++) {
+			m = serve_selected(s, c, s->pods[i].name, i < s->sim.ready ?
+			    "Running" : "Pending");
+			if (m != 1)
+				continue;
+			p = serve_pod_json(s, i);
+			if (table) {
+				json_array_append_new(items, serve_pod_row(s, i, p));
+				json_decref(p);
+			} else {
+				json_array_append_new(items, p);
+			}
+		}
+	}
+	if (table)
+		return serve_reply_json(c, 200, list_version(root,
+		    serve_table_json(root, serve_pod_cols, items)));
+	return serve_reply_json(c, 200, list_version(root,
+	    json_pack("{s:s,s:s,s:{},s:o}", "kind", "PodList", "apiVersion", "v1",
+	    "metadata", "items", items)));
 }
 
 static enum MHD_Result
@@ -85,15 +124,23 @@ get_deployment(struct qs_simserve *s, struct MHD_Connection *c)
 }
 
 static enum MHD_Result
-get_pod(struct qs_simserve *s, struct MHD_Connection *c, const char *name)
+get_pod(struct qs_simserve *root, struct MHD_Connection *c, const char *ns,
+    const char *name)
 {
+	struct qs_simserve *s = NULL;
 	json_t *p, *rows;
-	long i;
+	long i = 0, k;
 
-	for (i = 0; i < s->npods; i++)
-		if (strcmp(s->pods[i].name, name) == 0)
-			break;
-	if (i == s->npods)
+	for (k = 0; s == NULL && k < root->ndeps; k++) {
+		if (!in_ns(root->deps[k], ns))
+			continue;
+		for (i = 0; i < root->deps[k]->npods; i++)
+			if (strcmp(root->deps[k]->pods[i].name, name) == 0) {
+				s = root->deps[k];
+				break;
+			}
+	}
+	if (s == NULL)
 		return serve_reply_status(c, 404, "pods \"%s\" not found", name);
 	p = serve_pod_json(s, i);
 	if (!serve_wants_table(c))
@@ -180,41 +227,39 @@ change_scale(struct qs_simserve *s, struct MHD_Connection *c, int put,
 	return serve_reply_json(c, 200, serve_scale_json(s));
 }
 
-/* Route a Kubernetes API call; the lock is held. */
+/* Route a Kubernetes API call to its deployment; the lock is held. */
 enum MHD_Result
-serve_kube(struct qs_simserve *s, struct MHD_Connection *c, const char *method,
-    char **seg, int n, const struct req *rq)
+serve_kube(struct qs_simserve *root, struct MHD_Connection *c,
+    const char *method, char **seg, int n, const struct req *rq)
 {
 	int get = strcmp(method, "GET") == 0;
 	int apps = n >= 3 && strcmp(seg[0], "apis") == 0 &&
 	    strcmp(seg[1], "apps") == 0 && strcmp(seg[2], "v1") == 0;
 	int core = n >= 2 && strcmp(seg[0], "api") == 0 &&
 	    strcmp(seg[1], "v1") == 0;
-	int mine;
+	struct qs_simserve *s;
 
 	if (get && (n == 1 || (n == 2 && (core || (strcmp(seg[0], "apis") ==
 	    0 && strcmp(seg[1], "apps") == 0))) || (n == 3 && apps)))
-		return serve_discovery(s, c, seg, n);
+		return serve_discovery(root, c, seg, n);
 	if (core && n == 3 && strcmp(seg[2], "pods") == 0 && get)
-		return list_pods(s, c, 1);
+		return list_pods(root, c, NULL);
 	if (apps && n == 4 && strcmp(seg[3], "deployments") == 0 && get)
-		return list_deployments(s, c, 1);
+		return list_deployments(root, c, NULL);
 	if ((core || apps) && n >= 5 && strcmp(seg[core ? 2 : 3],
 	    "namespaces") == 0) {
-		int i = core ? 3 : 4;	/* the namespace's segment */
+		const char *ns = seg[core ? 3 : 4];
 
-		mine = strcmp(seg[i], s->namespace) == 0;
 		if (core && n == 5 && strcmp(seg[4], "pods") == 0 && get)
-			return list_pods(s, c, mine);
+			return list_pods(root, c, ns);
 		if (core && n == 6 && strcmp(seg[4], "pods") == 0 && get)
-			return mine ? get_pod(s, c, seg[5]) :
-			    serve_reply_status(c, 404, "pods \"%s\" not found", seg[5]);
+			return get_pod(root, c, ns, seg[5]);
 		if (apps && n >= 6 && strcmp(seg[5], "deployments") == 0) {
 			if (n == 6 && get)
-				return list_deployments(s, c, mine);
+				return list_deployments(root, c, ns);
 			if (n == 6)
 				goto method;
-			if (!mine || strcmp(seg[6], s->deployment) != 0)
+			if ((s = serve_find(root, ns, seg[6])) == NULL)
 				return serve_reply_status(c, 404, "deployments.apps "
 				    "\"%s\" not found", seg[6]);
 			if (n == 7 && get)

@@ -9,9 +9,10 @@
 
 /*
  * qs-sim serve: an HTTP server on loopback that stands in for a cluster
- * running one deployment.  It answers the Kubernetes REST calls qscale and
- * kubectl make for that deployment and its pods, and serves the pods'
- * request counters on /metrics in the Prometheus text format.  The load
+ * running one deployment, or several.  It answers the Kubernetes REST
+ * calls qscale and kubectl make for the deployments and their pods, and
+ * serves the pods' request counters and latency histograms on /metrics
+ * in the Prometheus text format.  The load
  * comes from the model in sim.h, moved on one trace interval per tick
  * seconds of wall time; the request rate is the trace's per second.
  * With tick 0 the clock is manual: it stands still but for
@@ -36,6 +37,14 @@ struct qs_simserve_opts {
 	const char *token;	/* bearer token the API requires, or NULL */
 	const char *tls_cert;	/* PEM text of certificate and key, or NULL */
 	const char *tls_key;
+	/*
+	 * The metrics' names and extra labels: NULL for http_server, whose
+	 * families are PREFIX_requests_total and the histogram
+	 * PREFIX_request_duration_seconds; labels are "key=value" strings.
+	 */
+	const char *metric_prefix;
+	const char *const *labels;	/* borrowed */
+	size_t nlabels;
 };
 
 struct qs_simserve;
@@ -47,6 +56,15 @@ struct qs_simserve;
  */
 struct qs_simserve *qs_simserve_start(const struct qs_simserve_opts *o,
     struct qs_err *err);
+
+/*
+ * Start serving n deployments on one server: o[0] gives the address, TLS
+ * and token of all, each o[i] a deployment of its own (name, namespace,
+ * model, trace, clock, metric names and labels).  Two deployments may
+ * not share a name in one namespace.  Errors as qs_simserve_start's.
+ */
+struct qs_simserve *qs_simserve_start_many(const struct qs_simserve_opts *o,
+    size_t n, struct qs_err *err);
 
 /* The TCP port the server listens on. */
 unsigned qs_simserve_port(const struct qs_simserve *s);
