@@ -12,6 +12,7 @@
 #include "qs/rand.h"
 #include "qs/sim.h"
 #include "qs/simrun.h"
+#include "qs/simstep.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
@@ -115,11 +116,11 @@ struct run {
 	size_t n;
 	const struct qs_simeval *o;
 	const double *f;	/* each interval's noise factor */
-	struct qs_sim sim;
+	struct qs_simstep st;	/* the model in steps; its sim the replicas */
 	struct qs_hpa hpa;
 	size_t k;		/* the interval */
 	long j;			/* the decision within it */
-	double t, rate;		/* its time, the interval's rate */
+	double t;		/* its time */
 	double tobs;		/* the time its metrics are as of */
 	size_t i;		/* the sub-step */
 	/* The oracle: each sub-step's need, how many sub-steps ahead. */
@@ -161,8 +162,8 @@ decide_oracle(struct run *r)
 static long
 decide_hpa(struct run *r)
 {
-	return qs_hpa_step(&r->hpa, r->t, r->sim.replicas, r->sim.ready,
-	    r->sim.replicas - r->sim.ready, qs_sim_window_rate(r->p, r->trace,
+	return qs_hpa_step(&r->hpa, r->t, r->st.sim.replicas, r->st.sim.ready,
+	    r->st.sim.replicas - r->st.sim.ready, qs_sim_window_rate(r->p, r->trace,
 	    r->n, r->tobs, r->o->window, 0));
 }
 
@@ -211,31 +212,6 @@ static const struct {
 	[QS_POLICY_ORACLE] = { decide_oracle, 1 },
 };
 
-/*
- * What the table sees at r->tobs, as qs-observe would: the ready replicas
- * now, the mean latency of the steps of h seconds (fine) in the period
- * before, and the requests of the window.  Returns 0 when the run has not
- * gone on long enough for one observation.
- */
-static int
-observe(struct run *r, const double *fine, double h, double period)
-{
-	long hi = (long)floor(r->tobs / h + 1e-9), cnt, x;
-	double sum = 0;
-
-	if (hi <= 0)
-		return 0;
-	cnt = (long)floor(period / h + 0.5);
-	cnt = cnt < 1 ? 1 : cnt > hi ? hi : cnt;
-	for (x = hi - cnt; x < hi; x++)
-		sum += fine[x];
-	r->seen.pod = r->sim.ready;
-	r->seen.latency = round(sum / (double)cnt);
-	r->seen.requests = round(qs_sim_window_rate(r->p, r->trace, r->n,
-	    r->tobs, r->o->window, 0) * r->o->window);
-	return 1;
-}
-
 /* Runs longer than this many steps are refused: they would not end soon. */
 #define MAX_STEPS 100000000.0
 
@@ -244,20 +220,19 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
     const struct qs_simeval *o, struct qs_simeval_result *res,
     struct qs_err *err)
 {
-	struct qs_rand rng;
+	struct qs_simnoise z;
+	struct qs_simstep_plan pl;
 	struct run r;
-	double *f = xcalloc(n, sizeof(double)), *lats, *fine = NULL;
-	double rep, sum, tl, dt, h, period, next = 0, backlog = 0, isum, irep;
+	double *f, *lats;
+	double rep, sum, tl, dt, h, period, next = 0, isum, irep, keep = 1;
 	double secs = 0;
 	long m, ticks, want, e;
 	size_t k, s, i, ns;
 	int rc = 0, first = 1;
 
-	if (o->policy == QS_POLICY_HPA_SWEEP) {
-		free(f);
+	if (o->policy == QS_POLICY_HPA_SWEEP)
 		return qs_err_set(err, EX_USAGE, "%s", "hpa-sweep runs through "
 		    "qs_simeval_sweep");
-	}
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
 	r.p = p;
@@ -266,42 +241,40 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	r.trace = trace;
 	r.n = n;
 	r.o = o;
-	r.f = f;
 	r.rules = o->rules;
 	r.rules.epsilon = 0;
 	r.rules.window = o->window;
 	r.rules.ideal = o->reward.ideal;
-	qs_rand_seed(&rng, o->seed);
-	for (k = 0; k < n; k++)
-		f[k] = p->noise > 0 ? exp(p->noise * qs_rand_normal(&rng)) : 1;
 	/* Sub-steps: a whole number per trace interval. */
-	m = o->substep > 0 ? (long)fmin(floor(p->interval / o->substep + 0.5),
-	    MAX_STEPS + 1) : 1;
-	if (m < 1)
-		m = 1;
-	dt = p->interval / (double)m;
-	period = dt;
+	period = 0;
 	if (o->policy == QS_POLICY_HPA)
 		period = o->hpa.sync;
 	else if (o->policy == QS_POLICY_TABLE)
 		period = o->period > 0 ? o->period : p->interval;
-	/* Integrate at the policy's own period when it is the shorter. */
-	ticks = (long)fmin(floor(dt / period + 0.5), MAX_STEPS + 1);
-	if (ticks < 1)
-		ticks = 1;
-	h = dt / (double)ticks;
-	if ((double)n * (double)m * (double)ticks > MAX_STEPS) {
-		free(f);
+	qs_simstep_plan(p, o->substep, period, MAX_STEPS, &pl);
+	m = pl.m;
+	ticks = pl.ticks;
+	dt = pl.dt;
+	h = pl.h;
+	if (period <= 0)
+		period = dt;
+	if ((double)n * (double)m * (double)ticks > MAX_STEPS)
 		return qs_err_set(err, EX_USAGE, "%.0f steps are too many (at "
 		    "most %.0f): choose a longer --substep or policy period",
 		    (double)n * (double)m * (double)ticks, MAX_STEPS);
-	}
+	if (o->policy == QS_POLICY_TABLE)
+		keep = fmin(qs_simstep_keep(&pl, o->observation_delay, period),
+		    (double)n * (double)m * (double)ticks + 1);
+	/* The noise of every interval, as the run will draw it. */
+	f = xcalloc(n, sizeof(double));
+	qs_simnoise_init(&z, p->noise, o->seed, 0);
+	for (k = 0; k < n; k++)
+		f[k] = qs_simnoise_at(&z, (long long)k);
+	r.f = f;
 	ns = n * (size_t)m;
 	lats = xcalloc(ns, sizeof(double));
 	if (o->policy == QS_POLICY_HPA)
 		qs_hpa_init(&r.hpa, &o->hpa);
-	if (o->policy == QS_POLICY_TABLE)
-		fine = xcalloc(ns * (size_t)ticks, sizeof(double));
 	if (o->policy == QS_POLICY_ORACLE) {
 		r.need = xcalloc(ns, sizeof(long));
 		for (i = 0; i < ns; i++)
@@ -318,13 +291,13 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		want = decide_oracle(&r);
 	else
 		want = o->replicas;
-	qs_sim_init(&r.sim, &r.q, trace, n, 0, want, o->seed);
+	qs_simstep_init(&r.st, p, trace, n, 0, &pl, 0, (size_t)keep, want,
+	    o->seed);
 	if (o->series != NULL && fputs("t,requests,latency,replicas\n",
 	    o->series) == EOF)
 		rc = -1;
 	for (k = 0; k < n && rc == 0; k++) {
 		r.k = k;
-		r.rate = rate_at(p, trace, n, (long)k);
 		isum = irep = 0;
 		for (s = 0; s < (size_t)m; s++) {
 			i = k * (size_t)m + s;
@@ -339,23 +312,21 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 				if (r.t >= next - 1e-9 * h) {
 					while (next <= r.t + 1e-9 * h)
 						next += period;
-					if (fine == NULL || observe(&r, fine, h, period))
+					if (o->policy != QS_POLICY_TABLE ||
+					    qs_simstep_observe(&r.st,
+					    o->observation_delay, period, o->window,
+					    &r.seen))
 						want = policies[o->policy].decide(&r);
 				}
-				if (want >= 0 && want != r.sim.replicas) {
+				if (want >= 0 && want != r.st.sim.replicas) {
 					if (!first || !policies[o->policy].sets_start)
 						res->scale_actions++;
-					qs_sim_scale(&r.sim, want);
+					qs_sim_scale(&r.st.sim, want);
 				}
 				first = 0;
-				tl = qs_sim_substep(&r.q, r.sim.ready, r.rate, h,
-				    &backlog);
-				if (fine != NULL)
-					fine[i * (size_t)ticks + (size_t)e] =
-					    fmin(tl * f[k], p->max_latency);
+				rep += (double)r.st.sim.replicas;
+				tl = qs_simstep_run(&r.st);
 				sum += tl;
-				rep += (double)r.sim.replicas;
-				qs_sim_advance(&r.sim, h);
 			}
 			lats[i] = fmin(sum / (double)ticks * f[k], p->max_latency);
 			rep /= (double)ticks;
@@ -386,9 +357,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	}
 	if (o->policy == QS_POLICY_HPA)
 		qs_hpa_free(&r.hpa);
-	qs_sim_free(&r.sim);
+	qs_simstep_free(&r.st);
 	free(r.need);
-	free(fine);
 	free(f);
 	free(lats);
 	return rc;
