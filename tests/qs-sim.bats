@@ -635,13 +635,15 @@ near() {
 	    --history history.csv --epochs 300 --epsilon 0.5 --noise 0 --seed 7
 	assert_success
 	assert_equal "$stderr" ""
+	# The count applied and the pods ready after it, as qs-update's
+	# histories have them.
 	assert_equal "$(head -1 history.csv)" \
-	    "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random"
+	    "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,applied,new_pod"
 	assert_equal "$(wc -l < history.csv)" 301
 	assert_equal "$(sed -n 2p history.csv | cut -d, -f1)" 0
 	# Both kinds of decision were made.
-	grep -q ',True$' history.csv
-	grep -q ',False$' history.csv
+	grep -q ',True,' history.csv
+	grep -q ',False,' history.csv
 	run awk -v mode=replay -f "$DATA/qlearn.awk" history.csv
 	assert_success
 	echo "$output" > replayed.csv
@@ -658,10 +660,13 @@ near() {
 	tiny_trace
 	qs-sim train --trace trace.csv --table table.csv --history h.csv \
 	    --epochs 50 --epsilon 0.3 --noise 0 --seed 9
+	# The start-up delay is the interval: a scale-up's interval runs on
+	# the replicas before it, a scale-down's on the new count.
 	run awk -F, 'NR > 1 {
 		split("10 40 70 26", req, " ")
 		rate = req[$1 % 4 + 1] / 60
-		want = int(283 + 217 * (rate / $5) / 0.353 + 0.5)
+		ready = $5 > $2 ? $2 : $5
+		want = int(283 + 217 * (rate / ready) / 0.353 + 0.5)
 		if (want != $6) { print "epoch " $1 ": " $6 " != " want; bad = 1 }
 		if ($7 != int(rate * 30 + 0.5)) { print "epoch " $1 ": requests " $7; bad = 1 }
 	} END { exit bad }' h.csv
@@ -974,7 +979,7 @@ near() {
 @test "train and eval --help; --version" {
 	run --separate-stderr qs-sim train --help
 	assert_success
-	assert_line -n 0 "usage: qs-sim train [--alpha a] [--capacity rate]"
+	assert_line -n 0 "usage: qs-sim train [--alpha a] [--base-latency ms]"
 	run --separate-stderr qs-sim eval --help
 	assert_success
 	assert_line -n 0 "usage: qs-sim eval [--alpha a] [--base-latency ms]"
@@ -1003,7 +1008,8 @@ near() {
 	run --separate-stderr qs-sim eval --trace trace.csv --peak-replicas 10 \
 	    --policy hpa --hpa-target 0.28 --max-replicas 12
 	assert_success
-	assert_equal "$stderr" ""
+	assert_equal "$stderr" "qs-sim: --peak-replicas 10: requests scaled by 3.069565217391304"
+	assert_equal "$(field scale)" 3.069565217391304
 	assert_equal "$(field intervals)" 300
 	hviol=$(field slo_violations) hrep=$(field replica_intervals)
 	run --separate-stderr qs-sim eval --trace trace.csv --peak-replicas 10 \
@@ -1046,8 +1052,9 @@ near() {
 
 @test "train --period: several epochs per trace interval" {
 	tiny_trace
+	# No start-up delay: no transition is dropped as not ready.
 	qs-sim train --trace trace.csv --table t.csv --history h.csv --period 15 \
-	    --epochs 16 --noise 0 --seed 2
+	    --epochs 16 --noise 0 --seed 2 --startup-delay 0
 	# Four epochs per interval, each ending 15 s later: the requests of
 	# the 30 s before its end.  The first window, -15 to 15 s, takes half
 	# its requests from the last interval (26/4 + 10/4 = 9); 60-90 s from
@@ -1099,14 +1106,17 @@ near() {
 	# replica-minutes than a tuned HPA with as many, 3.1 % fewer than the
 	# lead-time oracle.
 	assert_equal "$(jq -r '[.violation_rate, .merit_hpa, .merit_oracle] | map(. * 1000 | round) | @csv' <<<"$output")" 200,75,-31
-	# The table's default buckets end below the trace's peak, as train says.
-	assert_equal "$stderr" "qs-sim: some observations fell outside $T/nasa.csv's buckets and were counted in the edge buckets"
+	# The factor on the requests; the table's default buckets end below
+	# the trace's peak, as train says.
+	assert_equal "$stderr" "qs-sim: --peak-replicas 10: requests scaled by 0.5229629629629629
+qs-sim: some observations fell outside $T/nasa.csv's buckets and were counted in the edge buckets"
+	assert_equal "$(field scale)" 0.5229629629629629
 	tviol=$(field slo_violations)
 	run --separate-stderr qs-sim eval \
 	    --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
 	    --peak-replicas 10 --max-replicas 12 --policy hpa --hpa-target 0.28 --merit
 	assert_success
-	assert_equal "$stderr" ""
+	assert_equal "$stderr" "qs-sim: --peak-replicas 10: requests scaled by 0.5229629629629629"
 	assert_equal "$(field intervals)" 20160
 	# HPA 0.28: 2.3 % violations, on the frontier (its merit about 0).
 	assert_equal "$(jq -r '[.violation_rate, .merit_hpa] | map(. * 1000 | round) | @csv' <<<"$output")" 23,0
@@ -1194,8 +1204,8 @@ step_table() {
 @test "eval oracle: at most 0.5 % violations on both team traces with a start-up delay" {
 	for trace in "$TOP"/data/traces/*.csv; do
 		for d in 60 120; do
-			run qs-sim eval --trace "$trace" --peak-replicas 10 --policy oracle \
-			    --startup-delay "$d"
+			run --separate-stderr qs-sim eval --trace "$trace" \
+			    --peak-replicas 10 --policy oracle --startup-delay "$d"
 			assert_success
 			(( $(field slo_violations) * 200 <= $(field substeps) ))
 			(( $(field substeps) == 4 * $(field intervals) ))
@@ -1333,7 +1343,7 @@ step_table() {
 	assert_success
 	# Explorations (epsilon decaying with the visits) stay within one
 	# replica, never down above 500 ms.
-	run awk -F, 'NR > 1 && $NF == "True" {
+	run awk -F, 'NR > 1 && $10 == "True" {
 		d = $5 - $2
 		if (d > 1 || d < -1 || ($3 > 500 && d < 0)) { print "epoch " $1 ": " $2 " at " $3 " ms -> " $5; bad = 1 }
 		if (d < 0) down = 1

@@ -346,6 +346,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		qs_err_sys(err, EX_IOERR, "cannot write the series");
 	res->intervals = (long)n;
 	res->substeps = (long)ns;
+	res->scale = p->scale;
 	res->replica_intervals = secs / p->interval;
 	res->replica_minutes = secs / 60;
 	res->clamped = r.clamped;
@@ -369,8 +370,9 @@ static int
 print_fields(FILE *fp, const struct qs_simeval_result *res)
 {
 	char rate[QS_NUM_MAX], rep[QS_NUM_MAX], mean[QS_NUM_MAX], p95[QS_NUM_MAX];
-	char min[QS_NUM_MAX];
+	char min[QS_NUM_MAX], scale[QS_NUM_MAX];
 
+	qs_num_format(scale, res->scale);
 	qs_num_format(rate, res->violation_rate);
 	qs_num_format(rep, res->replica_intervals);
 	qs_num_format(min, res->replica_minutes);
@@ -380,9 +382,10 @@ print_fields(FILE *fp, const struct qs_simeval_result *res)
 	    "\"slo_violations\":%ld,"
 	    "\"violation_rate\":%s,\"replica_intervals\":%s,"
 	    "\"replica_minutes\":%s,"
-	    "\"scale_actions\":%ld,\"latency_mean\":%s,\"latency_p95\":%s",
+	    "\"scale_actions\":%ld,\"latency_mean\":%s,\"latency_p95\":%s,"
+	    "\"scale\":%s",
 	    res->intervals, res->substeps, res->slo_violations, rate, rep, min,
-	    res->scale_actions, mean, p95) < 0)
+	    res->scale_actions, mean, p95, scale) < 0)
 		return -1;
 	return 0;
 }
