@@ -1383,3 +1383,167 @@ step_table() {
 	assert_failure 64
 	assert_output "qs-sim: invalid --unlearned: up (hold or hpa)"
 }
+
+# Columns 2-7 and 12 of history $1 (state, action, the state after, the
+# pods ready after it), one row a line.
+transitions() {
+	cut -d, -f2-7,12 "$1" | sed 1d
+}
+
+@test "train: 15-s sub-steps count a 30-s start-up delay as 30 s, 60-s ones as 60, as eval does" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# The step table sets 1 at t=0 and t=60 (15 requests seen), 3 at
+	# t=120 (75), ready at t=150.  Interval 2 at 2.5/s: 825.5 ms on 1
+	# replica, 463.83 on 3.
+	step_table
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --startup-delay 30 --epsilon 0 \
+	    --epochs 4 --seed 1 --substep 60
+	assert_success
+	assert_equal "$stderr" ""
+	# One 60-s sub-step: the whole interval on 1 replica.
+	assert_equal "$(transitions h.csv | sed -n 3p)" "1,826,75,3,826,75,3"
+	step_table
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --startup-delay 30 --substep 60 --series s.csv
+	assert_equal "$(sed -n 4p s.csv)" "2,150,825.5,3"
+	# 15-s sub-steps: 30 s on 1, 30 s on 3, (825.5 + 463.83) / 2.
+	step_table
+	rm h.csv
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --startup-delay 30 --epsilon 0 \
+	    --epochs 4 --seed 1
+	assert_success
+	assert_equal "$(transitions h.csv | sed -n 3p)" "1,826,75,3,645,75,3"
+	step_table
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --startup-delay 30 --series s.csv
+	near "$(sed -n 4p s.csv | cut -d, -f3)" 644.6666666666667
+	# Metrics 60 s late: every state is seen an interval late, the
+	# first one that of the looped trace's interval 2.
+	step_table
+	rm h.csv
+	qs-sim train --trace trace.csv --table table.csv --history h.csv \
+	    --capacity 1 --noise 0 --startup-delay 0 --epsilon 0 --epochs 4 \
+	    --seed 1 --substep 60 --observation-delay 60
+	assert_equal "$(transitions h.csv | tr '\n' ' ')" \
+	    "1,826,75,3,392,15,3 3,392,15,1,319,15,1 1,319,15,1,826,75,1 1,826,75,3,826,75,3 "
+}
+
+@test "train --latency-model queue: the overload at the cap, and its backlog carried into the next epoch" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# --base-latency 250, --capacity 1: the service rate is 2/s.  The
+	# step table keeps 1 replica through interval 1 (2.5/s: above the
+	# service rate, the cap; 0.5/s piles up, 30 requests), then sets 3
+	# at once (--startup-delay 0).  On 3 the 30 drain at 3.5/s within
+	# the first 15-s sub-step, whose mean backlog of 15 waits 1000 x 15 /
+	# 6 ms on top of 250 / (1 - 2.5 / 6) = 428.57: 2928.57, then three
+	# sub-steps of 428.57: 1053.57.
+	step_table
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --base-latency 250 --noise 0 \
+	    --startup-delay 0 --epsilon 0 --epochs 4 --seed 1 --latency-model queue
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(cut -d, -f6 h.csv | tr '\n' ' ')" "new_latency 333 30000 1054 273 "
+	# The linear model: 375, 875, 458.33 (no backlog), 291.67.
+	step_table
+	rm h.csv
+	qs-sim train --trace trace.csv --table table.csv --history h.csv \
+	    --capacity 1 --base-latency 250 --noise 0 --startup-delay 0 --epsilon 0 \
+	    --epochs 4 --seed 1
+	assert_equal "$(cut -d, -f6 h.csv | tr '\n' ' ')" "new_latency 375 875 458 292 "
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --latency-model mm1
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: invalid --latency-model: mm1 (linear or queue)"
+}
+
+@test "train drops the transitions whose pods are not ready, and says how many" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# Decisions every 15 s; the step table sets 3 at t=75 (45 requests
+	# in 45-75 s), ready at t=135: the transitions ending at 90, 105 and
+	# 120 see 1 ready replica and are dropped; the one ending at 135,
+	# its latency still that of 1 replica, is learned.  The trace twice:
+	# 6 of 32.
+	step_table
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 32 \
+	    --seed 1 --period 15
+	assert_success
+	assert_equal "$stderr" "qs-sim: 6 of 32 transitions dropped: pods not ready"
+	assert_equal "$(wc -l < h.csv)" 27
+	assert_equal "$(awk -F, 'NR > 1 && $11 != $12' h.csv)" ""
+	# The rows are numbered as qs-update numbers what it learns.
+	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 25
+	assert_equal "$(transitions h.csv | sed -n 5,6p | tr '\n' ' ')" \
+	    "1,392,15,1,826,45,1 1,826,75,3,826,75,3 "
+	# --startup-delay 0: none.
+	step_table
+	rm h.csv
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 32 \
+	    --seed 1 --period 15 --startup-delay 0
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(wc -l < h.csv)" 33
+}
+
+@test "--peak-replicas prints its factor, train and eval alike, and refuses a trace with no requests" {
+	tiny_trace
+	# The peak, 70 requests a minute, needs 3 replicas at 0.353/s each
+	# when scaled by about 3 x 0.353 x 60 / 70.
+	run --separate-stderr qs-sim train --trace trace.csv --table t.csv \
+	    --peak-replicas 3 --epochs 10 --seed 1 --startup-delay 0
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "qs-sim: --peak-replicas 3: requests scaled by 0.9077142857142857"
+	run --separate-stderr qs-sim eval --trace trace.csv --policy static:3 \
+	    --peak-replicas 3
+	assert_success
+	assert_equal "$stderr" "qs-sim: --peak-replicas 3: requests scaled by 0.9077142857142857"
+	assert_equal "$(field scale)" 0.9077142857142857
+	# The same figures with the factor as --scale.
+	want=$output
+	run --separate-stderr qs-sim eval --trace trace.csv --policy static:3 \
+	    --scale 0.9077142857142857
+	assert_equal "$stderr" ""
+	assert_equal "$output" "$want"
+	printf 't,requests\n0,0\n1,0\n' > zero.csv
+	run --separate-stderr qs-sim train --trace zero.csv --table z.csv \
+	    --peak-replicas 3
+	assert_failure 65
+	assert_equal "$stderr" "qs-sim: --peak-replicas 3: cannot rescale zero.csv: its peak is 0"
+	[ ! -e z.csv ] && [ ! -e z.csv.lock ]
+	run --separate-stderr qs-sim eval --trace zero.csv --policy hpa \
+	    --peak-replicas 3
+	assert_failure 65
+	assert_output ""
+}
+
+@test "train refuses settings that cannot be met, or not soon, at once, and writes nothing" {
+	tiny_trace
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --base-latency 600
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: --ideal-latency 500 cannot be met: it is not above the base latency 600 (--base-latency)"
+	# An epoch of ten billion steps.
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --period 10000000 --substep 0.001
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: an epoch of 10000000 s and an --observation-delay of 0 s span 10000000002 steps of 0.001 s, too many (at most 1000000): choose a longer --substep, or a shorter --period or --observation-delay"
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --observation-delay 10000000 --substep 1
+	assert_failure 64
+	[[ $stderr == "qs-sim: an epoch of 60 s and an --observation-delay of 10000000 s span 10000062 steps of 1 s, too many"* ]]
+	# A window of ten billion trace rows, each observation summing them.
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --window 10000000 --interval 0.001
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: --window 10000000 spans 10000000000 trace intervals, too many (at most 10000): choose a shorter --window or a longer --interval"
+	run --separate-stderr timeout 10 qs-sim eval --trace trace.csv --policy hpa \
+	    --window 10000000 --interval 0.001
+	assert_failure 64
+	assert_output ""
+	[ ! -e t.csv ] && [ ! -e t.csv.lock ]
+}
