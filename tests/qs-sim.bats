@@ -1401,20 +1401,22 @@ transitions() {
 	    --epochs 4 --seed 1 --substep 60
 	assert_success
 	assert_equal "$stderr" ""
-	# One 60-s sub-step: the whole interval on 1 replica.
+	# At t=180 the table sees the last 30 s, as qs-observe's window: in
+	# one 60-s sub-step, the whole interval on 1 replica.
 	assert_equal "$(transitions h.csv | sed -n 3p)" "1,826,75,3,826,75,3"
 	step_table
 	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
 	    --noise 0 --startup-delay 30 --substep 60 --series s.csv
 	assert_equal "$(sed -n 4p s.csv)" "2,150,825.5,3"
-	# 15-s sub-steps: 30 s on 1, 30 s on 3, (825.5 + 463.83) / 2.
+	# 15-s sub-steps: 30 s on 1, then 30 s on 3, which the window sees;
+	# the interval's mean is (825.5 + 463.83) / 2.
 	step_table
 	rm h.csv
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
 	    --history h.csv --capacity 1 --noise 0 --startup-delay 30 --epsilon 0 \
 	    --epochs 4 --seed 1
 	assert_success
-	assert_equal "$(transitions h.csv | sed -n 3p)" "1,826,75,3,645,75,3"
+	assert_equal "$(transitions h.csv | sed -n 3p)" "1,826,75,3,464,75,3"
 	step_table
 	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
 	    --noise 0 --startup-delay 30 --series s.csv
@@ -1438,20 +1440,22 @@ transitions() {
 	# at once (--startup-delay 0).  On 3 the 30 drain at 3.5/s within
 	# the first 15-s sub-step, whose mean backlog of 15 waits 1000 x 15 /
 	# 6 ms on top of 250 / (1 - 2.5 / 6) = 428.57: 2928.57, then three
-	# sub-steps of 428.57: 1053.57.
+	# sub-steps of 428.57; a 60-s window sees them all: 1053.57.
 	step_table
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
 	    --history h.csv --capacity 1 --base-latency 250 --noise 0 \
-	    --startup-delay 0 --epsilon 0 --epochs 4 --seed 1 --latency-model queue
+	    --startup-delay 0 --epsilon 0 --epochs 4 --seed 1 --latency-model queue \
+	    --window 60
 	assert_success
-	assert_equal "$stderr" ""
+	# 150 requests a window are beyond the step table's last bucket.
+	assert_equal "$stderr" "qs-sim: some observations fell outside table.csv's buckets and were counted in the edge buckets"
 	assert_equal "$(cut -d, -f6 h.csv | tr '\n' ' ')" "new_latency 333 30000 1054 273 "
 	# The linear model: 375, 875, 458.33 (no backlog), 291.67.
 	step_table
 	rm h.csv
 	qs-sim train --trace trace.csv --table table.csv --history h.csv \
 	    --capacity 1 --base-latency 250 --noise 0 --startup-delay 0 --epsilon 0 \
-	    --epochs 4 --seed 1
+	    --epochs 4 --seed 1 --window 60
 	assert_equal "$(cut -d, -f6 h.csv | tr '\n' ' ')" "new_latency 375 875 458 292 "
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
 	    --latency-model mm1
@@ -1462,31 +1466,32 @@ transitions() {
 @test "train drops the transitions whose pods are not ready, and says how many" {
 	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
 	# Decisions every 15 s; the step table sets 3 at t=75 (45 requests
-	# in 45-75 s), ready at t=135: the transitions ending at 90, 105 and
-	# 120 see 1 ready replica and are dropped; the one ending at 135,
-	# its latency still that of 1 replica, is learned.  The trace twice:
-	# 6 of 32.
+	# in 45-75 s, their mean latency (7.5 x 391.5 + 37.5 x 825.5) / 45),
+	# ready at t=135: the transitions ending at 90, 105 and 120 see 1
+	# ready replica and are dropped; the one ending at 135, its latency
+	# still that of 1 replica, is learned.
 	step_table
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
-	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 32 \
+	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 9 \
 	    --seed 1 --period 15
 	assert_success
-	assert_equal "$stderr" "qs-sim: 6 of 32 transitions dropped: pods not ready"
-	assert_equal "$(wc -l < h.csv)" 27
+	assert_equal "$stderr" "qs-sim: 3 of 9 transitions dropped: pods not ready"
+	assert_equal "$(wc -l < h.csv)" 7
 	assert_equal "$(awk -F, 'NR > 1 && $11 != $12' h.csv)" ""
 	# The rows are numbered as qs-update numbers what it learns.
-	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 25
+	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 5
 	assert_equal "$(transitions h.csv | sed -n 5,6p | tr '\n' ' ')" \
-	    "1,392,15,1,826,45,1 1,826,75,3,826,75,3 "
+	    "1,392,15,1,753,45,1 1,826,75,3,826,75,3 "
 	# --startup-delay 0: none.
 	step_table
 	rm h.csv
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
-	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 32 \
+	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 9 \
 	    --seed 1 --period 15 --startup-delay 0
 	assert_success
 	assert_equal "$stderr" ""
-	assert_equal "$(wc -l < h.csv)" 33
+	assert_equal "$(wc -l < h.csv)" 10
+	assert_equal "$(transitions h.csv | sed -n 6p)" "1,753,45,3,645,75,3"
 }
 
 @test "--peak-replicas prints its factor, train and eval alike, and refuses a trace with no requests" {
@@ -1531,11 +1536,11 @@ transitions() {
 	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
 	    --period 10000000 --substep 0.001
 	assert_failure 64
-	assert_equal "$stderr" "qs-sim: an epoch of 10000000 s and an --observation-delay of 0 s span 10000000002 steps of 0.001 s, too many (at most 1000000): choose a longer --substep, or a shorter --period or --observation-delay"
+	assert_equal "$stderr" "qs-sim: an epoch of 10000000 s, an --observation-delay of 0 s and a --window of 30 s span 10000000000 steps of 0.001 s, too many (at most 1000000): choose a longer --substep, or a shorter --period, --observation-delay or --window"
 	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
 	    --observation-delay 10000000 --substep 1
 	assert_failure 64
-	[[ $stderr == "qs-sim: an epoch of 60 s and an --observation-delay of 10000000 s span 10000062 steps of 1 s, too many"* ]]
+	[[ $stderr == "qs-sim: an epoch of 60 s, an --observation-delay of 10000000 s and a --window of 30 s span 10000032 steps of 1 s, too many"* ]]
 	# A window of ten billion trace rows, each observation summing them.
 	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
 	    --window 10000000 --interval 0.001

@@ -127,7 +127,7 @@ struct run {
 	long *need;
 	size_t ns, look;
 	/* The table policy. */
-	struct qs_obs seen;	/* as qs-observe would see the period ended */
+	struct qs_obs seen;	/* as qs-observe would see it now */
 	struct qs_transition tr;	/* the last decision, to be completed */
 	int decided;
 	int clamped;
@@ -169,7 +169,7 @@ decide_hpa(struct run *r)
 
 /*
  * The table's decision by the policy's rules, exploiting, from the
- * period just ended (qs_policy_decide).  With learn, first
+ * state seen now (qs_policy_decide).  With learn, first
  * complete the last decision's transition with what it led to and learn
  * it, as qs-reward | qs-update would.
  */
@@ -263,7 +263,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		    "most %.0f): choose a longer --substep or policy period",
 		    (double)n * (double)m * (double)ticks, MAX_STEPS);
 	if (o->policy == QS_POLICY_TABLE)
-		keep = fmin(qs_simstep_keep(&pl, o->observation_delay, period),
+		keep = fmin(qs_simstep_keep(&pl, o->observation_delay, o->window),
 		    (double)n * (double)m * (double)ticks + 1);
 	/* The noise of every interval, as the run will draw it. */
 	f = xcalloc(n, sizeof(double));
@@ -314,8 +314,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 						next += period;
 					if (o->policy != QS_POLICY_TABLE ||
 					    qs_simstep_observe(&r.st,
-					    o->observation_delay, period, o->window,
-					    &r.seen))
+					    o->observation_delay, o->window, &r.seen))
 						want = policies[o->policy].decide(&r);
 				}
 				if (want >= 0 && want != r.st.sim.replicas) {

@@ -48,9 +48,9 @@ qs_simstep_plan(const struct qs_sim_params *p, double substep, double period,
 }
 
 double
-qs_simstep_keep(const struct qs_simstep_plan *pl, double delay, double period)
+qs_simstep_keep(const struct qs_simstep_plan *pl, double delay, double window)
 {
-	return ceil(delay / pl->h) + floor(period / pl->h + 0.5) + 2;
+	return ceil(delay / pl->h) + floor(window / pl->h + 0.5) + 2;
 }
 
 void
@@ -74,6 +74,7 @@ qs_simstep_init(struct qs_simstep *st, const struct qs_sim_params *p,
 	qs_simnoise_init(&st->noise, p->noise, seed, qs_simstep_interval(st));
 	st->keep = keep > 0 ? keep : 1;
 	st->lat = xcalloc(st->keep, sizeof(double));
+	st->req = xcalloc(st->keep, sizeof(double));
 }
 
 void
@@ -81,7 +82,8 @@ qs_simstep_free(struct qs_simstep *st)
 {
 	qs_sim_free(&st->sim);
 	free(st->lat);
-	st->lat = NULL;
+	free(st->req);
+	st->lat = st->req = NULL;
 }
 
 double
@@ -116,16 +118,17 @@ qs_simstep_run(struct qs_simstep *st)
 	double f = qs_simnoise_at(&st->noise, k);
 
 	st->lat[slot(st, st->step)] = fmin(l * f, st->p.max_latency);
+	st->req[slot(st, st->step)] = rate * st->h;
 	st->step++;
 	qs_sim_advance(&st->sim, st->h);
 	return l;
 }
 
 int
-qs_simstep_observe(const struct qs_simstep *st, double delay, double period,
-    double window, struct qs_obs *o)
+qs_simstep_observe(const struct qs_simstep *st, double delay, double window,
+    struct qs_obs *o)
 {
-	double tobs = qs_simstep_now(st) - delay, sum = 0;
+	double tobs = qs_simstep_now(st) - delay, sum = 0, lsum = 0, rsum = 0;
 	long long hi = (long long)floor(tobs / st->h + 1e-9), lo, cnt, x;
 
 	lo = st->step - (long long)st->keep;
@@ -135,12 +138,19 @@ qs_simstep_observe(const struct qs_simstep *st, double delay, double period,
 		hi = st->step;
 	if (hi <= lo)
 		return 0;
-	cnt = (long long)floor(period / st->h + 0.5);
+	cnt = (long long)floor(window / st->h + 0.5);
 	cnt = cnt < 1 ? 1 : cnt > hi - lo ? hi - lo : cnt;
-	for (x = hi - cnt; x < hi; x++)
+	for (x = hi - cnt; x < hi; x++) {
 		sum += st->lat[slot(st, x)];
+		lsum += st->lat[slot(st, x)] * st->req[slot(st, x)];
+		rsum += st->req[slot(st, x)];
+	}
 	o->pod = st->sim.ready;
-	o->latency = round(sum / (double)cnt);
+	/*
+	 * As Prometheus divides the window's latency sum by its count: the
+	 * mean over its requests, or over time when there were none.
+	 */
+	o->latency = round(rsum > 0 ? lsum / rsum : sum / (double)cnt);
 	o->requests = round(qs_sim_window_rate(&st->p, st->trace, st->n, tobs,
 	    window, st->loop) * window);
 	return 1;

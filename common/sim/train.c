@@ -50,20 +50,24 @@ qs_simtrain_check(const struct qs_sim_params *p, const struct qs_simtrain *o,
     struct qs_err *err)
 {
 	struct qs_simstep_plan pl;
-	char b1[QS_NUM_MAX], b2[QS_NUM_MAX], b3[QS_NUM_MAX];
-	double period = o->period > 0 ? o->period : p->interval, keep;
+	char b1[QS_NUM_MAX], b2[QS_NUM_MAX], b3[QS_NUM_MAX], b4[QS_NUM_MAX];
+	double period = o->period > 0 ? o->period : p->interval, steps;
 
 	qs_simstep_plan(p, o->substep, period, MAX_KEEP, &pl);
-	keep = qs_simstep_keep(&pl, o->observation_delay, period);
-	if (pl.m <= MAX_KEEP && pl.ticks <= MAX_KEEP && keep <= MAX_KEEP)
+	/* The steps of an epoch, and those an observation looks back on. */
+	steps = fmax(ceil(period / pl.h - 1e-9),
+	    qs_simstep_keep(&pl, o->observation_delay, o->window));
+	if (pl.m <= MAX_KEEP && pl.ticks <= MAX_KEEP && steps <= MAX_KEEP)
 		return 0;
 	qs_num_format(b1, period);
 	qs_num_format(b2, o->observation_delay);
-	qs_num_format(b3, pl.h);
-	return qs_err_set(err, EX_USAGE, "an epoch of %s s and an "
-	    "--observation-delay of %s s span %.0f steps of %s s, too many (at "
-	    "most %.0f): choose a longer --substep, or a shorter --period or "
-	    "--observation-delay", b1, b2, keep, b3, MAX_KEEP);
+	qs_num_format(b3, o->window);
+	qs_num_format(b4, pl.h);
+	return qs_err_set(err, EX_USAGE, "an epoch of %s s, an "
+	    "--observation-delay of %s s and a --window of %s s span %.0f steps "
+	    "of %s s, too many (at most %.0f): choose a longer --substep, or a "
+	    "shorter --period, --observation-delay or --window", b1, b2, b3,
+	    steps, b4, MAX_KEEP);
 }
 
 static int
@@ -118,13 +122,13 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	po.ideal = o->reward.ideal;
 
 	qs_simstep_plan(p, o->substep, period, MAX_KEEP, &pl);
-	keep = qs_simstep_keep(&pl, delay, period);
+	keep = qs_simstep_keep(&pl, delay, o->window);
 	if (qs_simtrain_check(p, o, err) != 0)
 		return -1;
 	eps = 1e-9 * pl.h;
 	/* The steps before time 0 that the first observation averages. */
 	first = -(long long)(ceil(delay / pl.h - 1e-9) +
-	    floor(period / pl.h + 0.5));
+	    fmax(1, floor(o->window / pl.h + 0.5)));
 	qs_simstep_init(&st, p, trace, n, 1, &pl, first, (size_t)keep,
 	    o->replicas, o->seed);
 	while (st.step < 0)
@@ -134,7 +138,7 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 		rows = json_array();
 		epoch0 = h->rows;
 	}
-	(void)qs_simstep_observe(&st, delay, period, o->window, &tr.before);
+	(void)qs_simstep_observe(&st, delay, o->window, &tr.before);
 	for (e = 0; e < o->epochs; e++) {
 		col = qs_policy_decide(t, &po, qs_table_state(t, tr.before.pod,
 		    tr.before.latency, tr.before.requests, clamped), &tr.before,
@@ -147,7 +151,7 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 		do
 			(void)qs_simstep_run(&st);
 		while (qs_simstep_now(&st) < next - eps);
-		(void)qs_simstep_observe(&st, delay, period, o->window, &tr.after);
+		(void)qs_simstep_observe(&st, delay, o->window, &tr.after);
 		tr.reward = qs_reward_compute(&o->reward, tr.before.pod, tr.action,
 		    tr.before.latency, tr.after.latency);
 		if (qs_ready_dropped(tr.after.pod, tr.action)) {

@@ -14,10 +14,11 @@
 
 /*
  * Offline runs of the learning loop and of scaling policies over a trace,
- * for qs-sim train and qs-sim eval.  Both observe a state as qs-observe
- * does at the end of each trace interval: the ready replicas, the mean
- * latency over the interval rounded to a millisecond, and the requests of
- * an observation window of window seconds at the interval's rate, rounded.
+ * for qs-sim train and qs-sim eval, on the model in steps (simstep.h).
+ * Both observe a state as qs-observe does at the end of each decision
+ * period (qs_simstep_observe): the ready replicas, and of the window
+ * seconds before it the mean latency of their requests rounded to a
+ * millisecond and the requests, rounded.
  */
 struct qs_simtrain {
 	long epochs;

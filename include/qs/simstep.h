@@ -73,6 +73,7 @@ struct qs_simstep {
 	double backlog;
 	struct qs_simnoise noise;
 	double *lat;		/* ring of the last keep steps' latencies */
+	double *req;		/* and of their requests */
 	size_t keep;
 };
 
@@ -101,16 +102,16 @@ double qs_simstep_run(struct qs_simstep *st);
 
 /*
  * What qs-observe would report now with metrics delay seconds late: the
- * replicas ready now, the mean latency of the steps in the period seconds
- * before now - delay (fewer when the run is younger), rounded to a
- * millisecond, and the requests of the window seconds before it, rounded.
- * Returns 1, or 0 when no step lies before now - delay.
+ * replicas ready now, and of the window seconds before now - delay the
+ * mean latency of the requests (of the steps in it, fewer when the run is
+ * younger; at least one), rounded to a millisecond, and the requests,
+ * rounded.  Returns 1, or 0 when no step lies before now - delay.
  */
 int qs_simstep_observe(const struct qs_simstep *st, double delay,
-    double period, double window, struct qs_obs *o);
+    double window, struct qs_obs *o);
 
-/* The steps qs_simstep_observe needs kept for delay and period. */
+/* The steps qs_simstep_observe needs kept for delay and window. */
 double qs_simstep_keep(const struct qs_simstep_plan *pl, double delay,
-    double period);
+    double window);
 
 #endif
