@@ -1463,7 +1463,7 @@ transitions() {
 	assert_equal "$stderr" "qs-sim: invalid --latency-model: mm1 (linear or queue)"
 }
 
-@test "train drops the transitions whose pods are not ready, and says how many" {
+@test "train and eval --learn drop the transitions whose pods are not ready, and say how many" {
 	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
 	# Decisions every 15 s; the step table sets 3 at t=75 (45 requests
 	# in 45-75 s, their mean latency (7.5 x 391.5 + 37.5 x 825.5) / 45),
@@ -1492,6 +1492,19 @@ transitions() {
 	assert_equal "$stderr" ""
 	assert_equal "$(wc -l < h.csv)" 10
 	assert_equal "$(transitions h.csv | sed -n 6p)" "1,753,45,3,645,75,3"
+	# eval --learn by the same rule: decisions at 15 to 225 s, the same
+	# with the cost reward, whose updates never overturn the step
+	# table's choice; those at 75, 90 and 105 s end before t=135.
+	step_table
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --period 15 --learn --reward cost
+	assert_success
+	assert_equal "$stderr" "qs-sim: 3 of 14 transitions dropped: pods not ready"
+	assert_equal "$(field scale_actions)" 2
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --period 15 --learn --reward cost --startup-delay 0
+	assert_success
+	assert_equal "$stderr" ""
 }
 
 @test "--peak-replicas prints its factor, train and eval alike, and refuses a trace with no requests" {

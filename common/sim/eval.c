@@ -10,6 +10,7 @@
 #include "qs/learn.h"
 #include "qs/num.h"
 #include "qs/rand.h"
+#include "qs/ready.h"
 #include "qs/sim.h"
 #include "qs/simrun.h"
 #include "qs/simstep.h"
@@ -131,6 +132,7 @@ struct run {
 	struct qs_transition tr;	/* the last decision, to be completed */
 	int decided;
 	int clamped;
+	long transitions, dropped;	/* completed with learn; not learned */
 	struct qs_policy_opts rules;	/* o's, with its window and ideal */
 };
 
@@ -186,7 +188,13 @@ decide_table(struct run *r)
 		return -1;
 	s = qs_table_state(t, r->seen.pod, r->seen.latency, r->seen.requests,
 	    &r->clamped);
-	if (r->o->learn && r->decided) {
+	if (r->o->learn && r->decided)
+		r->transitions++;
+	/* A transition whose pods are not ready is not learned (ready.h). */
+	if (r->o->learn && r->decided &&
+	    qs_ready_dropped(r->seen.pod, r->tr.action))
+		r->dropped++;
+	else if (r->o->learn && r->decided) {
 		r->tr.after = r->seen;
 		r->tr.reward = qs_reward_compute(&r->o->reward, r->tr.before.pod,
 		    r->tr.action, r->tr.before.latency, r->tr.after.latency);
@@ -349,6 +357,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	res->replica_intervals = secs / p->interval;
 	res->replica_minutes = secs / 60;
 	res->clamped = r.clamped;
+	res->transitions = r.transitions;
+	res->dropped = r.dropped;
 	if (ns > 0) {
 		res->violation_rate = (double)res->slo_violations / (double)ns;
 		res->latency_mean /= (double)ns;

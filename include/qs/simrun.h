@@ -122,6 +122,8 @@ struct qs_simeval_result {
 	double latency_p95;
 	int clamped;		/* QS_CLAMP_* bits of the table's observations */
 	double scale;		/* the factor on the trace's requests */
+	/* With learn: the transitions completed, those not ready not learned. */
+	long transitions, dropped;
 };
 
 void qs_simeval_defaults(struct qs_simeval *o);
