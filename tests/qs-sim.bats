@@ -1554,6 +1554,10 @@ transitions() {
 	    --observation-delay 10000000 --substep 1
 	assert_failure 64
 	[[ $stderr == "qs-sim: an epoch of 60 s, an --observation-delay of 10000000 s and a --window of 30 s span 10000032 steps of 1 s, too many"* ]]
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --window 3000 --interval 1 --substep 0.001
+	assert_failure 64
+	[[ $stderr == "qs-sim: an epoch of 1 s, an --observation-delay of 0 s and a --window of 3000 s span 3000002 steps of 0.001 s, too many"* ]]
 	# A window of ten billion trace rows, each observation summing them.
 	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
 	    --window 10000000 --interval 0.001

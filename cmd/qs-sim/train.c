@@ -112,7 +112,8 @@ sim_train(int argc, char *argv[])
 			    "      --epochs n          epochs to run (1000)\n"
 			    "      --epsilon e         exploration rate (0.1)\n"
 			    "      --gamma g           discount factor (0.6)\n"
-			    "      --history file      append one row per epoch\n"
+			    "      --history file      append one row per transition "
+			    "learned\n"
 			    "      --latency-buckets n for a new table (4)\n"
 			    "      --latency-model m   linear or queue (M/M/1, backlog) "
 			    "(linear)\n"
@@ -175,6 +176,7 @@ sim_train(int argc, char *argv[])
 		usage();
 	}
 	common_finish(&c);
+	o.window = c.window;
 	if (qs_simtrain_check(&c.p, &o, &err) != 0)
 		qs_die_err(&err);
 
