@@ -19,6 +19,7 @@
 #include "qs/num.h"
 #include "qs/opt.h"
 #include "qs/plan.h"
+#include "qs/ready.h"
 #include "qs/record.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
@@ -525,15 +526,9 @@ static int
 dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
 {
 	char b1[QS_NUM_MAX], b2[QS_NUM_MAX];
-	/*
-	 * The count the deployment should have by the observation: the
-	 * latest decision's (expected_pod, as qs-run writes it when several
-	 * transitions are in flight), else this one's.
-	 */
-	const char *count = qs_rec_has(rec, "expected_pod") ? "expected_pod" :
-	    qs_rec_has(rec, "applied") ? "applied" : "action";
+	struct qs_ready rd;
 	double t0, t1, age;
-	long newpod, set;
+	int not_ready;
 
 	if ((a->min > 0 || a->max > 0) && qs_rec_has(rec, "time")) {
 		if (qs_rec_time(rec, "time", &t0, err) != 0)
@@ -554,15 +549,12 @@ dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
 			}
 		}
 	}
-	if (qs_rec_has(rec, "new_pod")) {
-		if (qs_rec_long(rec, "new_pod", 0, QS_POD_MAX, &newpod, err) != 0 ||
-		    qs_rec_long(rec, count, 0, QS_POD_MAX, &set, err) != 0)
-			goto bad;
-		if (newpod != set) {
-			qs_warn("line %ld: dropped: foreign or not ready (new_pod "
-			    "%ld, %s %ld)", line, newpod, count, set);
-			return 1;
-		}
+	if ((not_ready = qs_ready_check(rec, &rd, err)) < 0)
+		goto bad;
+	if (not_ready) {
+		qs_warn("line %ld: dropped: foreign or not ready (new_pod %ld, "
+		    "%s %ld)", line, rd.new_pod, rd.key, rd.expected);
+		return 1;
 	}
 	return 0;
 bad:

@@ -83,7 +83,7 @@ fit_get() {
 	run --separate-stderr qs-sim train --observations "$LAB/obs.csv" --window 5 \
 	    --learner q --table table.csv --min-replicas 20 --max-replicas 40 \
 	    --request-width 20 --request-buckets 6 --epochs 3000 --seed 1 \
-	    --history history.csv
+	    --history history.csv --startup-delay 0
 	assert_success
 	# The fit on standard error, one JSON line, and no clamping.
 	[ "${#stderr_lines[@]}" -eq 1 ]

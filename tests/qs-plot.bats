@@ -217,7 +217,9 @@ greedy_table() {
 	make_inputs
 	# A new history's columns: applied differs from the action, and one
 	# row without it (an older record) shows its action.
-	awk -F, -v OFS=, 'NR == 1 { print $0, "time", "new_time", "applied", "new_pod"; next }
+	# (train's own applied and new_pod, columns 11 and 12, replaced.)
+	awk -F, -v OFS=, '{ NF = 10 }
+	    NR == 1 { print $0, "time", "new_time", "applied", "new_pod"; next }
 	    { a = $5 == 1 ? 3 : 1; if (NR == 50) a = ""
 	      print $0, "2026-12-01T00:00:00Z", "2026-12-01T00:01:00Z", a, a }' history.csv > new.csv
 	awk -F, -v OFS=, 'NR == 1 { print $0, "shown"; next } { print $0, $13 != "" ? $13 : $5 }' new.csv > want.csv

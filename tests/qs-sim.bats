@@ -635,13 +635,15 @@ near() {
 	    --history history.csv --epochs 300 --epsilon 0.5 --noise 0 --seed 7
 	assert_success
 	assert_equal "$stderr" ""
+	# The count applied and the pods ready after it, as qs-update's
+	# histories have them.
 	assert_equal "$(head -1 history.csv)" \
-	    "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random"
+	    "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,applied,new_pod"
 	assert_equal "$(wc -l < history.csv)" 301
 	assert_equal "$(sed -n 2p history.csv | cut -d, -f1)" 0
 	# Both kinds of decision were made.
-	grep -q ',True$' history.csv
-	grep -q ',False$' history.csv
+	grep -q ',True,' history.csv
+	grep -q ',False,' history.csv
 	run awk -v mode=replay -f "$DATA/qlearn.awk" history.csv
 	assert_success
 	echo "$output" > replayed.csv
@@ -658,10 +660,13 @@ near() {
 	tiny_trace
 	qs-sim train --trace trace.csv --table table.csv --history h.csv \
 	    --epochs 50 --epsilon 0.3 --noise 0 --seed 9
+	# The start-up delay is the interval: a scale-up's interval runs on
+	# the replicas before it, a scale-down's on the new count.
 	run awk -F, 'NR > 1 {
 		split("10 40 70 26", req, " ")
 		rate = req[$1 % 4 + 1] / 60
-		want = int(283 + 217 * (rate / $5) / 0.353 + 0.5)
+		ready = $5 > $2 ? $2 : $5
+		want = int(283 + 217 * (rate / ready) / 0.353 + 0.5)
 		if (want != $6) { print "epoch " $1 ": " $6 " != " want; bad = 1 }
 		if ($7 != int(rate * 30 + 0.5)) { print "epoch " $1 ": requests " $7; bad = 1 }
 	} END { exit bad }' h.csv
@@ -974,7 +979,7 @@ near() {
 @test "train and eval --help; --version" {
 	run --separate-stderr qs-sim train --help
 	assert_success
-	assert_line -n 0 "usage: qs-sim train [--alpha a] [--capacity rate]"
+	assert_line -n 0 "usage: qs-sim train [--alpha a] [--base-latency ms]"
 	run --separate-stderr qs-sim eval --help
 	assert_success
 	assert_line -n 0 "usage: qs-sim eval [--alpha a] [--base-latency ms]"
@@ -1003,7 +1008,8 @@ near() {
 	run --separate-stderr qs-sim eval --trace trace.csv --peak-replicas 10 \
 	    --policy hpa --hpa-target 0.28 --max-replicas 12
 	assert_success
-	assert_equal "$stderr" ""
+	assert_equal "$stderr" "qs-sim: --peak-replicas 10: requests scaled by 3.069565217391304"
+	assert_equal "$(field scale)" 3.069565217391304
 	assert_equal "$(field intervals)" 300
 	hviol=$(field slo_violations) hrep=$(field replica_intervals)
 	run --separate-stderr qs-sim eval --trace trace.csv --peak-replicas 10 \
@@ -1046,8 +1052,9 @@ near() {
 
 @test "train --period: several epochs per trace interval" {
 	tiny_trace
+	# No start-up delay: no transition is dropped as not ready.
 	qs-sim train --trace trace.csv --table t.csv --history h.csv --period 15 \
-	    --epochs 16 --noise 0 --seed 2
+	    --epochs 16 --noise 0 --seed 2 --startup-delay 0
 	# Four epochs per interval, each ending 15 s later: the requests of
 	# the 30 s before its end.  The first window, -15 to 15 s, takes half
 	# its requests from the last interval (26/4 + 10/4 = 9); 60-90 s from
@@ -1099,14 +1106,17 @@ near() {
 	# replica-minutes than a tuned HPA with as many, 3.1 % fewer than the
 	# lead-time oracle.
 	assert_equal "$(jq -r '[.violation_rate, .merit_hpa, .merit_oracle] | map(. * 1000 | round) | @csv' <<<"$output")" 200,75,-31
-	# The table's default buckets end below the trace's peak, as train says.
-	assert_equal "$stderr" "qs-sim: some observations fell outside $T/nasa.csv's buckets and were counted in the edge buckets"
+	# The factor on the requests; the table's default buckets end below
+	# the trace's peak, as train says.
+	assert_equal "$stderr" "qs-sim: --peak-replicas 10: requests scaled by 0.5229629629629629
+qs-sim: some observations fell outside $T/nasa.csv's buckets and were counted in the edge buckets"
+	assert_equal "$(field scale)" 0.5229629629629629
 	tviol=$(field slo_violations)
 	run --separate-stderr qs-sim eval \
 	    --trace data/traces/nasa_http_1995_jul01-14_1m.csv \
 	    --peak-replicas 10 --max-replicas 12 --policy hpa --hpa-target 0.28 --merit
 	assert_success
-	assert_equal "$stderr" ""
+	assert_equal "$stderr" "qs-sim: --peak-replicas 10: requests scaled by 0.5229629629629629"
 	assert_equal "$(field intervals)" 20160
 	# HPA 0.28: 2.3 % violations, on the frontier (its merit about 0).
 	assert_equal "$(jq -r '[.violation_rate, .merit_hpa] | map(. * 1000 | round) | @csv' <<<"$output")" 23,0
@@ -1194,8 +1204,8 @@ step_table() {
 @test "eval oracle: at most 0.5 % violations on both team traces with a start-up delay" {
 	for trace in "$TOP"/data/traces/*.csv; do
 		for d in 60 120; do
-			run qs-sim eval --trace "$trace" --peak-replicas 10 --policy oracle \
-			    --startup-delay "$d"
+			run --separate-stderr qs-sim eval --trace "$trace" \
+			    --peak-replicas 10 --policy oracle --startup-delay "$d"
 			assert_success
 			(( $(field slo_violations) * 200 <= $(field substeps) ))
 			(( $(field substeps) == 4 * $(field intervals) ))
@@ -1333,7 +1343,7 @@ step_table() {
 	assert_success
 	# Explorations (epsilon decaying with the visits) stay within one
 	# replica, never down above 500 ms.
-	run awk -F, 'NR > 1 && $NF == "True" {
+	run awk -F, 'NR > 1 && $10 == "True" {
 		d = $5 - $2
 		if (d > 1 || d < -1 || ($3 > 500 && d < 0)) { print "epoch " $1 ": " $2 " at " $3 " ms -> " $5; bad = 1 }
 		if (d < 0) down = 1
@@ -1372,4 +1382,190 @@ step_table() {
 	run qs-sim eval --trace trace.csv --policy table:fresh.csv --unlearned up
 	assert_failure 64
 	assert_output "qs-sim: invalid --unlearned: up (hold or hpa)"
+}
+
+# Columns 2-7 and 12 of history $1 (state, action, the state after, the
+# pods ready after it), one row a line.
+transitions() {
+	cut -d, -f2-7,12 "$1" | sed 1d
+}
+
+@test "train: 15-s sub-steps count a 30-s start-up delay as 30 s, 60-s ones as 60, as eval does" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# The step table sets 1 at t=0 and t=60 (15 requests seen), 3 at
+	# t=120 (75), ready at t=150.  Interval 2 at 2.5/s: 825.5 ms on 1
+	# replica, 463.83 on 3.
+	step_table
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --startup-delay 30 --epsilon 0 \
+	    --epochs 4 --seed 1 --substep 60
+	assert_success
+	assert_equal "$stderr" ""
+	# At t=180 the table sees the last 30 s, as qs-observe's window: in
+	# one 60-s sub-step, the whole interval on 1 replica.
+	assert_equal "$(transitions h.csv | sed -n 3p)" "1,826,75,3,826,75,3"
+	step_table
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --startup-delay 30 --substep 60 --series s.csv
+	assert_equal "$(sed -n 4p s.csv)" "2,150,825.5,3"
+	# 15-s sub-steps: 30 s on 1, then 30 s on 3, which the window sees;
+	# the interval's mean is (825.5 + 463.83) / 2.
+	step_table
+	rm h.csv
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --startup-delay 30 --epsilon 0 \
+	    --epochs 4 --seed 1
+	assert_success
+	assert_equal "$(transitions h.csv | sed -n 3p)" "1,826,75,3,464,75,3"
+	step_table
+	run qs-sim eval --trace trace.csv --policy table:table.csv --capacity 1 \
+	    --noise 0 --startup-delay 30 --series s.csv
+	near "$(sed -n 4p s.csv | cut -d, -f3)" 644.6666666666667
+	# Metrics 60 s late: every state is seen an interval late, the
+	# first one that of the looped trace's interval 2.
+	step_table
+	rm h.csv
+	qs-sim train --trace trace.csv --table table.csv --history h.csv \
+	    --capacity 1 --noise 0 --startup-delay 0 --epsilon 0 --epochs 4 \
+	    --seed 1 --substep 60 --observation-delay 60
+	assert_equal "$(transitions h.csv | tr '\n' ' ')" \
+	    "1,826,75,3,392,15,3 3,392,15,1,319,15,1 1,319,15,1,826,75,1 1,826,75,3,826,75,3 "
+}
+
+@test "train --latency-model queue: the overload at the cap, and its backlog carried into the next epoch" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# --base-latency 250, --capacity 1: the service rate is 2/s.  The
+	# step table keeps 1 replica through interval 1 (2.5/s: above the
+	# service rate, the cap; 0.5/s piles up, 30 requests), then sets 3
+	# at once (--startup-delay 0).  On 3 the 30 drain at 3.5/s within
+	# the first 15-s sub-step, whose mean backlog of 15 waits 1000 x 15 /
+	# 6 ms on top of 250 / (1 - 2.5 / 6) = 428.57: 2928.57, then three
+	# sub-steps of 428.57; a 60-s window sees them all: 1053.57.
+	step_table
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --base-latency 250 --noise 0 \
+	    --startup-delay 0 --epsilon 0 --epochs 4 --seed 1 --latency-model queue \
+	    --window 60
+	assert_success
+	# 150 requests a window are beyond the step table's last bucket.
+	assert_equal "$stderr" "qs-sim: some observations fell outside table.csv's buckets and were counted in the edge buckets"
+	assert_equal "$(cut -d, -f6 h.csv | tr '\n' ' ')" "new_latency 333 30000 1054 273 "
+	# The linear model: 375, 875, 458.33 (no backlog), 291.67.
+	step_table
+	rm h.csv
+	qs-sim train --trace trace.csv --table table.csv --history h.csv \
+	    --capacity 1 --base-latency 250 --noise 0 --startup-delay 0 --epsilon 0 \
+	    --epochs 4 --seed 1 --window 60
+	assert_equal "$(cut -d, -f6 h.csv | tr '\n' ' ')" "new_latency 375 875 458 292 "
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --latency-model mm1
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: invalid --latency-model: mm1 (linear or queue)"
+}
+
+@test "train and eval --learn drop the transitions whose pods are not ready, and say how many" {
+	printf 't,requests\n0,30\n1,150\n2,150\n3,30\n' > trace.csv
+	# Decisions every 15 s; the step table sets 3 at t=75 (45 requests
+	# in 45-75 s, their mean latency (7.5 x 391.5 + 37.5 x 825.5) / 45),
+	# ready at t=135: the transitions ending at 90, 105 and 120 see 1
+	# ready replica and are dropped; the one ending at 135, its latency
+	# still that of 1 replica, is learned.
+	step_table
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 9 \
+	    --seed 1 --period 15
+	assert_success
+	assert_equal "$stderr" "qs-sim: 3 of 9 transitions dropped: pods not ready"
+	assert_equal "$(wc -l < h.csv)" 7
+	assert_equal "$(awk -F, 'NR > 1 && $11 != $12' h.csv)" ""
+	# The rows are numbered as qs-update numbers what it learns.
+	assert_equal "$(tail -1 h.csv | cut -d, -f1)" 5
+	assert_equal "$(transitions h.csv | sed -n 5,6p | tr '\n' ' ')" \
+	    "1,392,15,1,753,45,1 1,826,75,3,826,75,3 "
+	# --startup-delay 0: none.
+	step_table
+	rm h.csv
+	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
+	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 9 \
+	    --seed 1 --period 15 --startup-delay 0
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(wc -l < h.csv)" 10
+	assert_equal "$(transitions h.csv | sed -n 6p)" "1,753,45,3,645,75,3"
+	# eval --learn by the same rule: decisions at 15 to 225 s, the same
+	# with the cost reward, whose updates never overturn the step
+	# table's choice; those at 75, 90 and 105 s end before t=135.
+	step_table
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --period 15 --learn --reward cost
+	assert_success
+	assert_equal "$stderr" "qs-sim: 3 of 14 transitions dropped: pods not ready"
+	assert_equal "$(field scale_actions)" 2
+	run --separate-stderr qs-sim eval --trace trace.csv --policy table:table.csv \
+	    --capacity 1 --noise 0 --period 15 --learn --reward cost --startup-delay 0
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "--peak-replicas prints its factor, train and eval alike, and refuses a trace with no requests" {
+	tiny_trace
+	# The peak, 70 requests a minute, needs 3 replicas at 0.353/s each
+	# when scaled by about 3 x 0.353 x 60 / 70.
+	run --separate-stderr qs-sim train --trace trace.csv --table t.csv \
+	    --peak-replicas 3 --epochs 10 --seed 1 --startup-delay 0
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "qs-sim: --peak-replicas 3: requests scaled by 0.9077142857142857"
+	run --separate-stderr qs-sim eval --trace trace.csv --policy static:3 \
+	    --peak-replicas 3
+	assert_success
+	assert_equal "$stderr" "qs-sim: --peak-replicas 3: requests scaled by 0.9077142857142857"
+	assert_equal "$(field scale)" 0.9077142857142857
+	# The same figures with the factor as --scale.
+	want=$output
+	run --separate-stderr qs-sim eval --trace trace.csv --policy static:3 \
+	    --scale 0.9077142857142857
+	assert_equal "$stderr" ""
+	assert_equal "$output" "$want"
+	printf 't,requests\n0,0\n1,0\n' > zero.csv
+	run --separate-stderr qs-sim train --trace zero.csv --table z.csv \
+	    --peak-replicas 3
+	assert_failure 65
+	assert_equal "$stderr" "qs-sim: --peak-replicas 3: cannot rescale zero.csv: its peak is 0"
+	[ ! -e z.csv ] && [ ! -e z.csv.lock ]
+	run --separate-stderr qs-sim eval --trace zero.csv --policy hpa \
+	    --peak-replicas 3
+	assert_failure 65
+	assert_output ""
+}
+
+@test "train refuses settings that cannot be met, or not soon, at once, and writes nothing" {
+	tiny_trace
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --base-latency 600
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: --ideal-latency 500 cannot be met: it is not above the base latency 600 (--base-latency)"
+	# An epoch of ten billion steps.
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --period 10000000 --substep 0.001
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: an epoch of 10000000 s, an --observation-delay of 0 s and a --window of 30 s span 10000000000 steps of 0.001 s, too many (at most 1000000): choose a longer --substep, or a shorter --period, --observation-delay or --window"
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --observation-delay 10000000 --substep 1
+	assert_failure 64
+	[[ $stderr == "qs-sim: an epoch of 60 s, an --observation-delay of 10000000 s and a --window of 30 s span 10000032 steps of 1 s, too many"* ]]
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --window 3000 --interval 1 --substep 0.001
+	assert_failure 64
+	[[ $stderr == "qs-sim: an epoch of 1 s, an --observation-delay of 0 s and a --window of 3000 s span 3000002 steps of 0.001 s, too many"* ]]
+	# A window of ten billion trace rows, each observation summing them.
+	run --separate-stderr timeout 10 qs-sim train --trace trace.csv --table t.csv \
+	    --window 10000000 --interval 0.001
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: --window 10000000 spans 10000000000 trace intervals, too many (at most 10000): choose a shorter --window or a longer --interval"
+	run --separate-stderr timeout 10 qs-sim eval --trace trace.csv --policy hpa \
+	    --window 10000000 --interval 0.001
+	assert_failure 64
+	assert_output ""
+	[ ! -e t.csv ] && [ ! -e t.csv.lock ]
 }

@@ -24,22 +24,28 @@ varied_trace() {
 offline_online() {
 	local rewardopts=$1 updateopts=$2
 	shift 2
+	rm -f history.csv
 	varied_trace > trace.csv
 	qs-init-table --max-replicas 4 --latency-buckets 8 --request-width 25 \
 	    --request-buckets 4 > fresh.csv
 	cp fresh.csv offline.csv
 	cp fresh.csv online.csv
-	# --startup-delay 0: a history has no new_pod, so qs-update takes the
-	# action for it, while train takes the ready count, which lags while
-	# pods start (train's default delay is 60 s, above --period 20).
+	# Train's default start-up delay, 60 s: with a shorter --period some
+	# transitions end before their pods are ready, and train drops them
+	# as qs-update would.
 	run --separate-stderr qs-sim train --trace trace.csv --table offline.csv \
-	    --history history.csv --epochs 600 --epsilon 0.5 --seed 11 \
-	    --startup-delay 0 "$@"
+	    --history history.csv --epochs 600 --epsilon 0.5 --seed 11 "$@"
 	assert_success
-	assert_equal "$stderr" ""
-	assert_equal "$(wc -l < history.csv)" 601
-	# pod, latency, requests, action, new_latency, new_requests
-	cut -d, -f2-7 history.csv > observed.csv
+	dropped=0
+	if [ -n "$stderr" ]; then
+		[[ $stderr =~ ^qs-sim:\ ([0-9]+)\ of\ 600\ transitions\ dropped:\ pods\ not\ ready$ ]]
+		dropped=${BASH_REMATCH[1]}
+	fi
+	# A row for each transition learned.
+	assert_equal "$(wc -l < history.csv)" $((601 - dropped))
+	# pod, latency, requests, action, new_latency, new_requests, and the
+	# applied and new_pod that qs-update's not-ready rule reads.
+	cut -d, -f2-7,11,12 history.csv > observed.csv
 	# shellcheck disable=SC2086 # the options are words
 	qs-reward $rewardopts < observed.csv > rewarded.csv
 	# shellcheck disable=SC2086
@@ -93,6 +99,19 @@ assert_same_learning() {
 
 @test "several epochs per interval (--period): the same table online and offline" {
 	offline_online "" "" --period 20 --noise 0.1
+	assert_same_learning
+}
+
+@test "a start-up delay longer than --period: train drops the transitions qs-update drops, and both learn the same table" {
+	offline_online "" "" --period 15 --noise 0.1
+	assert_same_learning
+	(( dropped > 0 && dropped < 300 ))
+	# Every transition learned found its pods ready, as qs-update checks.
+	assert_equal "$(awk -F, 'NR > 1 && $11 != $12' history.csv)" ""
+	assert_equal "$(head -1 history.csv | cut -d, -f11-)" "applied,new_pod"
+	# With no delay nothing is dropped: every epoch is learned.
+	offline_online "" "" --period 15 --noise 0.1 --startup-delay 0
+	assert_equal "$dropped" 0
 	assert_same_learning
 }
 

@@ -291,6 +291,9 @@ sim_eval(int argc, char *argv[])
 	if (res.clamped)
 		qs_warn("some observations fell outside %s's buckets and were "
 		    "counted in the edge buckets", path);
+	if (res.dropped > 0)
+		qs_warn("%ld of %ld transitions dropped: pods not ready",
+		    res.dropped, res.transitions);
 	qs_table_free(o.table);
 	free(mpath);
 	free(c.values);

@@ -1,6 +1,7 @@
 /* See LICENSE file for copyright and license details. */
 #include <sys/stat.h>
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -146,6 +147,39 @@ common_option(struct common *c, int opt, const char *arg)
 	return 1;
 }
 
+/*
+ * Say the factor --peak-replicas put on the requests, so that a user can
+ * see what a trained table's request buckets are in live units.
+ */
+static void
+peak_report(const struct common *c)
+{
+	char f[QS_NUM_MAX];
+
+	qs_num_format(f, c->p.scale);
+	qs_warn("--peak-replicas %.0f: requests scaled by %s", c->peak_replicas,
+	    f);
+}
+
+/* Windows of more trace rows than this are refused: each look sums them. */
+#define MAX_WINDOW_ROWS 10000.0
+
+/* Refuse a window whose every observation would take long to sum. */
+static void
+window_check(const struct common *c)
+{
+	char w[QS_NUM_MAX], r[QS_NUM_MAX];
+	double rows = ceil(c->window / c->p.interval);
+
+	if (rows <= MAX_WINDOW_ROWS)
+		return;
+	qs_num_format(w, c->window);
+	qs_num_format(r, rows);
+	qs_die(EX_USAGE, "--window %s spans %s trace intervals, too many (at "
+	    "most %.0f): choose a shorter --window or a longer --interval", w, r,
+	    MAX_WINDOW_ROWS);
+}
+
 /* Check what train and eval share, then load and rescale the trace. */
 void
 common_finish(struct common *c)
@@ -169,8 +203,10 @@ common_finish(struct common *c)
 		common_fit(c);
 		if (qs_sim_check(&c->p, &err) != 0)
 			qs_die_err(&err);
+		window_check(c);
 		return;
 	}
+	window_check(c);
 	if (qs_sim_check(&c->p, &err) != 0)
 		qs_die_err(&err);
 	if (qs_sim_trace_load(c->trace, &c->values, &c->n, &err) != 0)
@@ -178,10 +214,11 @@ common_finish(struct common *c)
 	if (c->peak_replicas > 0) {
 		peak = qs_sim_trace_peak(c->values, c->n);
 		if (peak <= 0)
-			qs_die(EX_DATAERR, "cannot rescale %s: its peak is 0",
-			    c->trace);
+			qs_die(EX_DATAERR, "--peak-replicas %.0f: cannot rescale "
+			    "%s: its peak is 0", c->peak_replicas, c->trace);
 		c->p.scale = qs_sim_scale_for_peak(&c->p, peak,
 		    (long)c->peak_replicas);
+		peak_report(c);
 	}
 }
 

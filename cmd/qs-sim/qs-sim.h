@@ -23,15 +23,18 @@
 	"       qs-sim train [option ...] --table file --trace file\n" \
 	"       qs-sim eval [option ...] --policy policy --trace file\n"
 
-#define TRAIN_USAGE "usage: qs-sim train [--alpha a] [--capacity rate]\n" \
+#define TRAIN_USAGE "usage: qs-sim train [--alpha a] [--base-latency ms]\n" \
+	"       [--capacity rate]\n" \
 	"       [--compat notebook] [--cost-weights perf,res,adp] [--epochs n] [--epsilon e]\n" \
 	"       [--gamma g] [--history file] [--ideal-latency ms] [--interval s]\n" \
-	"       [--latency-buckets n] [--latency-width ms] [--max-replicas n]\n" \
-	"       [--min-replicas n] [--noise sd] [--peak-replicas n | --scale x]\n" \
+	"       [--latency-buckets n] [--latency-model linear | queue]\n" \
+	"       [--latency-width ms] [--max-replicas n]\n" \
+	"       [--min-replicas n] [--noise sd] [--observation-delay s]\n" \
+	"       [--peak-replicas n | --scale x]\n" \
 	"       [--period s] [--replicas n] [--request-buckets n]\n" \
 	"       [--request-width n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--startup-delay s]\n" \
-	"       [--window s] [--fit-out file] [--learner model | q]\n" \
+	"       [--substep s] [--window s] [--fit-out file] [--learner model | q]\n" \
 	"       [--horizon s] [--slo-weight w] --table file\n" \
 	"       --trace file | --observations file\n"
 

@@ -55,6 +55,7 @@ sim_train(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "alpha", required_argument, NULL, OPT_ALPHA },
+		{ "base-latency", required_argument, NULL, OPT_BASE },
 		{ "capacity", required_argument, NULL, OPT_CAPACITY },
 		{ "compat", required_argument, NULL, OPT_COMPAT },
 		{ "cost-weights", required_argument, NULL, OPT_COST_WEIGHTS },
@@ -68,11 +69,13 @@ sim_train(int argc, char *argv[])
 		{ "ideal-latency", required_argument, NULL, OPT_IDEAL },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "latency-buckets", required_argument, NULL, OPT_LAT_BUCKETS },
+		{ "latency-model", required_argument, NULL, OPT_LATENCY_MODEL },
 		{ "latency-width", required_argument, NULL, OPT_LAT_WIDTH },
 		{ "learner", required_argument, NULL, OPT_LEARNER },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
+		{ "observation-delay", required_argument, NULL, OPT_OBS_DELAY },
 		{ "observations", required_argument, NULL, OPT_OBSERVATIONS },
 		{ "peak-replicas", required_argument, NULL, OPT_PEAK },
 		{ "period", required_argument, NULL, OPT_PERIOD },
@@ -84,6 +87,7 @@ sim_train(int argc, char *argv[])
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "slo-weight", required_argument, NULL, OPT_SLO_WEIGHT },
 		{ "startup-delay", required_argument, NULL, OPT_STARTUP },
+		{ "substep", required_argument, NULL, OPT_SUBSTEP },
 		{ "table", required_argument, NULL, OPT_TABLE },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -100,6 +104,7 @@ sim_train(int argc, char *argv[])
 	struct train_meta mo = { 0 };
 	const char *envv;
 	long latw = 500, latn = 4, reqw = 18, reqn = 3;
+	long dropped = 0;
 	int opt, lock, clamped = 0, rc = 0, learner = -1, weights_given = 0;
 	double horizon = -1, slo_weight = -1;
 
@@ -136,24 +141,30 @@ sim_train(int argc, char *argv[])
 			    "simulated deployment\nunder a workload trace, one "
 			    "trace interval per epoch.\n\n"
 			    "      --alpha a           learning rate (0.1)\n"
+			    "      --base-latency ms   latency with no load (283)\n"
 			    "      --epochs n          epochs to run (1000)\n"
 			    "      --epsilon e         exploration rate (0.1)\n"
 			    "      --gamma g           discount factor (0.6)\n"
-			    "      --history file      append one row per epoch\n"
+			    "      --history file      append one row per transition "
+			    "learned\n"
 			    "      --horizon s         model: seconds a decision's replicas\n"
 			    "                          take to serve (--startup-delay)\n"
 			    "      --latency-buckets n for a new table (4)\n"
+			    "      --latency-model m   linear or queue (M/M/1, backlog) "
+			    "(linear)\n"
 			    "      --latency-width ms  for a new table (500)\n"
 			    "      --learner l         model (plan from a model; the default\n"
 			    "                          with --observations) or q\n"
 			    "      --max-replicas n    for a new table (3)\n"
 			    "      --min-replicas n    for a new table (1)\n"
+			    "      --observation-delay s  metrics as of s seconds ago (0)\n"
 			    "      --period s          seconds per epoch (--interval)\n"
 			    "      --request-buckets n for a new table (3)\n"
 			    "      --request-width n   for a new table (18)\n"
 			    "      --seed n            seed of noise and decisions "
 			    "(random)\n"
 			    "      --slo-weight w      model: weight of a violation (0.9)\n"
+			    "      --substep s         seconds per step of the model (15)\n"
 			    "      --table file        the Q-table, created when "
 			    "missing\n"
 			    "      --trace file        CSV t,requests\n"
@@ -179,6 +190,13 @@ sim_train(int argc, char *argv[])
 			break;
 		case OPT_PERIOD:
 			o.period = qs_opt_double("--period", optarg, 1e-3, 1e7);
+			break;
+		case OPT_OBS_DELAY:
+			o.observation_delay = qs_opt_double("--observation-delay",
+			    optarg, 0, 1e7);
+			break;
+		case OPT_SUBSTEP:
+			o.substep = qs_opt_double("--substep", optarg, 1e-3, 1e7);
 			break;
 		case OPT_LAT_BUCKETS:
 			latn = qs_opt_long("--latency-buckets", optarg, 1, 100000);
@@ -219,6 +237,9 @@ sim_train(int argc, char *argv[])
 	if (c.max_replicas == 0)
 		c.max_replicas = 3;
 	common_finish(&c);
+	o.window = c.window;
+	if (qs_simtrain_check(&c.p, &o, &err) != 0)
+		qs_die_err(&err);
 
 	if ((lock = qs_lock(table, 0, &err)) < 0)
 		qs_die_err(&err);
@@ -244,6 +265,7 @@ sim_train(int argc, char *argv[])
 	o.replicas = c.replicas >= 0 ? c.replicas : t->pod_min;
 	if (isatty(STDERR_FILENO))
 		o.progress = progress;
+	o.dropped = &dropped;
 	if (qs_simtrain_run(t, &c.p, c.values, c.n, &o, hp, &clamped,
 	    &err) != 0)
 		rc = -1;
@@ -260,6 +282,9 @@ sim_train(int argc, char *argv[])
 	if (clamped)
 		qs_warn("some observations fell outside %s's buckets and were "
 		    "counted in the edge buckets", table);
+	if (dropped > 0)
+		qs_warn("%ld of %ld transitions dropped: pods not ready", dropped,
+		    o.epochs);
 	if (hp != NULL)
 		qs_history_close(hp);
 	qs_unlock(lock);

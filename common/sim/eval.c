@@ -10,8 +10,10 @@
 #include "qs/learn.h"
 #include "qs/num.h"
 #include "qs/rand.h"
+#include "qs/ready.h"
 #include "qs/sim.h"
 #include "qs/simrun.h"
+#include "qs/simstep.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
@@ -115,21 +117,22 @@ struct run {
 	size_t n;
 	const struct qs_simeval *o;
 	const double *f;	/* each interval's noise factor */
-	struct qs_sim sim;
+	struct qs_simstep st;	/* the model in steps; its sim the replicas */
 	struct qs_hpa hpa;
 	size_t k;		/* the interval */
 	long j;			/* the decision within it */
-	double t, rate;		/* its time, the interval's rate */
+	double t;		/* its time */
 	double tobs;		/* the time its metrics are as of */
 	size_t i;		/* the sub-step */
 	/* The oracle: each sub-step's need, how many sub-steps ahead. */
 	long *need;
 	size_t ns, look;
 	/* The table policy. */
-	struct qs_obs seen;	/* as qs-observe would see the period ended */
+	struct qs_obs seen;	/* as qs-observe would see it now */
 	struct qs_transition tr;	/* the last decision, to be completed */
 	int decided;
 	int clamped;
+	long transitions, dropped;	/* completed with learn; not learned */
 	struct qs_policy_opts rules;	/* o's, with its window and ideal */
 	/* The model learner: the requests of the last decisions, a ring. */
 	double *past;
@@ -167,14 +170,14 @@ decide_oracle(struct run *r)
 static long
 decide_hpa(struct run *r)
 {
-	return qs_hpa_step(&r->hpa, r->t, r->sim.replicas, r->sim.ready,
-	    r->sim.replicas - r->sim.ready, qs_sim_window_rate(r->p, r->trace,
+	return qs_hpa_step(&r->hpa, r->t, r->st.sim.replicas, r->st.sim.ready,
+	    r->st.sim.replicas - r->st.sim.ready, qs_sim_window_rate(r->p, r->trace,
 	    r->n, r->tobs, r->o->window, 0));
 }
 
 /*
  * The table's decision by the policy's rules, exploiting, from the
- * period just ended (qs_policy_decide).  With learn, first
+ * state seen now (qs_policy_decide).  With learn, first
  * complete the last decision's transition with what it led to and learn
  * it, as qs-reward | qs-update would.
  */
@@ -191,8 +194,17 @@ decide_table(struct run *r)
 		return -1;
 	s = qs_table_state(t, r->seen.pod, r->seen.latency, r->seen.requests,
 	    &r->clamped);
+	if (r->o->learn && r->decided)
+		r->transitions++;
+	/*
+	 * The model learns from every observation; a table's transition
+	 * whose pods are not ready is not learned (ready.h).
+	 */
 	if (r->o->learn && r->o->model != NULL) {
 		model_learn(r);
+	} else if (r->o->learn && r->decided &&
+	    qs_ready_dropped(r->seen.pod, r->tr.action)) {
+		r->dropped++;
 	} else if (r->o->learn && r->decided) {
 		r->tr.after = r->seen;
 		r->tr.reward = qs_reward_compute(&r->o->reward, r->tr.before.pod,
@@ -250,31 +262,6 @@ static const struct {
 	[QS_POLICY_ORACLE] = { decide_oracle, 1 },
 };
 
-/*
- * What the table sees at r->tobs, as qs-observe would: the ready replicas
- * now, the mean latency of the steps of h seconds (fine) in the period
- * before, and the requests of the window.  Returns 0 when the run has not
- * gone on long enough for one observation.
- */
-static int
-observe(struct run *r, const double *fine, double h, double period)
-{
-	long hi = (long)floor(r->tobs / h + 1e-9), cnt, x;
-	double sum = 0;
-
-	if (hi <= 0)
-		return 0;
-	cnt = (long)floor(period / h + 0.5);
-	cnt = cnt < 1 ? 1 : cnt > hi ? hi : cnt;
-	for (x = hi - cnt; x < hi; x++)
-		sum += fine[x];
-	r->seen.pod = r->sim.ready;
-	r->seen.latency = round(sum / (double)cnt);
-	r->seen.requests = round(qs_sim_window_rate(r->p, r->trace, r->n,
-	    r->tobs, r->o->window, 0) * r->o->window);
-	return 1;
-}
-
 /* --record: the observation a decision is made on, as a record. */
 static int
 record_row(const struct run *r)
@@ -296,20 +283,19 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
     const struct qs_simeval *o, struct qs_simeval_result *res,
     struct qs_err *err)
 {
-	struct qs_rand rng;
+	struct qs_simnoise z;
+	struct qs_simstep_plan pl;
 	struct run r;
-	double *f = xcalloc(n, sizeof(double)), *lats, *fine = NULL;
-	double rep, sum, tl, dt, h, period, next = 0, backlog = 0, isum, irep;
+	double *f, *lats;
+	double rep, sum, tl, dt, h, period, next = 0, isum, irep, keep = 1;
 	double secs = 0;
 	long m, ticks, want, e;
 	size_t k, s, i, ns;
-	int rc = 0, first = 1;
+	int rc = 0, first = 1, seen;
 
-	if (o->policy == QS_POLICY_HPA_SWEEP) {
-		free(f);
+	if (o->policy == QS_POLICY_HPA_SWEEP)
 		return qs_err_set(err, EX_USAGE, "%s", "hpa-sweep runs through "
 		    "qs_simeval_sweep");
-	}
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
 	r.p = p;
@@ -318,42 +304,40 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	r.trace = trace;
 	r.n = n;
 	r.o = o;
-	r.f = f;
 	r.rules = o->rules;
 	r.rules.epsilon = 0;
 	r.rules.window = o->window;
 	r.rules.ideal = o->reward.ideal;
-	qs_rand_seed(&rng, o->seed);
-	for (k = 0; k < n; k++)
-		f[k] = p->noise > 0 ? exp(p->noise * qs_rand_normal(&rng)) : 1;
 	/* Sub-steps: a whole number per trace interval. */
-	m = o->substep > 0 ? (long)fmin(floor(p->interval / o->substep + 0.5),
-	    MAX_STEPS + 1) : 1;
-	if (m < 1)
-		m = 1;
-	dt = p->interval / (double)m;
-	period = dt;
+	period = 0;
 	if (o->policy == QS_POLICY_HPA)
 		period = o->hpa.sync;
 	else if (o->policy == QS_POLICY_TABLE)
 		period = o->period > 0 ? o->period : p->interval;
-	/* Integrate at the policy's own period when it is the shorter. */
-	ticks = (long)fmin(floor(dt / period + 0.5), MAX_STEPS + 1);
-	if (ticks < 1)
-		ticks = 1;
-	h = dt / (double)ticks;
-	if ((double)n * (double)m * (double)ticks > MAX_STEPS) {
-		free(f);
+	qs_simstep_plan(p, o->substep, period, MAX_STEPS, &pl);
+	m = pl.m;
+	ticks = pl.ticks;
+	dt = pl.dt;
+	h = pl.h;
+	if (period <= 0)
+		period = dt;
+	if ((double)n * (double)m * (double)ticks > MAX_STEPS)
 		return qs_err_set(err, EX_USAGE, "%.0f steps are too many (at "
 		    "most %.0f): choose a longer --substep or policy period",
 		    (double)n * (double)m * (double)ticks, MAX_STEPS);
-	}
+	if (o->policy == QS_POLICY_TABLE || o->record != NULL)
+		keep = fmin(qs_simstep_keep(&pl, o->observation_delay, o->window),
+		    (double)n * (double)m * (double)ticks + 1);
+	/* The noise of every interval, as the run will draw it. */
+	f = xcalloc(n, sizeof(double));
+	qs_simnoise_init(&z, p->noise, o->seed, 0);
+	for (k = 0; k < n; k++)
+		f[k] = qs_simnoise_at(&z, (long long)k);
+	r.f = f;
 	ns = n * (size_t)m;
 	lats = xcalloc(ns, sizeof(double));
 	if (o->policy == QS_POLICY_HPA)
 		qs_hpa_init(&r.hpa, &o->hpa);
-	if (o->policy == QS_POLICY_TABLE || o->record != NULL)
-		fine = xcalloc(ns * (size_t)ticks, sizeof(double));
 	if (o->policy == QS_POLICY_TABLE && o->learn && o->model != NULL) {
 		r.npast = (size_t)fmax(1, floor(o->model->horizon / period + 0.5));
 		r.past = xcalloc(r.npast, sizeof(double));
@@ -374,7 +358,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		want = decide_oracle(&r);
 	else
 		want = o->replicas;
-	qs_sim_init(&r.sim, &r.q, trace, n, 0, want, o->seed);
+	qs_simstep_init(&r.st, p, trace, n, 0, &pl, 0, (size_t)keep, want,
+	    o->seed);
 	if (o->series != NULL && fputs("t,requests,latency,replicas\n",
 	    o->series) == EOF)
 		rc = -1;
@@ -383,7 +368,6 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		rc = -1;
 	for (k = 0; k < n && rc == 0; k++) {
 		r.k = k;
-		r.rate = rate_at(p, trace, n, (long)k);
 		isum = irep = 0;
 		for (s = 0; s < (size_t)m; s++) {
 			i = k * (size_t)m + s;
@@ -398,26 +382,27 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 				if (r.t >= next - 1e-9 * h) {
 					while (next <= r.t + 1e-9 * h)
 						next += period;
-					if (fine == NULL || observe(&r, fine, h, period)) {
-						if (o->record != NULL && record_row(&r) != 0)
-							rc = -1;
+					seen = o->policy == QS_POLICY_TABLE ||
+					    o->record != NULL ?
+					    qs_simstep_observe(&r.st,
+					    o->observation_delay, o->window,
+					    &r.seen) : 1;
+					if (seen && o->record != NULL &&
+					    record_row(&r) != 0)
+						rc = -1;
+					if (seen || o->policy != QS_POLICY_TABLE) {
 						want = policies[o->policy].decide(&r);
 					}
 				}
-				if (want >= 0 && want != r.sim.replicas) {
+				if (want >= 0 && want != r.st.sim.replicas) {
 					if (!first || !policies[o->policy].sets_start)
 						res->scale_actions++;
-					qs_sim_scale(&r.sim, want);
+					qs_sim_scale(&r.st.sim, want);
 				}
 				first = 0;
-				tl = qs_sim_substep(&r.q, r.sim.ready, r.rate, h,
-				    &backlog);
-				if (fine != NULL)
-					fine[i * (size_t)ticks + (size_t)e] =
-					    fmin(tl * f[k], p->max_latency);
+				rep += (double)r.st.sim.replicas;
+				tl = qs_simstep_run(&r.st);
 				sum += tl;
-				rep += (double)r.sim.replicas;
-				qs_sim_advance(&r.sim, h);
 			}
 			lats[i] = fmin(sum / (double)ticks * f[k], p->max_latency);
 			rep /= (double)ticks;
@@ -438,9 +423,12 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		    NULL ? "series or the record" : "series");
 	res->intervals = (long)n;
 	res->substeps = (long)ns;
+	res->scale = p->scale;
 	res->replica_intervals = secs / p->interval;
 	res->replica_minutes = secs / 60;
 	res->clamped = r.clamped;
+	res->transitions = r.transitions;
+	res->dropped = r.dropped;
 	if (ns > 0) {
 		res->violation_rate = (double)res->slo_violations / (double)ns;
 		res->latency_mean /= (double)ns;
@@ -449,10 +437,9 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	}
 	if (o->policy == QS_POLICY_HPA)
 		qs_hpa_free(&r.hpa);
-	qs_sim_free(&r.sim);
+	qs_simstep_free(&r.st);
 	free(r.need);
 	free(r.past);
-	free(fine);
 	free(f);
 	free(lats);
 	return rc;
@@ -463,8 +450,9 @@ static int
 print_fields(FILE *fp, const struct qs_simeval_result *res)
 {
 	char rate[QS_NUM_MAX], rep[QS_NUM_MAX], mean[QS_NUM_MAX], p95[QS_NUM_MAX];
-	char min[QS_NUM_MAX];
+	char min[QS_NUM_MAX], scale[QS_NUM_MAX];
 
+	qs_num_format(scale, res->scale);
 	qs_num_format(rate, res->violation_rate);
 	qs_num_format(rep, res->replica_intervals);
 	qs_num_format(min, res->replica_minutes);
@@ -474,9 +462,10 @@ print_fields(FILE *fp, const struct qs_simeval_result *res)
 	    "\"slo_violations\":%ld,"
 	    "\"violation_rate\":%s,\"replica_intervals\":%s,"
 	    "\"replica_minutes\":%s,"
-	    "\"scale_actions\":%ld,\"latency_mean\":%s,\"latency_p95\":%s",
+	    "\"scale_actions\":%ld,\"latency_mean\":%s,\"latency_p95\":%s,"
+	    "\"scale\":%s",
 	    res->intervals, res->substeps, res->slo_violations, rate, rep, min,
-	    res->scale_actions, mean, p95) < 0)
+	    res->scale_actions, mean, p95, scale) < 0)
 		return -1;
 	return 0;
 }

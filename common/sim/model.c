@@ -215,16 +215,16 @@ qs_sim_scale_for_peak(const struct qs_sim_params *p, double peak,
 	return scale;
 }
 
-static double
-row_rate(const struct qs_sim_params *p, const double *trace, size_t n, long i,
-    int loop)
+double
+qs_sim_row_rate(const struct qs_sim_params *p, const double *trace, size_t n,
+    long long i, int loop)
 {
 	if (loop)
-		i = ((i % (long)n) + (long)n) % (long)n;
+		i = ((i % (long long)n) + (long long)n) % (long long)n;
 	else if (i < 0)
 		i = 0;
 	else if ((size_t)i >= n)
-		i = (long)n - 1;
+		i = (long long)n - 1;
 	return trace[i] * p->scale / p->interval;
 }
 
@@ -236,11 +236,11 @@ qs_sim_window_rate(const struct qs_sim_params *p, const double *trace,
 	long i;
 
 	if (w <= 0)
-		return row_rate(p, trace, n, (long)floor(t / p->interval), loop);
+		return qs_sim_row_rate(p, trace, n, (long)floor(t / p->interval), loop);
 	while (a < t - 1e-9 * w) {
 		i = (long)floor(a / p->interval + 1e-9);
 		end = fmin(t, (double)(i + 1) * p->interval);
-		sum += row_rate(p, trace, n, i, loop) * (end - a);
+		sum += qs_sim_row_rate(p, trace, n, i, loop) * (end - a);
 		a = end;
 	}
 	return sum / w;

@@ -7,10 +7,13 @@
 #include "qs/err.h"
 #include "qs/history.h"
 #include "qs/learn.h"
+#include "qs/num.h"
 #include "qs/rand.h"
+#include "qs/ready.h"
 #include "qs/record.h"
 #include "qs/sim.h"
 #include "qs/simrun.h"
+#include "qs/simstep.h"
 #include "qs/table.h"
 
 /* History rows are appended in batches of this many. */
@@ -19,6 +22,9 @@
 #define PROGRESS (1L << 20)
 /* Mixed into the seed for the decisions' stream. */
 #define DECIDE_SEED 0x9e3779b97f4a7c15ULL
+
+/* Steps kept for observations beyond this are refused: they would not fit. */
+#define MAX_KEEP 1000000.0
 
 void
 qs_simtrain_defaults(struct qs_simtrain *o)
@@ -34,6 +40,34 @@ qs_simtrain_defaults(struct qs_simtrain *o)
 	o->seed = 1;
 	o->progress = NULL;
 	o->arg = NULL;
+	o->substep = 15;
+	o->observation_delay = 0;
+	o->dropped = NULL;
+}
+
+int
+qs_simtrain_check(const struct qs_sim_params *p, const struct qs_simtrain *o,
+    struct qs_err *err)
+{
+	struct qs_simstep_plan pl;
+	char b1[QS_NUM_MAX], b2[QS_NUM_MAX], b3[QS_NUM_MAX], b4[QS_NUM_MAX];
+	double period = o->period > 0 ? o->period : p->interval, steps;
+
+	qs_simstep_plan(p, o->substep, period, MAX_KEEP, &pl);
+	/* The steps of an epoch, and those an observation looks back on. */
+	steps = fmax(ceil(period / pl.h - 1e-9),
+	    qs_simstep_keep(&pl, o->observation_delay, o->window));
+	if (pl.m <= MAX_KEEP && pl.ticks <= MAX_KEEP && steps <= MAX_KEEP)
+		return 0;
+	qs_num_format(b1, period);
+	qs_num_format(b2, o->observation_delay);
+	qs_num_format(b3, o->window);
+	qs_num_format(b4, pl.h);
+	return qs_err_set(err, EX_USAGE, "an epoch of %s s, an "
+	    "--observation-delay of %s s and a --window of %s s span %.0f steps "
+	    "of %s s, too many (at most %.0f): choose a longer --substep, or a "
+	    "shorter --period, --observation-delay or --window", b1, b2, b3,
+	    steps, b4, MAX_KEEP);
 }
 
 static int
@@ -45,38 +79,23 @@ flush(struct qs_history *h, json_t *rows, struct qs_err *err)
 	return rc;
 }
 
-/* The noise factor of the trace interval being observed. */
-struct noise {
-	double f;
-	long interval;
-	int drawn;
-};
-
-/*
- * The mean latency over the period just ended, with the replicas ready
- * now: latency is linear in the rate, so it is the latency of the mean
- * rate.  Then the noise factor of the trace interval the period ended in
- * (one draw per interval, as qs-sim eval has it, so that a latency seen
- * early in an interval says something about the rest of it), the cap,
- * and rounding as qs-observe reports it.
- */
-static double
-observe_latency(struct qs_sim *sim, const struct qs_sim_params *p,
-    const double *trace, size_t n, double period, struct noise *nz)
+/* The row qs-reward | qs-update would have written for tr; a new reference. */
+static json_t *
+history_row(const struct qs_simtrain *o, long epoch,
+    const struct qs_transition *tr, double q, int random)
 {
-	double l = qs_sim_latency(p, sim->ready,
-	    qs_sim_window_rate(p, trace, n, sim->now, period, 1));
-	long iv = (long)floor((sim->now - period / 2) / p->interval);
+	json_t *row = json_object();
 
-	if (p->noise > 0) {
-		if (!nz->drawn || iv != nz->interval) {
-			nz->f = exp(p->noise * qs_rand_normal(&sim->rng));
-			nz->interval = iv;
-			nz->drawn = 1;
-		}
-		l *= nz->f;
-	}
-	return round(l < p->max_latency ? l : p->max_latency);
+	qs_rec_set(row, "epoch", json_integer((json_int_t)epoch));
+	qs_rec_obs_set(row, "", &tr->before);
+	qs_rec_set(row, "action", json_integer((json_int_t)tr->action));
+	qs_rec_obs_set(row, "new_", &tr->after);
+	qs_rec_set(row, "reward", qs_reward_json(&o->reward, tr->reward));
+	qs_rec_set(row, "q_value", json_real(q));
+	qs_rec_set(row, "random", json_boolean(random));
+	qs_rec_set(row, "applied", json_integer((json_int_t)tr->action));
+	qs_rec_set(row, "new_pod", json_integer((json_int_t)tr->after.pod));
+	return row;
 }
 
 int
@@ -84,15 +103,16 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
     const double *trace, size_t n, const struct qs_simtrain *o,
     struct qs_history *h, int *clamped, struct qs_err *err)
 {
+	struct qs_simstep_plan pl;
+	struct qs_simstep st;
 	struct qs_rand rng;
-	struct qs_sim sim;
 	struct qs_transition tr;
 	struct qs_learn_result res;
-	json_t *rows = NULL, *row;
-	size_t s;
-	long e, epoch0 = 0;
+	json_t *rows = NULL;
+	long e, epoch0 = 0, learned = 0, dropped = 0;
+	long long first;
 	double period = o->period > 0 ? o->period : p->interval;
-	struct noise nz = { 1, 0, 0 };
+	double delay = o->observation_delay, keep, next = 0, eps;
 	struct qs_policy_opts po = o->policy;
 	enum qs_policy_why why;
 	int col, random, rc = 0;
@@ -101,48 +121,54 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	po.window = o->window;
 	po.ideal = o->reward.ideal;
 
-	qs_sim_init(&sim, p, trace, n, 0, o->replicas, o->seed);
+	qs_simstep_plan(p, o->substep, period, MAX_KEEP, &pl);
+	keep = qs_simstep_keep(&pl, delay, o->window);
+	if (qs_simtrain_check(p, o, err) != 0)
+		return -1;
+	eps = 1e-9 * pl.h;
+	/* The steps before time 0 that the first observation averages. */
+	first = -(long long)(ceil(delay / pl.h - 1e-9) +
+	    fmax(1, floor(o->window / pl.h + 0.5)));
+	qs_simstep_init(&st, p, trace, n, 1, &pl, first, (size_t)keep,
+	    o->replicas, o->seed);
+	while (st.step < 0)
+		(void)qs_simstep_run(&st);
 	qs_rand_seed(&rng, o->seed ^ DECIDE_SEED);
 	if (h != NULL) {
 		rows = json_array();
 		epoch0 = h->rows;
 	}
-	/* The first state: the period before the start, the trace looping. */
-	tr.before.pod = sim.ready;
-	tr.before.latency = observe_latency(&sim, p, trace, n, period, &nz);
-	tr.before.requests = round(qs_sim_window_rate(p, trace, n, sim.now,
-	    o->window, 1) * o->window);
+	(void)qs_simstep_observe(&st, delay, o->window, &tr.before);
 	for (e = 0; e < o->epochs; e++) {
-		s = qs_table_state(t, tr.before.pod, tr.before.latency,
-		    tr.before.requests, clamped);
-		col = qs_policy_decide(t, &po, s, &tr.before, &rng, &why);
+		col = qs_policy_decide(t, &po, qs_table_state(t, tr.before.pod,
+		    tr.before.latency, tr.before.requests, clamped), &tr.before,
+		    &rng, &why);
 		random = why == QS_POLICY_WHY_RANDOM;
 		tr.action = t->act[col];
-		qs_sim_scale(&sim, tr.action);
-		qs_sim_advance(&sim, period);
-		tr.after.pod = sim.ready;
-		tr.after.latency = observe_latency(&sim, p, trace, n, period, &nz);
-		tr.after.requests = round(qs_sim_window_rate(p, trace, n, sim.now,
-		    o->window, 1) * o->window);
+		qs_sim_scale(&st.sim, tr.action);
+		while (next <= qs_simstep_now(&st) + eps)
+			next += period;
+		do
+			(void)qs_simstep_run(&st);
+		while (qs_simstep_now(&st) < next - eps);
+		(void)qs_simstep_observe(&st, delay, o->window, &tr.after);
 		tr.reward = qs_reward_compute(&o->reward, tr.before.pod, tr.action,
 		    tr.before.latency, tr.after.latency);
-		/* The action is a column of t: this cannot fail. */
-		(void)qs_learn_transition(t, &tr, &o->lp, &res, err);
-		*clamped |= res.clamped;
-		if (rows != NULL) {
-			/* The record qs-reward | qs-update would have written. */
-			row = json_object();
-			qs_rec_set(row, "epoch", json_integer((json_int_t)(epoch0 + e)));
-			qs_rec_obs_set(row, "", &tr.before);
-			qs_rec_set(row, "action", json_integer((json_int_t)tr.action));
-			qs_rec_obs_set(row, "new_", &tr.after);
-			qs_rec_set(row, "reward", qs_reward_json(&o->reward, tr.reward));
-			qs_rec_set(row, "q_value", json_real(res.q));
-			qs_rec_set(row, "random", json_boolean(random));
-			json_array_append_new(rows, row);
-			if (json_array_size(rows) == BATCH &&
-			    (rc = flush(h, rows, err)) != 0)
-				break;
+		if (qs_ready_dropped(tr.after.pod, tr.action)) {
+			/* As qs-update drops it: what followed was not its doing. */
+			dropped++;
+		} else {
+			/* The action is a column of t: this cannot fail. */
+			(void)qs_learn_transition(t, &tr, &o->lp, &res, err);
+			*clamped |= res.clamped;
+			if (rows != NULL) {
+				json_array_append_new(rows, history_row(o,
+				    epoch0 + learned, &tr, res.q, random));
+				if (json_array_size(rows) == BATCH &&
+				    (rc = flush(h, rows, err)) != 0)
+					break;
+			}
+			learned++;
 		}
 		if (o->progress != NULL && (e + 1) % PROGRESS == 0)
 			o->progress(e + 1, o->epochs, o->arg);
@@ -151,6 +177,8 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	if (rc == 0 && rows != NULL && json_array_size(rows) > 0)
 		rc = flush(h, rows, err);
 	json_decref(rows);
-	qs_sim_free(&sim);
+	qs_simstep_free(&st);
+	if (o->dropped != NULL)
+		*o->dropped = dropped;
 	return rc;
 }

@@ -135,4 +135,11 @@ double qs_sim_service_rate(const struct qs_sim_params *p);
 double qs_sim_substep(const struct qs_sim_params *p, long ready, double rate,
     double dt, double *backlog);
 
+/*
+ * The request rate (per second) of trace row i; with loop the trace
+ * repeats, else it is held at its ends.
+ */
+double qs_sim_row_rate(const struct qs_sim_params *p, const double *trace,
+    size_t n, long long i, int loop);
+
 #endif

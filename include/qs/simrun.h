@@ -15,10 +15,11 @@
 
 /*
  * Offline runs of the learning loop and of scaling policies over a trace,
- * for qs-sim train and qs-sim eval.  Both observe a state as qs-observe
- * does at the end of each trace interval: the ready replicas, the mean
- * latency over the interval rounded to a millisecond, and the requests of
- * an observation window of window seconds at the interval's rate, rounded.
+ * for qs-sim train and qs-sim eval, on the model in steps (simstep.h).
+ * Both observe a state as qs-observe does at the end of each decision
+ * period (qs_simstep_observe): the ready replicas, and of the window
+ * seconds before it the mean latency of their requests rounded to a
+ * millisecond and the requests, rounded.
  */
 struct qs_simtrain {
 	long epochs;
@@ -34,25 +35,48 @@ struct qs_simtrain {
 	/* Called now and then with the epochs done, when not NULL. */
 	void (*progress)(long done, long total, void *arg);
 	void *arg;
+	/*
+	 * The model integrated as qs-sim eval integrates it (simstep.h):
+	 * sub-steps of substep seconds (15), metrics observation_delay
+	 * seconds late (0).
+	 */
+	double substep;
+	double observation_delay;
+	/* When not NULL: set to the transitions dropped as not ready. */
+	long *dropped;
 };
 
 void qs_simtrain_defaults(struct qs_simtrain *o);
 
 /*
  * Run o->epochs epochs of the learning loop on table t against a
- * simulation of params p over trace (n values; the trace loops), one trace
- * interval per epoch: observe, decide (qs_policy_decide), scale, advance
- * one interval, observe, reward (qs_reward_compute), learn
- * (qs_learn_transition), as qs-reward and qs-update would.  When h is not
- * NULL, append one history row per epoch to it.  The simulator's noise is
- * seeded with o->seed and the decisions with a stream derived from it.
- * Observations outside the table set QS_CLAMP_* bits in *clamped.
- * Returns 0, or -1 with err when the history cannot be written (it is
- * then rolled back).
+ * simulation of params p over trace (n values; the trace loops), one
+ * period (o->period, else one trace interval) per epoch: observe, decide
+ * (qs_policy_decide), scale, run the model's steps to the next decision
+ * (qs_simstep_run, as qs-sim eval runs them), observe (qs_simstep_observe),
+ * reward (qs_reward_compute), learn (qs_learn_transition), as qs-reward
+ * and qs-update would.  The first state is observed after a period at the
+ * starting replicas before time 0, the trace looping.  A transition whose
+ * ready replicas after it are not its action is not learned, as qs-update
+ * drops it (qs_ready_dropped), and is counted in *o->dropped.  When h is
+ * not NULL, append one history row per learned transition to it.  The
+ * model's noise is seeded with o->seed and the decisions with a stream
+ * derived from it.  Observations outside the table set QS_CLAMP_* bits in
+ * *clamped.  Returns 0, or -1 with err: EX_USAGE before any work when the
+ * steps of an epoch would be too many, or the history cannot be written
+ * (it is then rolled back).
  */
 int qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
     const double *trace, size_t n, const struct qs_simtrain *o,
     struct qs_history *h, int *clamped, struct qs_err *err);
+
+/*
+ * Refuse settings qs_simtrain_run would not finish soon with: an epoch,
+ * or the observation delay, of more than a million steps.  Returns 0, or
+ * -1 with err (EX_USAGE).
+ */
+int qs_simtrain_check(const struct qs_sim_params *p,
+    const struct qs_simtrain *o, struct qs_err *err);
 
 enum qs_policy {
 	QS_POLICY_TABLE,
@@ -111,6 +135,9 @@ struct qs_simeval_result {
 	double latency_mean;
 	double latency_p95;
 	int clamped;		/* QS_CLAMP_* bits of the table's observations */
+	double scale;		/* the factor on the trace's requests */
+	/* With learn: the transitions completed, those not ready not learned. */
+	long transitions, dropped;
 };
 
 void qs_simeval_defaults(struct qs_simeval *o);

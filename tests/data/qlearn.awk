@@ -3,7 +3,10 @@
 # 1..3, latency buckets 500 ms x 4 and request buckets 18 x 3.
 #
 # mode=sim:    run greedy training (epsilon 0, no noise) over the trace
-#              given as the first file, for epochs epochs.
+#              given as the first file, for epochs epochs.  With delay
+#              (the start-up delay: 60, one interval, or 0) new replicas
+#              are ready only at the end of the interval they start in,
+#              which it runs on the replicas it began with.
 # mode=replay: replay a history (the first file) into a table; check that
 #              each row's reward and q_value are what the rules give.
 # Both print the expected table on stdout as CSV.
@@ -11,6 +14,7 @@ BEGIN {
 	FS = ","
 	base = 283; ideal = 500; cap = 0.353; interval = 60; window = 30
 	alpha = 0.1; gamma = 0.6
+	if (delay == "") delay = 60
 	nlat = 4; nreq = 3; pmin = 1; pmax = 3
 	for (l = 0; l < nlat; l++) { latlo[l] = l ? l * 500 + 1 : 0; lathi[l] = (l + 1) * 500 }
 	for (r = 0; r < nreq; r++) { reqlo[r] = r ? r * 18 + 1 : 0; reqhi[r] = (r + 1) * 18 }
@@ -74,7 +78,8 @@ END {
 			s = state(pod, lat, req)
 			a = best(s)
 			i = e % n
-			nl = rnd(latency(a, rate[i])); nr = rnd(rate[i] * window)
+			nl = rnd(latency(a > pod && delay > 0 ? pod : a, rate[i]))
+			nr = rnd(rate[i] * window)
 			update(s, a, reward(pod, a, lat, nl), state(a, nl, nr))
 			pod = a; lat = nl; req = nr
 		}
