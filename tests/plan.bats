@@ -80,8 +80,10 @@ transition() {
 	# The summary on standard error, one JSON line.
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	assert_equal "$(json_get learner <<<"$stderr")" model
+	# Most of the 719 rows are samples: those whose window began under
+	# another replica count are left out.
 	n=$(json_get observations <<<"$stderr")
-	[ "$n" -gt 700 ]
+	[ "$n" -gt 600 ] && [ "$n" -lt 719 ]
 	run head -1 t.csv.model
 	assert_output "kind,lo,hi,bin_lo,bin_hi,count,mean,sd"
 	# The model's latency counts are the samples; every planned row's

@@ -623,24 +623,6 @@ series_free(struct series *s)
 	free(s->pod);
 }
 
-/* The time of rec (borrowed): RFC 3339 or seconds since the epoch. */
-static int
-rec_time(json_t *rec, double *t, struct qs_err *err)
-{
-	json_t *v = json_object_get(rec, "time");
-
-	if (v == NULL || json_is_null(v))
-		return qs_err_set(err, EX_DATAERR, "no time");
-	if (json_is_number(v) && json_number_value(v) >= 0) {
-		*t = json_number_value(v);
-		return 0;
-	}
-	if (json_is_string(v) && qs_time_parse(json_string_value(v), t) == 0)
-		return 0;
-	return qs_err_set(err, EX_DATAERR, "time is not RFC 3339 or seconds "
-	    "since the epoch");
-}
-
 static int
 read_series(FILE *fp, const char *path, struct series *s, struct qs_err *err)
 {
@@ -653,7 +635,7 @@ read_series(FILE *fp, const char *path, struct series *s, struct qs_err *err)
 	memset(s, 0, sizeof(*s));
 	r = qs_reader_new(fp, path);
 	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
-		rc = rec_time(rec, &t, err);
+		rc = qs_rec_obs_time(rec, &t, err);
 		if (rc == 0)
 			rc = qs_rec_obs(rec, "", -1, &o, err);
 		json_decref(rec);
@@ -768,7 +750,8 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 		free(x);
 	}
 	for (i = 0; i < s.n; i++)
-		qs_plan_add_latency(pl, s.pod[i], s.req[i], s.lat[i]);
+		if (qs_obs_settled(s.t, s.pod, i, pl->window))
+			qs_plan_add_latency(pl, s.pod[i], s.req[i], s.lat[i]);
 	/*
 	 * Request levels spaced evenly in log requests from the 5th
 	 * percentile to the largest: relative changes shrink as load rises,

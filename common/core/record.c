@@ -692,6 +692,34 @@ qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err)
 }
 
 int
+qs_rec_obs_time(json_t *rec, double *t, struct qs_err *err)
+{
+	json_t *v = json_object_get(rec, "time");
+
+	if (v == NULL || json_is_null(v))
+		return qs_err_set(err, EX_DATAERR, "no time");
+	if (json_is_number(v) && json_number_value(v) >= 0) {
+		*t = json_number_value(v);
+		return 0;
+	}
+	if (json_is_string(v) && qs_time_parse(json_string_value(v), t) == 0)
+		return 0;
+	return qs_err_set(err, EX_DATAERR, "time is not RFC 3339 or seconds "
+	    "since the epoch");
+}
+
+int
+qs_obs_settled(const double *t, const long *pod, size_t i, double window)
+{
+	size_t j;
+
+	for (j = i; j-- > 0 && t[j] > t[i] - window;)
+		if (pod[j] != pod[i])
+			return 0;
+	return 1;
+}
+
+int
 qs_json_put(FILE *fp, json_t *v)
 {
 	char buf[QS_NUM_MAX];

@@ -23,7 +23,8 @@
 
 struct obs {
 	double t, x, latency, requests;
-	int fit;		/* has load and latency */
+	long pod;
+	int fit;		/* has load and latency, settled */
 };
 
 static int
@@ -34,22 +35,23 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The time of rec (borrowed): RFC 3339 or seconds since the epoch. */
-static int
-rec_time(json_t *rec, double *t, struct qs_err *err)
+/* Leave the observations that are not settled (qs_obs_settled) unfitted. */
+static void
+settle(struct obs *v, size_t n, double window)
 {
-	json_t *v = json_object_get(rec, "time");
+	double *t = xcalloc(n + 1, sizeof(double));
+	long *pod = xcalloc(n + 1, sizeof(long));
+	size_t i;
 
-	if (v == NULL || json_is_null(v))
-		return qs_err_set(err, EX_DATAERR, "no time");
-	if (json_is_number(v) && json_number_value(v) >= 0) {
-		*t = json_number_value(v);
-		return 0;
+	for (i = 0; i < n; i++) {
+		t[i] = v[i].t;
+		pod[i] = v[i].pod;
 	}
-	if (json_is_string(v) && qs_time_parse(json_string_value(v), t) == 0)
-		return 0;
-	return qs_err_set(err, EX_DATAERR, "time is not RFC 3339 or seconds "
-	    "since the epoch");
+	for (i = 0; i < n; i++)
+		if (v[i].fit && !qs_obs_settled(t, pod, i, window))
+			v[i].fit = 0;
+	free(t);
+	free(pod);
 }
 
 static int
@@ -69,7 +71,7 @@ read_obs(const char *path, double window, struct obs **out, size_t *n,
 		return qs_err_sys(err, EX_NOINPUT, "cannot open %s", path);
 	r = qs_reader_new(fp, path);
 	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
-		rc = rec_time(rec, &t, err);
+		rc = qs_rec_obs_time(rec, &t, err);
 		if (rc == 0)
 			rc = qs_rec_obs(rec, "", -1, &o, err);
 		json_decref(rec);
@@ -89,6 +91,7 @@ read_obs(const char *path, double window, struct obs **out, size_t *n,
 		v[len].t = t;
 		v[len].requests = o.requests;
 		v[len].latency = o.latency;
+		v[len].pod = o.pod;
 		v[len].fit = o.pod > 0 && o.requests > 0 && o.latency > 0;
 		v[len].x = v[len].fit ? o.requests / window / (double)o.pod : 0;
 		len++;
@@ -103,6 +106,7 @@ read_obs(const char *path, double window, struct obs **out, size_t *n,
 		free(v);
 		return -1;
 	}
+	settle(v, len, window);
 	*out = v;
 	*n = len;
 	return 0;

@@ -159,6 +159,22 @@ int qs_records_unbuffered(void);
 int qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err);
 
 /*
+ * The time of an observation record rec (borrowed), for fitting: RFC 3339
+ * or seconds since the epoch, as qs-observe --range and qs-sim eval
+ * --record write it.  Returns 0, or -1 with err (EX_DATAERR).
+ */
+int qs_rec_obs_time(json_t *rec, double *t, struct qs_err *err);
+
+/*
+ * Whether observation i of a series (times t, ascending, and ready
+ * replicas pod) is settled: no other replica count was observed in the
+ * window before it.  A mean latency over the window that began under
+ * other replicas belongs to neither count, so a fit leaves it out.
+ */
+int qs_obs_settled(const double *t, const long *pod, size_t i,
+    double window);
+
+/*
  * Write v (borrowed) to fp as compact JSON, its reals as CSV writes them:
  * the shortest decimal that reads back to the same double, and an
  * integral one as an integer.  Returns 0, or -1 on a write error.
