@@ -11,11 +11,7 @@ export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	# shellcheck source=../scripts/lab.bash
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	export PATH="${QS_BIN:-$BATS_TEST_DIRNAME/../build/bin}:$PATH"
-	LAB=$(mktemp -d)
-	export LAB
+	lab_file_init
 	# A lab that did not come up is stopped: bats runs no teardown_file then.
 	start_lab || { lab_stop "$LAB"; return 1; }
 }
@@ -35,9 +31,7 @@ start_lab() {
 }
 
 teardown_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	lab_stop "$LAB"
-	rm -rf "$LAB"
+	lab_file_done
 }
 
 # The queries of the config: spaces, both quotes, a $ that a shell would

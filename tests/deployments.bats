@@ -15,10 +15,7 @@ bats_require_minimum_version 1.5.0
 # (2 over 1, named myapp_* and labelled team="blue") in shop.  No noise,
 # so that the latency is the model's.
 setup_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	export PATH="${QS_BIN:-$BATS_TEST_DIRNAME/../build/bin}:$PATH"
-	LAB=$(mktemp -d)
-	export LAB
+	lab_file_init
 	lab_start "$LAB" --noise 0 \
 	    --deployment web --rate 1 --replicas 2 \
 	    --deployment api --namespace shop --rate 6 --replicas 3 --seed 2 \
@@ -28,9 +25,7 @@ setup_file() {
 }
 
 teardown_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	lab_stop "$LAB"
-	rm -rf "$LAB"
+	lab_file_done
 }
 
 # A field of deployment $1's state (/qs-sim/state?deployment=$1).

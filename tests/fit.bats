@@ -19,10 +19,7 @@ CAPACITY=0.353
 # before the trace loops: a 5-s window then never mixes loads far apart,
 # and requests in a window are 15 to 112, well above the rounding.
 setup_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	export PATH="${QS_BIN:-$BATS_TEST_DIRNAME/../build/bin}:$PATH"
-	LAB=$(mktemp -d)
-	export LAB
+	lab_file_init
 	python3 -c '
 print("t,requests")
 for i in range(14):
@@ -40,9 +37,7 @@ for i in range(14):
 }
 
 teardown_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	lab_stop "$LAB"
-	rm -rf "$LAB"
+	lab_file_done
 }
 
 # Whether $1 is within $3 (a fraction) of $2.

@@ -53,3 +53,22 @@ as_nobody() {
 		"$@"
 	fi
 }
+
+# A lab for a whole file, from setup_file: scripts/lab.bash's functions,
+# the binaries under test first on PATH, and LAB an empty directory for
+# lab_start, exported to the tests.
+lab_file_init() {
+	# shellcheck source=../scripts/lab.bash
+	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
+	export PATH="${QS_BIN:-$BATS_TEST_DIRNAME/../build/bin}:$PATH"
+	LAB=$(mktemp -d)
+	export LAB
+}
+
+# The end of lab_file_init's lab, from teardown_file.
+lab_file_done() {
+	# shellcheck source=../scripts/lab.bash
+	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
+	lab_stop "$LAB"
+	rm -rf "$LAB"
+}

@@ -10,18 +10,13 @@ export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	export PATH="${QS_BIN:-$BATS_TEST_DIRNAME/../build/bin}:$PATH"
-	LAB=$(mktemp -d)
-	export LAB
+	lab_file_init
 	lab_start "$LAB" --rate 0.6 --replicas 1 --seed 9
 	lab_wait_data "$LAB" 5s
 }
 
 teardown_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	lab_stop "$LAB"
-	rm -rf "$LAB"
+	lab_file_done
 }
 
 setup() {

@@ -10,19 +10,13 @@ bats_require_minimum_version 1.5.0
 # One simulated cluster and Prometheus for the file: Prometheus needs a few
 # seconds before its first scrape.
 setup_file() {
-	# shellcheck source=../scripts/lab.bash
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	export PATH="${QS_BIN:-$BATS_TEST_DIRNAME/../build/bin}:$PATH"
-	LAB=$(mktemp -d)
-	export LAB
+	lab_file_init
 	lab_start "$LAB" --rate 0.6 --replicas 1 --seed 3
 	lab_wait_data "$LAB" 3s
 }
 
 teardown_file() {
-	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
-	lab_stop "$LAB"
-	rm -rf "$LAB"
+	lab_file_done
 }
 
 # Settings for the tools, as a user's config would give them.
