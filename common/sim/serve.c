@@ -340,6 +340,7 @@ qs_simserve_stop(struct qs_simserve *s)
 	s->stopping = 1;
 	pthread_mutex_unlock(&s->mu);
 	MHD_stop_daemon(s->d);
+	serve_events_free(s);
 	qs_sim_free(&s->sim);
 	free(s->pods);
 	pthread_mutex_destroy(&s->mu);

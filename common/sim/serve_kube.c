@@ -192,6 +192,8 @@ serve_kube(struct qs_simserve *s, struct MHD_Connection *c, const char *method,
 	    strcmp(seg[1], "v1") == 0;
 	int mine;
 
+	if (serve_events_path(seg, n))
+		return serve_events(s, c, method, seg, n, rq);
 	if (get && (n == 1 || (n == 2 && (core || (strcmp(seg[0], "apis") ==
 	    0 && strcmp(seg[1], "apps") == 0))) || (n == 3 && apps)))
 		return serve_discovery(s, c, seg, n);
