@@ -33,6 +33,16 @@ use_lab() {
 	    "$SIM_URL/apis/apps/v1/namespaces/default/deployments/web/scale" >/dev/null
 }
 
+# A run a test left in the background is killed with its process group
+# (setsid made it one), qs-metrics included, so that a broken test fails
+# rather than hangs.
+local_teardown() {
+	if [ -n "${pid:-}" ]; then
+		kill -KILL -- "-$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+}
+
 # The value of series $1 in st/metrics.prom (nothing when absent).
 metric() {
 	awk -v k="$1" '$1 == k { print $2 }' st/metrics.prom
@@ -153,4 +163,75 @@ metric() {
 	run --separate-stderr qs-update --table t.csv --drops drops <<<'{"pod":"x"}'
 	assert_failure 65
 	[ ! -e drops ]
+}
+
+# Wait until file $1 has a line matching $2, for at most a minute.
+await_line() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no line $2 in $1 after a minute" >&2
+	return 1
+}
+
+@test "--metrics-listen serves STATE/metrics.prom on /metrics while the loop runs, and stops with it" {
+	use_lab
+	setsid qs-run --epochs 2 --period 1 --wait 1 --state-dir st --metrics-listen 127.0.0.1:0 2>err &
+	pid=$!
+	await_line err '^qs-run: serving the metrics on http://127[.]0[.]0[.]1:[0-9]*/metrics$'
+	url=$(sed -n 's/^qs-run: serving the metrics on //p' err)
+	# Once the first period has ended, its tick is there, as promtool likes it.
+	for ((i = 0; i < 1200; i++)); do
+		curl -fsS "$url" 2>/dev/null | grep -q '^qscale_ticks_total{result="success"} [1-9]' && break
+		sleep 0.05
+	done
+	run curl -fsS -D headers "$url"
+	assert_success
+	assert_line 'qscale_ticks_total{result="success"} 1'
+	grep -qi '^content-type: text/plain; version=0.0.4' headers
+	if command -v promtool >/dev/null; then
+		curl -fsS "$url" | promtool check metrics
+	fi
+	run curl -sS -o /dev/null -w '%{http_code}' "${url%/metrics}/other"
+	assert_output 404
+	wait "$pid"
+	assert_equal "$(grep -c '^qscale_ticks_total{result="success"} 3$' st/metrics.prom)" 1
+	# The run is over: so is its server.
+	run curl -sS "$url"
+	assert_failure 7
+}
+
+@test "--metrics-listen: refused with --once; a server killed with its run; an address in use fails the run" {
+	use_lab
+	run --separate-stderr qs-run --once --state-dir st --metrics-listen 127.0.0.1:0
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: --metrics-listen needs --loop or --epochs; with --once, use STATE/metrics.prom"
+	[ ! -e st ]
+	setsid qs-run --loop --period 1 --wait 1 --state-dir st --metrics-listen 127.0.0.1:0 2>err &
+	pid=$!
+	await_line err 'serving the metrics on'
+	url=$(sed -n 's/^qs-run: serving the metrics on //p' err)
+	addr=${url#http://}
+	addr=${addr%/metrics}
+	# Its address is taken: a second server cannot listen there.
+	run --separate-stderr qs-metrics --listen "$addr" --file st/metrics.prom
+	assert_failure 69
+	assert_equal "$stderr" "qs-metrics: cannot listen on $addr: address in use or not available"
+	run --separate-stderr qs-run --epochs 1 --state-dir st2 --metrics-listen "$addr"
+	assert_failure 69
+	assert_equal "$stderr" "qs-metrics: cannot listen on $addr: address in use or not available"
+	# A kill the run cannot trap: its server notices and stops too.
+	kill -KILL "$pid"
+	wait "$pid" || true
+	for ((i = 0; i < 200; i++)); do
+		curl -sS "$url" >/dev/null 2>&1 || break
+		sleep 0.05
+	done
+	run curl -sS "$url"
+	assert_failure 7
+	run --separate-stderr qs-metrics --listen 127.0.0.1 --file x
+	assert_failure 64
+	assert_equal "$stderr" "qs-metrics: invalid listen address 127.0.0.1: not ADDRESS:PORT with a numeric address"
 }
