@@ -20,8 +20,8 @@
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
-#define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--format json|csv]\n" \
-	"       [--drops file] [--gamma g] [--history file] [--lock-wait seconds]\n" \
+#define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--drops file]\n" \
+	"       [--format json|csv] [--gamma g] [--history file] [--lock-wait seconds]\n" \
 	"       [--max-age s] [--min-age s] --table file [--unbuffered]\n"
 
 static void
