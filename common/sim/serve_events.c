@@ -187,9 +187,10 @@ create_event(struct qs_simserve *s, struct MHD_Connection *c, const char *ns,
 	}
 	kind = json_string_value(json_object_get(ev, "kind"));
 	if (kind != NULL && strcmp(kind, "Event") != 0) {
+		snprintf(buf, sizeof(buf), "%.64s", kind);
 		json_decref(ev);
-		return serve_reply_status(c, 400, "the object is a %.64s, not an "
-		    "Event", kind);
+		return serve_reply_status(c, 400, "the object is a %s, not an "
+		    "Event", buf);
 	}
 	if (!json_is_object(md = json_object_get(ev, "metadata")))
 		json_object_set_new(ev, "metadata", md = json_object());
@@ -201,10 +202,11 @@ create_event(struct qs_simserve *s, struct MHD_Connection *c, const char *ns,
 	}
 	if (!json_is_object(json_object_get(ev, "involvedObject")) ||
 	    strcmp(field_of(ev, "involvedObject.namespace"), ns) != 0) {
+		snprintf(buf, sizeof(buf), "%s", field_of(ev, "metadata.name"));
 		json_decref(ev);
-		return serve_reply_status(c, 422, "Event \"%s\" is invalid: "
+		return serve_reply_status(c, 422, "Event \"%.250s\" is invalid: "
 		    "involvedObject.namespace: Invalid value: does not match "
-		    "event.namespace", field_of(ev, "metadata.name"));
+		    "event.namespace", buf);
 	}
 	name = json_string_value(json_object_get(md, "name"));
 	gen = json_string_value(json_object_get(md, "generateName"));
@@ -223,9 +225,10 @@ create_event(struct qs_simserve *s, struct MHD_Connection *c, const char *ns,
 	json_array_foreach(s->events, i, old)
 		if (strcmp(field_of(old, "metadata.name"), name) == 0 &&
 		    strcmp(field_of(old, "metadata.namespace"), ns) == 0) {
+			snprintf(buf, sizeof(buf), "%s", name);
 			json_decref(ev);
-			return serve_reply_status(c, 409, "events \"%s\" already "
-			    "exists", name);
+			return serve_reply_status(c, 409, "events \"%.250s\" already "
+			    "exists", buf);
 		}
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	snprintf(uid, sizeof(uid), "%08llx-%04llx-4%03llx-8%03llx-%012llx",
