@@ -15,19 +15,23 @@ MAN7 = $(wildcard man/*.7)
 MANS = $(MAN1) $(MAN7)
 TESTS = $(wildcard tests/*.bats)
 
-# Three layers, a library each: the learning core (files, records, the
-# table, the learning rule), the I/O clients (Prometheus, Kubernetes) and
-# the simulator.  Each library names the system libraries it needs.
-LAYERS = core io sim
+# Four layers, a library each: the learning core (files, records, the
+# table, the learning rule), the I/O clients (Prometheus, Kubernetes), the
+# simulator, and the web server of qs-metrics.  Each library names the
+# system libraries it needs.
+LAYERS = core io sim web
 core_SRC = $(wildcard common/core/*.c)
 io_SRC = $(wildcard common/io/*.c)
 sim_SRC = $(wildcard common/sim/*.c)
+web_SRC = $(wildcard common/web/*.c)
 core_PKGS = jansson
 io_PKGS = libcurl jansson
 sim_PKGS = libmicrohttpd jansson
+web_PKGS = libmicrohttpd
 core_LDLIBS = $(shell pkg-config --libs $(core_PKGS)) -lcsv -lm
 io_LDLIBS = $(shell pkg-config --libs $(io_PKGS))
 sim_LDLIBS = $(shell pkg-config --libs $(sim_PKGS)) -lm
+web_LDLIBS = $(shell pkg-config --libs $(web_PKGS))
 
 # What each binary links, stated once, the layer above first.
 qs-init-table_LIBS = core
@@ -37,6 +41,8 @@ qs-update_LIBS = core
 qs-observe_LIBS = io core
 qs-scale_LIBS = io core
 qs-sim_LIBS = sim core
+# qs-metrics serves qs-run's metrics file: a web server, no client.
+qs-metrics_LIBS = web core
 
 libname = $(BUILD)/libqs-$(1).a
 objs = $(patsubst common/%.c,$(BUILD)/common/%.o,$($(1)_SRC))

@@ -18,8 +18,8 @@
 	"       [--deployment name] [--down-window s] [--format json|csv]\n" \
 	"       [--insecure-skip-tls-verify] [--max-replicas n] [--max-step n]\n" \
 	"       [--max-step-down n] [--max-step-up n] [--min-replicas n]\n" \
-	"       [--namespace ns] [--recommendations file] [--retries n]\n" \
-	"       [--server url] [--timeout s] [--token-file file]\n" \
+	"       [--namespace ns] [--no-events] [--recommendations file]\n" \
+	"       [--retries n] [--server url] [--timeout s] [--token-file file]\n" \
 	"       [--unbuffered]\n"
 
 /* The guards, and what qs-scale talks to. */
@@ -37,6 +37,11 @@ struct scaler {
 	const char *recs_path;
 	struct qs_recommend recs;
 	int have_recs, warned;
+	/* Events: on, and what the last scale found and which guard acted. */
+	int events;
+	long from;
+	const char *by;
+	char uid[64], evns[64];
 };
 
 static void
@@ -68,6 +73,7 @@ help(void)
 	    "      --min-replicas n    never set fewer replicas than n (1,\n"
 	    "                          QS_MIN_REPLICAS)\n"
 	    "      --namespace ns      its namespace (QS_NAMESPACE, default)\n"
+	    "      --no-events         post no Kubernetes Events (QS_EVENTS=0)\n"
 	    "      --recommendations file  keep the window's recommendations in file\n"
 	    "                          (QS_RECOMMENDATIONS)\n"
 	    "      --retries n         retries after a conflict (3)\n"
@@ -86,13 +92,16 @@ help(void)
  * standard error when they changed it.
  */
 static long
-guard(const struct scaler *sc, long action, long cur, long hi)
+guard(const struct scaler *sc, long action, long cur, long hi,
+    const char **by)
 {
 	long t = action;
 
+	*by = NULL;
 	/* As HPA's: the window holds a scale-down, it never scales up. */
 	if (t < cur && hi > t) {
 		t = hi < cur ? hi : cur;
+		*by = "--down-window";
 		qs_warn("action %ld for deployment %s held at %ld "
 		    "(--down-window %ld: recommended %ld within it)", action,
 		    sc->name, t, sc->window, hi);
@@ -101,22 +110,26 @@ guard(const struct scaler *sc, long action, long cur, long hi)
 		qs_warn("action %ld for deployment %s raised to %ld "
 		    "(--min-replicas)", action, sc->name, sc->min);
 		t = sc->min;
+		*by = "--min-replicas";
 	}
 	if (sc->max >= 0 && t > sc->max) {
 		qs_warn("action %ld for deployment %s lowered to %ld "
 		    "(--max-replicas)", action, sc->name, sc->max);
 		t = sc->max;
+		*by = "--max-replicas";
 	}
 	if (sc->step_up > 0 && t > cur + sc->step_up) {
 		qs_warn("action %ld for deployment %s limited to %ld "
 		    "(%s %ld from %ld)", action, sc->name,
 		    cur + sc->step_up, sc->up_opt, sc->step_up, cur);
 		t = cur + sc->step_up;
+		*by = sc->up_opt;
 	} else if (sc->step_down > 0 && t < cur - sc->step_down) {
 		qs_warn("action %ld for deployment %s limited to %ld "
 		    "(%s %ld from %ld)", action, sc->name,
 		    cur - sc->step_down, sc->down_opt, sc->step_down, cur);
 		t = cur - sc->step_down;
+		*by = sc->down_opt;
 	}
 	return t;
 }
@@ -172,8 +185,11 @@ scale(struct scaler *sc, long action, int *scaled, long *applied,
 		/* Once per record, whatever the retries. */
 		if (attempt == 0 && recommend(sc, action, cur.replicas, &hi, err) != 0)
 			return -1;
-		target = guard(sc, action, cur.replicas, hi);
+		target = guard(sc, action, cur.replicas, hi, &sc->by);
 		*applied = target;
+		sc->from = cur.replicas;
+		snprintf(sc->uid, sizeof(sc->uid), "%s", cur.uid);
+		snprintf(sc->evns, sizeof(sc->evns), "%s", cur.namespace);
 		if (target == cur.replicas)
 			return 0;
 		if (sc->dry) {
@@ -198,6 +214,9 @@ scale(struct scaler *sc, long action, int *scaled, long *applied,
 	return -1;
 }
 
+static void post_event(struct scaler *sc, json_t *rec, long action,
+    long applied, int scaled);
+
 /* Scale to rec's action, add applied and scaled; a qs_records_filter callback. */
 static int
 scale_record(json_t *rec, long line, void *arg, struct qs_err *err)
@@ -211,6 +230,7 @@ scale_record(json_t *rec, long line, void *arg, struct qs_err *err)
 		return -1;
 	if (scale(arg, action, &scaled, &applied, err) != 0)
 		return -1;
+	post_event(arg, rec, action, applied, scaled);
 	qs_rec_set(rec, "applied", json_integer(applied));
 	qs_rec_set(rec, "scaled", json_boolean(scaled));
 	return 0;
@@ -234,6 +254,7 @@ main(int argc, char *argv[])
 		{ "max-step-up", required_argument, NULL, 'U' },
 		{ "min-replicas", required_argument, NULL, 'm' },
 		{ "namespace", required_argument, NULL, 'N' },
+		{ "no-events", no_argument, NULL, 'E' },
 		{ "recommendations", required_argument, NULL, 'R' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "server", required_argument, NULL, 's' },
@@ -268,6 +289,9 @@ main(int argc, char *argv[])
 		sc.min = qs_opt_long("QS_MIN_REPLICAS", s, 0, 100000);
 	if ((s = qs_env("QS_MAX_REPLICAS", NULL)) != NULL)
 		sc.max = qs_opt_long("QS_MAX_REPLICAS", s, 0, 100000);
+	sc.events = 1;
+	if ((s = qs_env("QS_EVENTS", NULL)) != NULL)
+		sc.events = (int)qs_opt_long("QS_EVENTS", s, 0, 1);
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -300,6 +324,9 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			ns = optarg;
+			break;
+		case 'E':
+			sc.events = 0;
 			break;
 		case 'n':
 			sc.dry = 1;
@@ -405,4 +432,50 @@ main(int argc, char *argv[])
 		return status;
 	}
 	return qs_fshut_stdout();
+}
+
+/*
+ * Post an Event for what the action of rec (borrowed) did: Scaled when the
+ * count changed, ScaleHeld when a guard kept it where it was; nothing when
+ * the action was the count already, or on a dry run.  Why the action was
+ * chosen (rec's why, or random) and the guard that acted are in the
+ * message.  A failure is said once and turns the Events off: they report
+ * the scaling, they are not part of it.
+ */
+static void
+post_event(struct scaler *sc, json_t *rec, long action, long applied,
+    int scaled)
+{
+	struct qs_err err = { 0 };
+	struct qs_kube_event ev = { "Normal", NULL, NULL, sc->uid };
+	char msg[512], why[64] = "", by[64] = "";
+	const char *w = json_string_value(json_object_get(rec, "why"));
+	json_t *r = json_object_get(rec, "random");
+	int http;
+
+	if (!sc->events || sc->dry || (!scaled && action == sc->from))
+		return;
+	if (w == NULL && json_is_boolean(r))
+		w = json_is_true(r) ? "random" : "greedy";
+	if (w != NULL)
+		snprintf(why, sizeof(why), " (%.40s)", w);
+	if (sc->by != NULL)
+		snprintf(by, sizeof(by), ", %s by %s", scaled ? "limited" :
+		    "held", sc->by);
+	if (scaled) {
+		ev.reason = "Scaled";
+		snprintf(msg, sizeof(msg), "Scaled from %ld to %ld replicas: "
+		    "action %ld%s%s", sc->from, applied, action, why, by);
+	} else {
+		ev.reason = "ScaleHeld";
+		snprintf(msg, sizeof(msg), "Held at %ld replicas: action %ld%s%s",
+		    sc->from, action, why, by);
+	}
+	ev.message = msg;
+	if (qs_kube_post_event(sc->k, *sc->evns ? sc->evns : sc->ns, sc->name,
+	    &ev, &http, &err) != 0) {
+		qs_warn("cannot post an Event for deployment %s: %s; no more "
+		    "Events this run", sc->name, err.msg);
+		sc->events = 0;
+	}
 }

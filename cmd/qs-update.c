@@ -24,9 +24,9 @@
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
-#define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--format json|csv]\n" \
-	"       [--gamma g] [--history file] [--lock-wait seconds] [--max-age s]\n" \
-	"       [--min-age s] [--model file | --no-model] --table file\n" \
+#define USAGE "usage: qs-update [--alpha a] [--compat notebook] [--drops file]\n" \
+	"       [--format json|csv] [--gamma g] [--history file] [--lock-wait seconds]\n" \
+	"       [--max-age s] [--min-age s] [--model file | --no-model] --table file\n" \
 	"       [--unbuffered]\n"
 
 static void
@@ -45,6 +45,8 @@ help(void)
 	    "load and one crash-safe save of the table.\n\n"
 	    "      --alpha a           learning rate (0.1, QS_ALPHA)\n"
 	    "      --compat notebook   the notebook's arithmetic, to replay its history\n"
+	    "      --drops file        write the count of dropped transitions by\n"
+	    "                          reason to file\n"
 	    "      --format f          output json or csv (default: as the input)\n"
 	    "      --gamma g           discount factor (0.6, QS_GAMMA)\n"
 	    "      --history file      append the transitions to file (QS_HISTORY)\n"
@@ -212,6 +214,11 @@ struct ages {
 
 static int dropped(json_t *rec, long line, const struct ages *a,
     struct qs_err *err);
+static int drops_save(const char *path, struct qs_err *err);
+/* --drops: the transitions not learned, by reason, in drop_names' order. */
+enum { DROP_STALE, DROP_INSTANT, DROP_FOREIGN, DROP_DUPLICATE, DROP_N };
+static long drop_count[DROP_N];
+static const char *drops_path;
 static int stream(struct qs_table *t, const char *table, const char *history,
     double lockwait, const struct qs_learn_params *lp, const struct ages *a,
     enum qs_format fmt);
@@ -228,6 +235,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "compat", required_argument, NULL, 'c' },
+		{ "drops", required_argument, NULL, 'D' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "gamma", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
@@ -287,6 +295,9 @@ main(int argc, char *argv[])
 			else
 				qs_die(EX_USAGE, "invalid --compat: %s (notebook or none)",
 				    optarg);
+			break;
+		case 'D':
+			drops_path = optarg;
 			break;
 		case 'f':
 			if (qs_format_parse(optarg, &fmt) != 0)
@@ -418,6 +429,7 @@ main(int argc, char *argv[])
 				qs_warn("<stdin>: line %ld: this transition is "
 				    "already in %s; not applied again",
 				    qs_reader_line(r), history);
+			drop_count[DROP_DUPLICATE] += dup > 0;
 			json_decref(rec);
 			if (dup < 0) {
 				rc = -1;
@@ -474,6 +486,9 @@ main(int argc, char *argv[])
 		qs_err_sys(&err, EX_IOERR, "cannot write standard output");
 	(void)open("/dev/null", O_RDONLY);
 	if (err.status != 0)
+		fail(&err, history ? &hist : NULL,
+		    json_array_size(recs) > 0 || restored > 0 ? &save : NULL);
+	if (drops_save(drops_path, &err) != 0)
 		fail(&err, history ? &hist : NULL,
 		    json_array_size(recs) > 0 || restored > 0 ? &save : NULL);
 	if (json_array_size(recs) > 0 || restored > 0) {
@@ -536,6 +551,7 @@ dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
 		if (a->max > 0 && (age = (double)time(NULL) - t0) > a->max) {
 			qs_warn("line %ld: dropped: stale transition (age %s s > "
 			    "max %s s)", line, secs(b1, age), secs(b2, a->max));
+			drop_count[DROP_STALE]++;
 			return 1;
 		}
 		if (a->min > 0 && qs_rec_has(rec, "new_time")) {
@@ -545,6 +561,7 @@ dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
 				qs_warn("line %ld: dropped: instant transition "
 				    "(lasted %s s < min %s s)", line, secs(b1, t1 - t0),
 				    secs(b2, a->min));
+				drop_count[DROP_INSTANT]++;
 				return 1;
 			}
 		}
@@ -554,6 +571,7 @@ dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
 	if (not_ready) {
 		qs_warn("line %ld: dropped: foreign or not ready (new_pod %ld, "
 		    "%s %ld)", line, rd.new_pod, rd.key, rd.expected);
+		drop_count[DROP_FOREIGN]++;
 		return 1;
 	}
 	return 0;
@@ -627,6 +645,7 @@ stream(struct qs_table *t, const char *table, const char *history,
 				qs_warn("<stdin>: line %ld: this transition is already "
 				    "in %s; not applied again", line, history);
 			if (skip) {
+				drop_count[DROP_DUPLICATE]++;
 				undo_h = NULL;
 				qs_history_close(h);
 				qs_unlock(lock);
@@ -673,7 +692,7 @@ stream(struct qs_table *t, const char *table, const char *history,
 			qs_die_err(&err);
 		json_decref(rec);
 	}
-	if (rc < 0)
+	if (rc < 0 || drops_save(drops_path, &err) != 0)
 		qs_die_err(&err);
 	json_decref(one);
 	qs_reader_free(r);
@@ -726,4 +745,26 @@ model_plan(struct qs_table *t, json_t *recs, long epoch0)
 			    json_real(qs_table_values(t, c.s)[c.col]));
 		qs_rec_set(rec, "epoch", json_integer(epoch0 + (long)i));
 	}
+}
+
+/*
+ * --drops: replace path (NULL: none) crash-safely with one line per
+ * reason, "reason count", every reason given, so that qs-run counts the
+ * dropped transitions without reading the warnings.
+ */
+static int
+drops_save(const char *path, struct qs_err *err)
+{
+	static const char *const names[DROP_N] = { "stale", "instant",
+	    "foreign", "duplicate" };
+	struct qs_atomic a;
+	int i;
+
+	if (path == NULL)
+		return 0;
+	if (qs_atomic_open(&a, path, err) != 0)
+		return -1;
+	for (i = 0; i < DROP_N; i++)
+		fprintf(a.fp, "%s %ld\n", names[i], drop_count[i]);
+	return qs_atomic_commit(&a, err);
 }

@@ -56,7 +56,7 @@ kind: ServiceAccount"
 	assert_output --partial "error parsing bad.yaml"
 }
 
-@test "the Role grants exactly get and patch on deployments/scale and get on deployments" {
+@test "the Role grants exactly get on deployments, patch on deployments/scale and create on events" {
 	run pycheck '
 role = one("Role")
 got = set()
@@ -65,18 +65,102 @@ for r in role["rules"]:
     for g in r["apiGroups"]:
         for res in r["resources"]:
             for v in r["verbs"]:
-                got.add((g, res, v))
-want = {("apps", "deployments/scale", "get"), ("apps", "deployments/scale", "patch"),
-        ("apps", "deployments", "get")}
+                got.add((g or "core", res, v))
+want = {("apps", "deployments/scale", "patch"), ("apps", "deployments", "get"),
+        ("core", "events", "create")}
 assert got == want, sorted(got ^ want)
 print(" ".join(sorted("%s/%s:%s" % t for t in got)))
 '
 	assert_success
-	assert_output "apps/deployments/scale:get apps/deployments/scale:patch apps/deployments:get"
+	assert_output "apps/deployments/scale:patch apps/deployments:get core/events:create"
 	# The deployment rules name the one deployment, not all of them.
 	run pycheck '
 for r in one("Role")["rules"]:
-    assert r["resourceNames"] == [one("CronJob")["metadata"]["labels"]["app.kubernetes.io/instance"]], r
+    if r["apiGroups"] == ["apps"]:
+        assert r["resourceNames"] == [one("CronJob")["metadata"]["labels"]["app.kubernetes.io/instance"]], r
+'
+	assert_success
+}
+
+@test "the Role grants what qs-scale and qs-observe ask of the API, and nothing else" {
+	# qs-sim serve stands in for the API server, behind a proxy that logs
+	# each call as METHOD PATH; the calls, as RBAC sees them, must be the
+	# Role's rules, no more and no fewer.
+	load simserve
+	start_sim --replicas 1 --tick 0
+	python3 -c '
+import sys, urllib.request, urllib.error
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+up, log = sys.argv[1], open(sys.argv[2], "a", buffering=1)
+class H(BaseHTTPRequestHandler):
+    def relay(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        log.write("%s %s\n" % (self.command, self.path.split("?")[0]))
+        req = urllib.request.Request(up + self.path, data=body, method=self.command,
+            headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+        try:
+            r = urllib.request.urlopen(req)
+        except urllib.error.HTTPError as e:
+            r = e
+        data = r.read()
+        self.send_response(r.status)
+        self.send_header("Content-Type", r.headers.get("Content-Type", ""))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    do_GET = do_PATCH = do_POST = do_PUT = relay
+    def log_message(self, *a):
+        pass
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[3], "w").write(str(s.server_address[1]))
+s.serve_forever()
+' "$URL" calls proxy.port 3>&- &
+	proxy=$!
+	# Stopped, with the server, also when an assertion fails.
+	local_teardown() { kill "$proxy" "${prom:-}" 2>/dev/null || true; stop_sim; }
+	for _ in $(seq 100); do [ -s proxy.port ] && break; sleep 0.05; done
+	P="http://127.0.0.1:$(cat proxy.port)"
+	# Up, held by a guard (an Event each), the same count, a dry run.
+	printf '%s\n' '{"action":3}' '{"action":9}' '{"action":3}' > in
+	run qs-scale --server "$P" --deployment web --max-replicas 3 < in
+	assert_success
+	run qs-scale --server "$P" --deployment web --dry-run <<<'{"action":1}'
+	assert_success
+	# qs-observe reads the deployment's ready replicas; Prometheus is canned.
+	body='{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"5"]}]}}'
+	python3 -c 'import json, sys; json.dump([{"match": "", "body": sys.argv[1]}], open("rules", "w"))' "$body"
+	python3 "$TOP/tests/fixture-server.py" --port-file prom.port canned rules 3>&- &
+	prom=$!
+	for _ in $(seq 100); do [ -s prom.port ] && break; sleep 0.05; done
+	run qs-observe --prometheus "http://127.0.0.1:$(cat prom.port)" --kube-server "$P" --deployment web --retries 0
+	kill "$prom"
+	assert_success
+	assert_output --partial '"pod":3'
+	kill "$proxy"
+	wait "$proxy" 2>/dev/null || true
+	stop_sim
+	run pycheck '
+import re
+calls = set()
+for line in open("calls"):
+    method, path = line.split()
+    verb = {"GET": "get", "PATCH": "patch", "PUT": "update", "POST": "create"}[method]
+    m = re.fullmatch(r"/apis/(\w+)/v1/namespaces/[^/]+/(\w+)(?:/[^/]+(/\w+)?)?", path) or \
+        re.fullmatch(r"/api/v1/namespaces/[^/]+/(\w+)()(?:/[^/]+)?", path)
+    assert m, path
+    if path.startswith("/apis/"):
+        calls.add((m.group(1), m.group(2) + (m.group(3) or ""), verb))
+    else:
+        calls.add(("core", m.group(1), verb))
+granted = set()
+for r in one("Role")["rules"]:
+    for g in r["apiGroups"]:
+        for res in r["resources"]:
+            for v in r["verbs"]:
+                granted.add((g or "core", res, v))
+assert calls == granted, ("used, not granted: %s; granted, not used: %s" %
+    (sorted(calls - granted), sorted(granted - calls)))
 '
 	assert_success
 }

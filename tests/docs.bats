@@ -271,14 +271,14 @@ use_lab() {
 SYNOPSIS: $s"
 		n=$((n + 1))
 	done
-	[ "$n" -eq 9 ]
+	[ "$n" -eq 10 ]
 }
 
 @test "every tool's page documents exit 71, out of memory, as qscale(7) does" {
 	for t in $(c_tools); do
 		grep -q -x '\.It 71' "$TOP/man/$t.1" || fail "$t.1 does not document 71"
 	done
-	[ "$(c_tools | wc -l)" -eq 7 ]
+	[ "$(c_tools | wc -l)" -eq 8 ]
 	grep -q -x '\.It 71' "$TOP/man/qscale.7"
 }
 

@@ -456,7 +456,9 @@ scale_api() {
 	run cat kubectl.log
 	assert_line --index 0 --regexp '^--request-timeout=10s get .* -- deployment web$'
 	assert_line --index 1 --regexp '^--request-timeout=10s scale .* -- deployment web$'
-	assert_equal "${#lines[@]}" 2
+	# The Event has no operand: its object comes on standard input.
+	assert_line --index 2 '--request-timeout=10s create --validate=false --output name -f - --namespace default'
+	assert_equal "${#lines[@]}" 3
 }
 
 @test "qs-scale: a kubectl answer that is not a Deployment is 69, naming what it is" {

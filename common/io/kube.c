@@ -405,10 +405,23 @@ now_mono(void)
  * line of standard error and *http the status its reason names.
  */
 static int
+kubectl_run_in(struct qs_kube *k, const char *const *args, const char *input,
+    char **out, int *http, struct qs_err *err);
+
+static int
 kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
     struct qs_err *err)
 {
+	return kubectl_run_in(k, args, NULL, out, http, err);
+}
+
+/* The same, with input (NULL: none) as kubectl's standard input. */
+static int
+kubectl_run_in(struct qs_kube *k, const char *const *args, const char *input,
+    char **out, int *http, struct qs_err *err)
+{
 	posix_spawn_file_actions_t fa;
+	FILE *in = NULL;
 	const char *argv[32];
 	char tmo[64], line[400] = "", *p, *q;
 	struct qs_buf b = { .max = BODY_MAX }, e = { .max = BODY_MAX };
@@ -432,7 +445,17 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 	argv[n] = NULL;
 	if ((ef = tmpfile()) == NULL)
 		return qs_err_sys(err, EX_OSERR, "cannot create a temporary file");
+	if (input != NULL && ((in = tmpfile()) == NULL ||
+	    fputs(input, in) == EOF || fflush(in) != 0 ||
+	    fseek(in, 0, SEEK_SET) != 0)) {
+		if (in != NULL)
+			fclose(in);
+		fclose(ef);
+		return qs_err_sys(err, EX_OSERR, "cannot create a temporary file");
+	}
 	if (pipe(pfds) != 0) {
+		if (in != NULL)
+			fclose(in);
 		fclose(ef);
 		return qs_err_sys(err, EX_OSERR, "cannot create a pipe");
 	}
@@ -440,11 +463,15 @@ kubectl_run(struct qs_kube *k, const char *const *args, char **out, int *http,
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfds[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, fileno(ef), STDERR_FILENO);
+	if (in != NULL)
+		posix_spawn_file_actions_adddup2(&fa, fileno(in), STDIN_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pfds[1]);
 	rc = posix_spawnp(&pid, k->kubectl, &fa, NULL, (char *const *)argv,
 	    environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfds[1]);
+	if (in != NULL)
+		fclose(in);
 	if (rc != 0) {
 		close(pfds[0]);
 		fclose(ef);
@@ -580,6 +607,14 @@ parse_deployment(json_t *d, struct qs_kube_scale *out, struct qs_err *err)
 	    "resourceVersion"));
 	if (rv != NULL && strlen(rv) < sizeof(out->version))
 		strcpy(out->version, rv);
+	rv = json_string_value(json_object_get(json_object_get(d, "metadata"),
+	    "uid"));
+	if (rv != NULL && strlen(rv) < sizeof(out->uid))
+		strcpy(out->uid, rv);
+	rv = json_string_value(json_object_get(json_object_get(d, "metadata"),
+	    "namespace"));
+	if (rv != NULL && strlen(rv) < sizeof(out->namespace))
+		strcpy(out->namespace, rv);
 	return 0;
 }
 
@@ -715,4 +750,83 @@ qs_kube_namespace(const struct qs_kube *k, const char *ns)
 	if (ns == NULL && qs_kube_backend(k) == QS_KUBE_API)
 		ns = "default";
 	return ns;
+}
+
+/*
+ * The Event object for ev about deployment name in ns (may be NULL: then
+ * the object names none, and kubectl puts its context's): a new
+ * reference.  Its name is the deployment's and the time in nanoseconds,
+ * in hexadecimal, as client-go names the Events it records.
+ */
+static json_t *
+event_json(const char *ns, const char *name, const struct qs_kube_event *ev)
+{
+	struct timespec ts;
+	char ename[256], when[32];
+	json_t *o, *inv;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(ename, sizeof(ename), "%.200s.%llx", name,
+	    (unsigned long long)ts.tv_sec * 1000000000ULL +
+	    (unsigned long long)ts.tv_nsec);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ts.tv_sec));
+	inv = json_pack("{s:s,s:s,s:s}", "apiVersion", "apps/v1", "kind",
+	    "Deployment", "name", name);
+	if (ev->uid != NULL && *ev->uid != '\0')
+		json_object_set_new(inv, "uid", json_string(ev->uid));
+	o = json_pack("{s:s,s:s,s:{s:s},s:o,s:s,s:s,s:s,s:{s:s},s:s,s:s,s:i,"
+	    "s:s}", "apiVersion", "v1", "kind", "Event", "metadata", "name",
+	    ename, "involvedObject", inv, "type", ev->type, "reason", ev->reason,
+	    "message", ev->message, "source", "component", "qscale",
+	    "firstTimestamp", when, "lastTimestamp", when, "count", 1,
+	    "reportingComponent", "qscale");
+	if (ns != NULL) {
+		json_object_set_new(json_object_get(o, "metadata"), "namespace",
+		    json_string(ns));
+		json_object_set_new(inv, "namespace", json_string(ns));
+	}
+	return o;
+}
+
+int
+qs_kube_post_event(struct qs_kube *k, const char *ns, const char *name,
+    const struct qs_kube_event *ev, int *http, struct qs_err *err)
+{
+	char path[1024], *body;
+	json_t *o, *d;
+	int rc;
+
+	*http = 0;
+	if (check_names(ns, name, err) != 0)
+		return -1;
+	if (k->backend == QS_KUBE_API && ns == NULL)
+		ns = "default";
+	o = event_json(ns, name, ev);
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (body == NULL)
+		return qs_err_set(err, EX_SOFTWARE, "cannot encode an Event");
+	if (k->backend == QS_KUBE_KUBECTL) {
+		/*
+		 * The server checks the object; kubectl's own check needs the
+		 * OpenAPI document, which qs-sim serve does not serve.
+		 */
+		const char *args[9] = { "create", "--validate=false", "--output",
+		    "name", "-f", "-" };
+		int n = 6;
+
+		if (ns != NULL) {
+			args[n++] = "--namespace";
+			args[n++] = ns;
+		}
+		args[n] = NULL;
+		rc = kubectl_run_in(k, args, body, NULL, http, err);
+		free(body);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns);
+	rc = api_call(k, "POST", path, body, "application/json", &d, http, err);
+	free(body);
+	json_decref(d);
+	return rc;
 }

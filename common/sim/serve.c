@@ -296,6 +296,7 @@ dep_new(const struct qs_simserve_opts *o, size_t i, char *labels)
 static void
 dep_free(struct qs_simserve *s)
 {
+	serve_events_free(s);
 	qs_sim_free(&s->sim);
 	free(s->pods);
 	free(s->labels);

@@ -58,6 +58,8 @@ serve_discovery(struct qs_simserve *s, struct MHD_Connection *c, char **seg,
 		r = json_array();
 		json_array_append_new(r, resource("pods", "Pod", 1, "get list",
 		    "po"));
+		json_array_append_new(r, resource("events", "Event", 1,
+		    "create get list", "ev"));
 		return serve_reply_json(c, 200, json_pack("{s:s,s:s,s:o}", "kind",
 		    "APIResourceList", "groupVersion", "v1", "resources", r));
 	}

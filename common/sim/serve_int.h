@@ -10,7 +10,7 @@
  * tables; serve_select.c matches selectors; serve_kube.c answers the API
  * calls; serve_discovery.c the discovery documents; serve_metrics.c
  * /metrics; serve_hooks.c the /qs-sim/ hooks; serve_auth.c checks the
- * bearer token.  Unless said otherwise, the caller holds s->mu.
+ * bearer token; serve_events.c keeps and lists Events.  Unless said otherwise, the caller holds s->mu.
  */
 
 #include <pthread.h>
@@ -63,6 +63,7 @@ struct qs_simserve {
 	struct MHD_Daemon *d;
 	pthread_mutex_t mu;
 	int stopping;
+	json_t *events;		/* serve_events.c: the Events, oldest first */
 	unsigned port;
 	char addr[128];
 
@@ -171,6 +172,12 @@ enum MHD_Result serve_hook(struct qs_simserve *s, struct MHD_Connection *c,
     const char *what);
 enum MHD_Result serve_hook_advance(struct qs_simserve *s,
     struct MHD_Connection *c);
+
+/* serve_events.c: the paths of Events, and their answers. */
+int serve_events_path(char **seg, int n);
+enum MHD_Result serve_events(struct qs_simserve *s, struct MHD_Connection *c,
+    const char *method, char **seg, int n, const struct req *rq);
+void serve_events_free(struct qs_simserve *s);
 
 /* serve_auth.c */
 int serve_authorized(struct qs_simserve *s, struct MHD_Connection *c);

@@ -38,6 +38,8 @@ struct qs_kube_scale {
 	long current;		/* status.replicas */
 	long ready;		/* the deployment's status.readyReplicas */
 	char version[64];	/* metadata.resourceVersion, "" if unknown */
+	char uid[64];		/* metadata.uid, "" if unknown */
+	char namespace[64];	/* metadata.namespace, "" if unknown */
 };
 
 struct qs_kube;
@@ -116,5 +118,22 @@ int qs_kube_http_error(int code, const char *body, size_t len,
 
 /* The reason phrase of an HTTP status: "Not Found", or "" if unknown. */
 const char *qs_kube_reason(int status);
+
+/* A core/v1 Event about a deployment, as qs_kube_post_event posts it. */
+struct qs_kube_event {
+	const char *type;	/* "Normal" or "Warning" */
+	const char *reason;	/* one CamelCase word: "Scaled", "ScaleHeld" */
+	const char *message;	/* one line, for people */
+	const char *uid;	/* the deployment's metadata.uid, or "" */
+};
+
+/*
+ * Post ev about deployment name in namespace ns (NULL: as for
+ * qs_kube_get_scale), reported by component "qscale": POST
+ * /api/v1/namespaces/NS/events, or kubectl create -f - with the same
+ * object.  Errors as for qs_kube_get_scale.
+ */
+int qs_kube_post_event(struct qs_kube *k, const char *ns, const char *name,
+    const struct qs_kube_event *ev, int *http, struct qs_err *err);
 
 #endif
