@@ -235,7 +235,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "compat", required_argument, NULL, 'c' },
-		{ "drops", required_argument, NULL, 'D' },
+		{ "drops", required_argument, NULL, 'd' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "gamma", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
@@ -296,7 +296,7 @@ main(int argc, char *argv[])
 				qs_die(EX_USAGE, "invalid --compat: %s (notebook or none)",
 				    optarg);
 			break;
-		case 'D':
+		case 'd':
 			drops_path = optarg;
 			break;
 		case 'f':

@@ -240,7 +240,7 @@ serve_kube(struct qs_simserve *root, struct MHD_Connection *c,
 	struct qs_simserve *s;
 
 	if (serve_events_path(seg, n))
-		return serve_events(s, c, method, seg, n, rq);
+		return serve_events(root, c, method, seg, n, rq);
 	if (get && (n == 1 || (n == 2 && (core || (strcmp(seg[0], "apis") ==
 	    0 && strcmp(seg[1], "apps") == 0))) || (n == 3 && apps)))
 		return serve_discovery(root, c, seg, n);
