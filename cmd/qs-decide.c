@@ -369,7 +369,7 @@ main(int argc, char *argv[])
 	struct qs_meta_setting given[QS_META_NSET];
 	struct qs_policy_opts po;
 	unsigned long long seed;
-	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0;
+	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0, recentopt = 0;
 
 	qs_setprogname(argv[0]);
 	qs_policy_defaults(&po);
@@ -440,6 +440,7 @@ main(int argc, char *argv[])
 			break;
 		case 'r':
 			recent = optarg;
+			recentopt = 1;
 			break;
 		case 'f':
 			if (qs_format_parse(optarg, &fmt) != 0)
@@ -479,6 +480,9 @@ main(int argc, char *argv[])
 	if ((cpa || policy) && qs_records_unbuffered())
 		qs_die(EX_USAGE, "--unbuffered is for the records filter, not "
 		    "--cpa or --policy");
+	if ((cpa || policy) && (lwname[0] == '-' || recentopt))
+		qs_die(EX_USAGE, "--level-window and --recent are for the records "
+		    "filter, not --cpa or --policy");
 	if (cpa && fmtset)
 		qs_die(EX_USAGE, "--format cannot be used with --cpa");
 	if (policy && (epsarg != NULL || seedarg != NULL || exploit))
