@@ -124,7 +124,7 @@ levels() {
 	# With the window the fit differs: the ratios are to the level.
 	cp t.csv t0.csv
 	plan_fixture 300
-	! cmp -s t.csv t0.csv
+	run ! cmp -s t.csv t0.csv
 	# A model of 300 with its row taken out is a model of 0 again.
 	grep -v '^level_window' t.csv.model > m && mv m t.csv.model
 	rm t.csv.meta
@@ -147,4 +147,24 @@ levels() {
 	    $c["level"] != $c["requests"] { held++ }
 	    { prev = $c["action"] } END { print NR - 1, bad + 0, (held > 50) }' dec.csv
 	assert_output "719 0 1"
+}
+
+@test "qs-update takes the load ratio to the record's level; a level that is not a number is 65" {
+	plan_fixture 300
+	cp t.csv.model m0
+	tr='{"time":1000,"pod":6,"latency":420,"requests":60,"level":100,"action":8,"applied":8,"new_time":1060,"new_pod":8,"new_latency":380,"new_requests":75,"reward":-0.04}'
+	run --separate-stderr qs-update --table t.csv --history h.csv <<<"$tr"
+	assert_success
+	# The one "at" bin that gained a sample holds 75 / 100, not 75 / 60.
+	run awk -F, 'NR == FNR { if ($1 == "at") c[$2 "," $4] = $6; next }
+	    $1 == "at" && $6 != c[$2 "," $4] { print ($4 <= 0.75 && 0.75 < $5), $2 }' m0 t.csv.model
+	assert_output --regexp '^1 [0-9.]+$'
+	cp t.csv.model m1
+	cp t.csv t1.csv
+	run --separate-stderr qs-update --table t.csv --history h2.csv \
+	    <<<"${tr/\"level\":100/\"level\":\"high\"}"
+	assert_failure 65
+	assert_equal "${#stderr_lines[@]}" 1
+	cmp t.csv.model m1
+	cmp t.csv t1.csv
 }
