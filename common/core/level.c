@@ -126,54 +126,42 @@ parse_line(char *s, long long *ms, double *r)
 	return 0;
 }
 
+#define SHAPE "not \"unix_milliseconds requests\""
+
+/* One line of the file into the window (qs_file_lines), in time order. */
+struct load {
+	struct qs_level *l;
+	long long last;
+};
+
+static const char *
+load_line(char *s, void *arg)
+{
+	struct load *ld = arg;
+	long long ms;
+	double r;
+
+	if (parse_line(s, &ms, &r) != 0)
+		return SHAPE;
+	if (ms < ld->last)
+		return "its time is before the previous line's";
+	ld->last = ms;
+	if (ld->l->window > 0)
+		put(ld->l, ms, r);
+	return NULL;
+}
+
 int
 qs_level_load(struct qs_level *l, const char *path, struct qs_err *err)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	long line = 0;
-	long long ms, last = -1;
-	double r;
-	FILE *fp;
-	int rc = 0;
+	struct load ld = { l, -1 };
 
-	/* A FIFO would block the reader: refuse it before opening. */
-	if (qs_file_regular(path, EX_NOINPUT, err) != 0)
-		return -1;
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return qs_err_sys(err, EX_NOINPUT, "cannot open %s", path);
-	}
-	while ((n = qs_getline(&buf, &cap, fp, LINE_MAX_LEN)) > 0) {
-		line++;
-		if (buf[n - 1] == '\n')
-			buf[--n] = '\0';
-		if (n > LINE_MAX_LEN || parse_line(buf, &ms, &r) != 0) {
-			rc = qs_err_set(err, EX_DATAERR, "invalid recent file %s: "
-			    "line %ld: not \"unix_milliseconds requests\"", path,
-			    line);
-			break;
-		}
-		if (ms < last) {
-			rc = qs_err_set(err, EX_DATAERR, "invalid recent file %s: "
-			    "line %ld: its time is before the previous line's",
-			    path, line);
-			break;
-		}
-		last = ms;
-		if (l->window > 0)
-			put(l, ms, r);
-	}
-	if (rc == 0 && n < 0)
-		rc = qs_err_sys(err, ferror(fp) ? EX_IOERR : EX_OSERR,
-		    "cannot read %s", path);
-	free(buf);
-	fclose(fp);
-	if (rc != 0)
+	if (qs_file_lines(path, LINE_MAX_LEN, "recent file", SHAPE, load_line,
+	    &ld, err) != 0) {
 		l->n = 0;
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 int
