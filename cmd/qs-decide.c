@@ -9,6 +9,7 @@
 #include "qs/cpa.h"
 #include "qs/err.h"
 #include "qs/learn.h"
+#include "qs/level.h"
 #include "qs/meta.h"
 #include "qs/num.h"
 #include "qs/opt.h"
@@ -23,7 +24,8 @@
 	"           [--hpa-target rate] [--ideal-latency ms] [--seed n]\n" \
 	"           [--unlearned hold|hpa] [--window s]\n"
 #define USAGE "usage: qs-decide [--format json|csv]\n" RULES \
-	"           --table file [--unbuffered]\n" \
+	"           [--level-window s] [--recent file] --table file\n" \
+	"           [--unbuffered]\n" \
 	"       qs-decide --cpa\n" RULES \
 	"           --table file\n" \
 	"       qs-decide --policy [--compat notebook] [--format json|csv]\n" \
@@ -61,7 +63,12 @@ help(void)
 	    "                         formula (QS_HPA_TARGET)\n"
 	    "      --ideal-latency ms no exploring down above it (500,\n"
 	    "                         QS_IDEAL_LATENCY)\n"
+	    "      --level-window s   decide on the highest requests of the last\n"
+	    "                         s seconds (the table's level_window, else 0;\n"
+	    "                         QS_LEVEL_WINDOW)\n"
 	    "      --policy           print the greedy action of every state\n"
+	    "      --recent file      keep the level window's requests in file\n"
+	    "                         from one run to the next (QS_RECENT)\n"
 	    "      --seed n           seed the random stream, for reproducible runs\n"
 	    "      --table file       the Q-table (QS_TABLE)\n"
 	    "      --unbuffered       flush each record as it is written, and\n"
@@ -99,13 +106,16 @@ warn_clamped(const struct qs_table *t, const char *where, long pod, double lat,
  */
 static int
 state_of(const struct qs_table *t, json_t *rec, const char *where,
-    size_t *state, struct qs_err *err)
+    double level, size_t *state, struct qs_err *err)
 {
 	struct qs_obs o;
 	int clamped = 0;
 
 	if (qs_rec_obs(rec, "", -1, &o, err) != 0)
 		return -1;
+	/* A planned table's request buckets are the load level's. */
+	if (level >= 0)
+		o.requests = level;
 	*state = qs_table_state(t, o.pod, o.latency, o.requests, &clamped);
 	if (clamped)
 		warn_clamped(t, where, o.pod, o.latency, o.requests, clamped);
@@ -116,6 +126,9 @@ struct decider {
 	const struct qs_table *t;
 	const struct qs_policy_opts *po;
 	struct qs_rand *rng;
+	/* The level window when it is on, and the file that keeps it. */
+	struct qs_level *lv;
+	const char *recent;
 };
 
 /*
@@ -124,16 +137,38 @@ struct decider {
  */
 static int
 decide_rec(const struct decider *d, json_t *rec, const char *where,
-    enum qs_policy_why *why, struct qs_err *err)
+    double level, enum qs_policy_why *why, struct qs_err *err)
 {
 	struct qs_obs o;
 	size_t state;
 
-	if (state_of(d->t, rec, where, &state, err) != 0)
+	if (state_of(d->t, rec, where, level, &state, err) != 0)
 		return -1;
 	/* state_of has read the observation: this cannot fail. */
 	(void)qs_rec_obs(rec, "", -1, &o, err);
 	return qs_policy_decide(d->t, d->po, state, &o, d->rng, why);
+}
+
+/*
+ * The level of rec (borrowed), its requests joining the window; with
+ * --recent the window is saved for the next run.  Returns 0, or -1 with
+ * err (a time or requests that are not, or the file cannot be written).
+ */
+static int
+record_level(const struct decider *d, json_t *rec, double *level,
+    struct qs_err *err)
+{
+	struct qs_obs o;
+	double t;
+
+	if (qs_rec_obs(rec, "", -1, &o, err) != 0 ||
+	    qs_level_time(rec, &t, err) != 0)
+		return -1;
+	/* A record refused above leaves the file as it was. */
+	*level = qs_level_add(d->lv, t, o.requests);
+	if (d->recent != NULL && qs_level_save(d->lv, d->recent, err) != 0)
+		return -1;
+	return 0;
 }
 
 /* Add action, random and why to rec (borrowed); a qs_records_filter callback. */
@@ -142,12 +177,17 @@ decide(json_t *rec, long line, void *arg, struct qs_err *err)
 {
 	struct decider *d = arg;
 	enum qs_policy_why why;
+	double level = -1;
 	char where[32];
 	int col;
 
 	snprintf(where, sizeof(where), "line %ld", line);
-	if ((col = decide_rec(d, rec, where, &why, err)) < 0)
+	if (d->lv != NULL && record_level(d, rec, &level, err) != 0)
 		return -1;
+	if ((col = decide_rec(d, rec, where, level, &why, err)) < 0)
+		return -1;
+	if (d->lv != NULL)
+		qs_rec_set(rec, "level", json_real(level));
 	qs_rec_set(rec, "action", json_integer(d->t->act[col]));
 	qs_rec_set(rec, "random", json_boolean(why == QS_POLICY_WHY_RANDOM));
 	qs_rec_set(rec, "why", json_string(qs_policy_why_name(why)));
@@ -175,7 +215,7 @@ decide_cpa(const struct decider *d, struct qs_err *err)
 		return -1;
 	json_array_foreach(recs, i, rec) {
 		snprintf(where, sizeof(where), "metric %zu", i + 1);
-		if ((col = decide_rec(d, rec, where, &why, err)) < 0) {
+		if ((col = decide_rec(d, rec, where, -1, &why, err)) < 0) {
 			qs_err_wrap(err, "invalid CPA input in <stdin>: %s", where);
 			json_decref(recs);
 			return -1;
@@ -304,7 +344,9 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "hpa-target", required_argument, NULL, 'H' },
 		{ "ideal-latency", required_argument, NULL, 'i' },
+		{ "level-window", required_argument, NULL, 'L' },
 		{ "policy", no_argument, NULL, 'p' },
+		{ "recent", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "table", required_argument, NULL, 't' },
 		{ "unbuffered", no_argument, NULL, 'o' },
@@ -319,10 +361,15 @@ main(int argc, char *argv[])
 	enum qs_format fmt = QS_FMT_AUTO;
 	const char *table = qs_env("QS_TABLE", NULL), *seedarg = NULL;
 	const char *epsarg = NULL, *rulearg = NULL;
+	const char *lwarg = qs_env("QS_LEVEL_WINDOW", NULL);
+	const char *lwname = "QS_LEVEL_WINDOW", *recent = qs_env("QS_RECENT",
+	    NULL);
+	struct qs_level lv;
+	double lwin = 0;
 	struct qs_meta_setting given[QS_META_NSET];
 	struct qs_policy_opts po;
 	unsigned long long seed;
-	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0;
+	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0, recentopt = 0;
 
 	qs_setprogname(argv[0]);
 	qs_policy_defaults(&po);
@@ -385,6 +432,16 @@ main(int argc, char *argv[])
 		case 'x':
 			exploit = 1;
 			break;
+		case 'L':
+			lwarg = optarg;
+			lwname = "--level-window";
+			(void)qs_opt_double("--level-window", optarg, 0,
+			    QS_LEVEL_WINDOW_MAX);
+			break;
+		case 'r':
+			recent = optarg;
+			recentopt = 1;
+			break;
 		case 'f':
 			if (qs_format_parse(optarg, &fmt) != 0)
 				qs_die(EX_USAGE, "invalid --format: %s (json or csv)",
@@ -423,6 +480,9 @@ main(int argc, char *argv[])
 	if ((cpa || policy) && qs_records_unbuffered())
 		qs_die(EX_USAGE, "--unbuffered is for the records filter, not "
 		    "--cpa or --policy");
+	if ((cpa || policy) && (lwname[0] == '-' || recentopt))
+		qs_die(EX_USAGE, "--level-window and --recent are for the records "
+		    "filter, not --cpa or --policy");
 	if (cpa && fmtset)
 		qs_die(EX_USAGE, "--format cannot be used with --cpa");
 	if (policy && (epsarg != NULL || seedarg != NULL || exploit))
@@ -450,15 +510,20 @@ main(int argc, char *argv[])
 
 	/* A table built for other settings would answer other questions. */
 	if (qs_meta_check(table, given, QS_META_NSET, &err) != 0 ||
-	    (t = qs_table_load(table, &err)) == NULL)
+	    (!cpa && !policy && qs_level_setting(table, lwname, lwarg, &lwin,
+	    &err) != 0) || (t = qs_table_load(table, &err)) == NULL)
+		qs_die_err(&err);
+	qs_level_init(&lv, lwin);
+	if (recent != NULL && lwin > 0 && qs_level_load(&lv, recent, &err) != 0)
 		qs_die_err(&err);
 	qs_rand_seed(&rng, seed);
 	if (policy)
 		rc = print_policy(t, &po, fmt, &err);
 	else if (cpa)
-		rc = decide_cpa(&(struct decider){ t, &po, &rng }, &err);
+		rc = decide_cpa(&(struct decider){ t, &po, &rng, NULL, NULL }, &err);
 	else {
-		struct decider d = { t, &po, &rng };
+		struct decider d = { t, &po, &rng, lwin > 0 ? &lv : NULL,
+		    recent };
 		struct live l = { &d, t, table };
 
 		if (qs_records_unbuffered())
@@ -470,6 +535,7 @@ main(int argc, char *argv[])
 		t = l.t;
 	}
 	qs_table_free(t);
+	qs_level_free(&lv);
 	if (rc < 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();

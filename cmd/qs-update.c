@@ -713,8 +713,14 @@ static int
 model_learn(struct qs_table *t, json_t *rec, struct qs_err *err)
 {
 	struct qs_obs before, after;
+	json_t *lv = json_object_get(rec, "level");
 	long applied;
 
+	/* qs-decide's level, when it decided on one, is the ratio's base. */
+	if (lv != NULL && !json_is_null(lv) && !(json_is_number(lv) &&
+	    json_number_value(lv) >= 0))
+		return qs_err_set(err, EX_DATAERR, "%s", "level is not a "
+		    "number of requests");
 	if (qs_rec_obs(rec, "", -1, &before, err) != 0 ||
 	    qs_rec_applied(rec, &applied, err) != 0 ||
 	    qs_rec_obs(rec, "new_", applied, &after, err) != 0)
@@ -722,7 +728,8 @@ model_learn(struct qs_table *t, json_t *rec, struct qs_err *err)
 	if (qs_table_action(t, applied) < 0)
 		return qs_err_set(err, EX_DATAERR, "action %ld is not a column "
 		    "of the table", applied);
-	qs_plan_observe(&model, &before, &after);
+	qs_plan_observe_level(&model, &before, &after, json_is_number(lv) ?
+	    json_number_value(lv) : 0);
 	return 0;
 }
 

@@ -91,7 +91,9 @@ transition() {
 	assert_equal "$(awk -F, '$1 == "latency" { n += $6 } END { print n }' t.csv.model)" "$n"
 	run awk -F, -v n="$n" 'NR > 1 && $NF != n { bad++ } END { print NR - 1, bad + 0 }' t.csv
 	assert_output --regexp '^[0-9]+ 0$'
-	# Default options, one record at a time: the planned action, greedy.
+	# Default options, one record at a time: the planned action, greedy,
+	# at the level (records without time, within the 300-s window: the
+	# highest requests so far).
 	printf '%s\n' '{"pod":2,"latency":300,"requests":20}' \
 	    '{"pod":5,"latency":480,"requests":60}' \
 	    '{"pod":9,"latency":350,"requests":30}' > in.json
@@ -103,11 +105,12 @@ transition() {
 		want=$(greedy_awk t.csv "$p" "$l" "$r")
 		assert_equal "$(json_get action <<<"${lines[$i]}")" "$want"
 		assert_equal "$(json_get why <<<"${lines[$i]}")" greedy
+		assert_equal "$(json_get level <<<"${lines[$i]}")" "$r"
 		i=$((i + 1))
 	done <<-EOF
 	2 300 20
 	5 480 60
-	9 350 30
+	9 350 60
 	EOF
 }
 

@@ -582,3 +582,15 @@ qs-update --min-age 1"
 	assert_equal "$(rows history.csv)" 2
 	assert_equal "$(npending)" 0
 }
+
+@test "qs-decide gets --recent st/recent, the level window's memory from tick to tick" {
+	use_lab
+	WRAP_HELP=0 wrap qs-decide <<-'EOS'
+	[ "${1:-}" != --help ] || exec "$REAL" --help
+	[ "${1:-}" != --recent ] || echo "$1 $2" >> "$GATE.args"
+	exec "$REAL" "$@"
+	EOS
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(cat gate.args)" "--recent st/recent"
+}

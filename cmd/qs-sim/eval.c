@@ -19,6 +19,7 @@
 #include "qs/sim.h"
 #include "qs/simrun.h"
 #include "qs/simserve.h"
+#include "qs/level.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 #include "qs-sim.h"
@@ -220,7 +221,9 @@ sim_eval(int argc, char *argv[])
 	}
 	common_finish(&c);
 
-	if (path != NULL && (o.table = qs_table_load(path, &err)) == NULL)
+	/* The table decides on the level it was planned for, as qs-decide. */
+	if (path != NULL && ((o.table = qs_table_load(path, &err)) == NULL ||
+	    qs_level_setting(path, NULL, NULL, &o.level_window, &err) != 0))
 		qs_die_err(&err);
 	if (o.learn && (mpath = qs_plan_path(path)) != NULL &&
 	    access(mpath, F_OK) == 0) {

@@ -35,7 +35,7 @@
 	"       [--request-width n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--startup-delay s]\n" \
 	"       [--substep s] [--window s] [--fit-out file] [--learner model | q]\n" \
-	"       [--horizon s] [--slo-weight w] --table file\n" \
+	"       [--horizon s] [--slo-weight w] [--level-window s] --table file\n" \
 	"       --trace file | --observations file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--base-latency ms]\n" \
@@ -108,7 +108,8 @@ enum {
 	OPT_OBSERVATIONS, OPT_FIT_OUT,
 	OPT_COMPAT, OPT_UNLEARNED, OPT_FLOOR_MARGIN,
 	/* The model-based learner (issue 15). */
-	OPT_RECORD, OPT_LEARNER, OPT_HORIZON, OPT_SLO_WEIGHT
+	OPT_RECORD, OPT_LEARNER, OPT_HORIZON, OPT_SLO_WEIGHT,
+	OPT_LEVEL_WINDOW
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */

@@ -14,6 +14,7 @@
 #include "qs/fit.h"
 #include "qs/history.h"
 #include "qs/learn.h"
+#include "qs/level.h"
 #include "qs/meta.h"
 #include "qs/num.h"
 #include "qs/opt.h"
@@ -49,6 +50,8 @@ static double train_period(const struct common *c,
     const struct qs_simtrain *o);
 static void meta_write(const struct common *c, double period,
     const struct qs_table *t, const char *table, const char *learner);
+/* The model learner's level window (seconds); -1 for the Q learner's. */
+static double level_window = -1;
 
 int
 sim_train(int argc, char *argv[])
@@ -72,6 +75,7 @@ sim_train(int argc, char *argv[])
 		{ "latency-model", required_argument, NULL, OPT_LATENCY_MODEL },
 		{ "latency-width", required_argument, NULL, OPT_LAT_WIDTH },
 		{ "learner", required_argument, NULL, OPT_LEARNER },
+		{ "level-window", required_argument, NULL, OPT_LEVEL_WINDOW },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
 		{ "min-replicas", required_argument, NULL, OPT_MIN_REPLICAS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
@@ -155,6 +159,8 @@ sim_train(int argc, char *argv[])
 			    "      --latency-width ms  for a new table (500)\n"
 			    "      --learner l         model (plan from a model; the default\n"
 			    "                          with --observations) or q\n"
+			    "      --level-window s    model: plan on the highest requests of\n"
+			    "                          the last s seconds (300)\n"
 			    "      --max-replicas n    for a new table (3)\n"
 			    "      --min-replicas n    for a new table (1)\n"
 			    "      --observation-delay s  metrics as of s seconds ago (0)\n"
@@ -184,6 +190,10 @@ sim_train(int argc, char *argv[])
 			else
 				qs_die(EX_USAGE, "invalid --learner: %s (model or q)",
 				    optarg);
+			break;
+		case OPT_LEVEL_WINDOW:
+			level_window = qs_opt_double("--level-window", optarg, 0,
+			    QS_LEVEL_WINDOW_MAX);
 			break;
 		case OPT_SLO_WEIGHT:
 			slo_weight = qs_opt_double("--slo-weight", optarg, 0, 1e6);
@@ -234,6 +244,8 @@ sim_train(int argc, char *argv[])
 	if (learner == 1)
 		return train_model(&c, table, history, horizon, slo_weight,
 		    weights_given, o.period);
+	if (level_window >= 0)
+		qs_die(EX_USAGE, "%s", "--level-window needs --learner model");
 	if (c.max_replicas == 0)
 		c.max_replicas = 3;
 	common_finish(&c);
@@ -400,6 +412,10 @@ train_model(struct common *c, const char *table, const char *history,
 	}
 	if (slo_weight >= 0)
 		pl.w_slo = slo_weight;
+	/* 300 s, HPA's scale-down window: a dip is not yet low load. */
+	if (level_window < 0)
+		level_window = 300;
+	pl.level_window = level_window;
 	if (c->observations != NULL) {
 		/* Checked as the Q learner's fit checks them: the same errors. */
 		p = c->p;
@@ -442,8 +458,11 @@ train_model(struct common *c, const char *table, const char *history,
 	}
 	if (qs_atomic_commit(&ta, &err) != 0)
 		qs_die_err(&err);
-	/* The decision period: --period, else the observations' step. */
-	meta_write(c, period > 0 ? period : c->p.interval, t, table, "model");
+	/*
+	 * The decision period when --period gave it: the observations' step
+	 * need not be the live period, and a guess would refuse a live run.
+	 */
+	meta_write(c, period, t, table, "model");
 	print_plan(c, &pl);
 	qs_unlock(lock);
 	qs_table_free(t);
@@ -526,6 +545,8 @@ meta_write(const struct common *c, double period,
 		qs_die_err(&err);
 	qs_meta_describe(&m, t->pod_min, t->pod_max, c->window, period,
 	    c->p.ideal, learner);
+	if (level_window >= 0)
+		qs_meta_set_num(&m, "level_window", level_window);
 	if (qs_meta_save(&m, table, &err) != 0)
 		qs_die_err(&err);
 	qs_meta_free(&m);

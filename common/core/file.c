@@ -15,6 +15,7 @@
 
 #include "qs/err.h"
 #include "qs/file.h"
+#include "qs/record.h"
 #include "qs/xalloc.h"
 
 static char *
@@ -254,4 +255,43 @@ qs_flock_wait(int fd, double wait)
 		nanosleep(&ts, NULL);
 		waited += 0.05;
 	}
+}
+
+int
+qs_file_lines(const char *path, size_t max, const char *what,
+    const char *shape, const char *(*fn)(char *line, void *arg), void *arg,
+    struct qs_err *err)
+{
+	const char *bad;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long line = 0;
+	FILE *fp;
+	int rc = 0;
+
+	/* A FIFO would block the reader: refuse it before opening. */
+	if (qs_file_regular(path, EX_NOINPUT, err) != 0)
+		return -1;
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return qs_err_sys(err, EX_NOINPUT, "cannot open %s", path);
+	}
+	while ((n = qs_getline(&buf, &cap, fp, max)) > 0) {
+		line++;
+		if (buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		if ((size_t)n > max || (bad = fn(buf, arg)) != NULL) {
+			rc = qs_err_set(err, EX_DATAERR, "invalid %s %s: line %ld: "
+			    "%s", what, path, line, (size_t)n > max ? shape : bad);
+			break;
+		}
+	}
+	if (rc == 0 && n < 0)
+		rc = qs_err_sys(err, ferror(fp) ? EX_IOERR : EX_OSERR,
+		    "cannot read %s", path);
+	free(buf);
+	fclose(fp);
+	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "qs/err.h"
 #include "qs/file.h"
+#include "qs/level.h"
 #include "qs/num.h"
 #include "qs/plan.h"
 #include "qs/record.h"
@@ -707,7 +708,8 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
     struct qs_err *err)
 {
 	struct series s;
-	double *v, rmax = 0, step, pk;
+	struct qs_level lw;
+	double *v, *lv, rmax = 0, step, pk;
 	size_t i, j, nv = 0;
 	long used = 0;
 	int l;
@@ -719,17 +721,24 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	memset(pl->at, 0, sizeof(pl->at));
 	memset(pl->peak, 0, sizeof(pl->peak));
 	v = xcalloc(s.n + 1, sizeof(double));
+	/* The level of every observation: the planner's state is on it. */
+	lv = xcalloc(s.n + 1, sizeof(double));
+	qs_level_init(&lw, pl->level_window);
+	for (i = 0; i < s.n; i++)
+		lv[i] = qs_level_add(&lw, s.t[i], s.req[i]);
+	qs_level_free(&lw);
 	for (i = 0; i < s.n; i++) {
 		if (s.pod[i] > 0 && s.req[i] > 0 && s.lat[i] > 0) {
 			rmax = fmax(rmax, s.req[i] / pl->window /
 			    (double)s.pod[i]);
 			used++;
 		}
-		if (s.req[i] > 0)
-			v[nv++] = s.req[i];
+		if (lv[i] > 0)
+			v[nv++] = lv[i];
 	}
 	if (used < 2 || !(rmax > 0)) {
 		free(v);
+		free(lv);
 		series_free(&s);
 		return qs_err_set(err, EX_DATAERR, "cannot fit %s: fewer than "
 		    "two rows have requests, replicas and latency", path);
@@ -771,7 +780,7 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	/* Ratios over the horizon, where the series has the time ahead. */
 	step = s.n > 1 ? (s.t[s.n - 1] - s.t[0]) / (double)(s.n - 1) : 0;
 	for (i = 0, j = 0; i < s.n; i++) {
-		if (!(s.req[i] > 0))
+		if (!(lv[i] > 0))
 			continue;
 		if (j <= i)
 			j = i + 1;
@@ -795,10 +804,15 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 		 * which a scale-down faces, keeps it; holding or scaling up
 		 * with the replicas from before the dip need not fear it.
 		 */
-		if (!fell(&s, i, pl->horizon, DIP))
-			add_ratio(pl, pl->at, s.req[i], s.req[j]);
-		add_ratio(pl, pl->peak, s.req[i], pk);
+		/*
+		 * With a level window the level remembers the peak before a
+		 * dip: the dip is in the ratio, and no sample is left out.
+		 */
+		if (pl->level_window > 0 || !fell(&s, i, pl->horizon, DIP))
+			add_ratio(pl, pl->at, lv[i], s.req[j]);
+		add_ratio(pl, pl->peak, lv[i], pk);
 	}
+	free(lv);
 	series_free(&s);
 	qs_plan_refit(pl);
 	return 0;
@@ -849,6 +863,10 @@ qs_plan_write(const struct qs_plan *pl, FILE *fp)
 	put_row(fp, "w_adp", NAN, NAN, NAN, NAN, NAN, pl->w_adp, NAN);
 	put_row(fp, "replicas", (double)pl->min_replicas,
 	    (double)pl->max_replicas, NAN, NAN, NAN, NAN, NAN);
+	/* Without the row the window is 0: models from before it load alike. */
+	if (pl->level_window > 0)
+		put_row(fp, "level_window", NAN, NAN, NAN, NAN, NAN,
+		    pl->level_window, NAN);
 	if (pl->fit_kind != QS_PLAN_FIT_NONE)
 		put_row(fp, fit_names[pl->fit_kind], pl->fit_lo, pl->fit_hi,
 		    pl->fit_base, pl->fit_param, (double)pl->fit_n, NAN,
@@ -933,6 +951,12 @@ load_row(struct qs_plan *pl, const char *kind, const double *x,
 			*seen |= 1u << i;
 			return 0;
 		}
+	if (strcmp(kind, "level_window") == 0) {
+		if (need(x, 5, 0, QS_LEVEL_WINDOW_MAX, err) != 0)
+			return -1;
+		pl->level_window = x[5];
+		return 0;
+	}
 	if (strcmp(kind, "replicas") == 0) {
 		if (need(x, 0, 0, 100000, err) || need(x, 1, 1, 100000, err))
 			return -1;
@@ -1132,4 +1156,14 @@ qs_plan_print(FILE *fp, const struct qs_plan *pl)
 	    pl->min_replicas, pl->max_replicas) < 0)
 		return -1;
 	return 0;
+}
+
+void
+qs_plan_observe_level(struct qs_plan *pl, const struct qs_obs *before,
+    const struct qs_obs *after, double level)
+{
+	qs_plan_add_latency(pl, before->pod, before->requests, before->latency);
+	qs_plan_add_latency(pl, after->pod, after->requests, after->latency);
+	qs_plan_add_ratio(pl, level > 0 ? level : before->requests,
+	    after->requests);
 }

@@ -64,43 +64,26 @@ parse_line(char *s, long *t, long *count)
 	return 0;
 }
 
+#define SHAPE "not \"unix_seconds count\""
+
+/* One line of the file into r (qs_file_lines). */
+static const char *
+load_line(char *s, void *arg)
+{
+	long t, count;
+
+	if (parse_line(s, &t, &count) != 0)
+		return SHAPE;
+	put(arg, t, count);
+	return NULL;
+}
+
 int
 qs_recommend_load(struct qs_recommend *r, const char *path,
     struct qs_err *err)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	long line = 0, t, count;
-	FILE *fp;
-	int rc = 0;
-
-	/* A FIFO would block the reader: refuse it before opening. */
-	if (qs_file_regular(path, EX_NOINPUT, err) != 0)
-		return -1;
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return qs_err_sys(err, EX_NOINPUT, "cannot open %s", path);
-	}
-	while ((n = qs_getline(&buf, &cap, fp, LINE_MAX_LEN)) > 0) {
-		line++;
-		if (buf[n - 1] == '\n')
-			buf[--n] = '\0';
-		if (n > LINE_MAX_LEN || parse_line(buf, &t, &count) != 0) {
-			rc = qs_err_set(err, EX_DATAERR, "invalid recommendations "
-			    "file %s: line %ld: not \"unix_seconds count\"", path,
-			    line);
-			break;
-		}
-		put(r, t, count);
-	}
-	if (rc == 0 && n < 0)
-		rc = qs_err_sys(err, ferror(fp) ? EX_IOERR : EX_OSERR,
-		    "cannot read %s", path);
-	free(buf);
-	fclose(fp);
-	return rc;
+	return qs_file_lines(path, LINE_MAX_LEN, "recommendations file", SHAPE,
+	    load_line, r, err);
 }
 
 void

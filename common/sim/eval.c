@@ -14,6 +14,7 @@
 #include "qs/sim.h"
 #include "qs/simrun.h"
 #include "qs/simstep.h"
+#include "qs/level.h"
 #include "qs/table.h"
 #include "qs/xalloc.h"
 
@@ -135,9 +136,12 @@ struct run {
 	long transitions, dropped;	/* completed with learn; not learned */
 	struct qs_policy_opts rules;	/* o's, with its window and ideal */
 	/* The model learner: the requests of the last decisions, a ring. */
-	double *past;
+	double *past, *pastlv;
 	size_t npast, ipast;
 	long planned;
+	/* The level window of the decisions' observations, and the level. */
+	struct qs_level lv;
+	double level;
 };
 
 /*
@@ -192,7 +196,9 @@ decide_table(struct run *r)
 
 	if (r->k == 0 && r->j == 0)
 		return -1;
-	s = qs_table_state(t, r->seen.pod, r->seen.latency, r->seen.requests,
+	/* As qs-decide: the level of the observations as of r->tobs. */
+	r->level = qs_level_add(&r->lv, r->tobs, r->seen.requests);
+	s = qs_table_state(t, r->seen.pod, r->seen.latency, r->level,
 	    &r->clamped);
 	if (r->o->learn && r->decided)
 		r->transitions++;
@@ -236,15 +242,18 @@ model_learn(struct run *r)
 	qs_plan_add_latency(pl, r->seen.pod, r->seen.requests,
 	    r->seen.latency);
 	if (n > 0 && r->ipast >= n) {
-		old = r->past[r->ipast % n];
+		/* The ratios are to the level a horizon ago. */
+		old = r->pastlv[r->ipast % n];
 		for (k = 1; k < n; k++)
 			peak = fmax(peak, r->past[(r->ipast + k) % n]);
 		peak = fmax(peak, r->seen.requests);
 		qs_plan_add_ratio(pl, old, r->seen.requests);
 		qs_plan_add_peak(pl, old, peak);
 	}
-	if (n > 0)
+	if (n > 0) {
+		r->pastlv[r->ipast % n] = r->level;
 		r->past[r->ipast++ % n] = r->seen.requests;
+	}
 	if (++r->planned >= (r->o->replan > 0 ? r->o->replan : 1)) {
 		qs_plan_fill(pl, r->o->table);
 		r->planned = 0;
@@ -308,6 +317,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	r.rules.epsilon = 0;
 	r.rules.window = o->window;
 	r.rules.ideal = o->reward.ideal;
+	qs_level_init(&r.lv, o->level_window);
 	/* Sub-steps: a whole number per trace interval. */
 	period = 0;
 	if (o->policy == QS_POLICY_HPA)
@@ -341,6 +351,7 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	if (o->policy == QS_POLICY_TABLE && o->learn && o->model != NULL) {
 		r.npast = (size_t)fmax(1, floor(o->model->horizon / period + 0.5));
 		r.past = xcalloc(r.npast, sizeof(double));
+		r.pastlv = xcalloc(r.npast, sizeof(double));
 	}
 	if (o->policy == QS_POLICY_ORACLE) {
 		r.need = xcalloc(ns, sizeof(long));
@@ -440,6 +451,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	qs_simstep_free(&r.st);
 	free(r.need);
 	free(r.past);
+	free(r.pastlv);
+	qs_level_free(&r.lv);
 	free(f);
 	free(lats);
 	return rc;

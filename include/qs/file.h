@@ -54,4 +54,17 @@ int qs_file_regular(const char *path, int status, struct qs_err *err);
  */
 int qs_flock_wait(int fd, double wait);
 
+/*
+ * Read a small state file of lines (qs-scale's recommendations,
+ * qs-decide's recent requests): path, refused unless a regular file, each
+ * line of at most max bytes given to fn without its newline.  A file that
+ * does not exist has no lines.  fn returns NULL to go on, or what is wrong
+ * with the line, which ends the read with EX_DATAERR, "invalid WHAT PATH:
+ * line N: " and that; a longer line is wrong as shape says.  Returns 0, or -1 with err (EX_NOINPUT when path cannot be
+ * opened, EX_IOERR or EX_OSERR when reading fails).
+ */
+int qs_file_lines(const char *path, size_t max, const char *what,
+    const char *shape, const char *(*fn)(char *line, void *arg), void *arg,
+    struct qs_err *err);
+
 #endif

@@ -47,6 +47,8 @@ struct qs_plan {
 	double horizon;		/* seconds: the start-up delay */
 	double w_slo, w_res, w_adp;
 	long min_replicas, max_replicas;
+	/* Seconds of the load level (qs/level.h); 0: the requests. */
+	double level_window;
 	/* Latency against requests/s per replica, bins of lat_width. */
 	double lat_width;
 	int nlat;
@@ -115,6 +117,13 @@ void qs_plan_add_ratio(struct qs_plan *pl, double requests, double after);
 
 /* Add one "peak" ratio sample: requests, then the most within the horizon. */
 void qs_plan_add_peak(struct qs_plan *pl, double requests, double peak);
+
+/*
+ * As qs_plan_observe, the ratio taken against level, the load level the
+ * state before was decided at (its record's level field), when above 0.
+ */
+void qs_plan_observe_level(struct qs_plan *pl, const struct qs_obs *before,
+    const struct qs_obs *after, double level);
 
 /*
  * Learn a completed transition: latency samples of the state before and

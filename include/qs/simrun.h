@@ -122,6 +122,11 @@ struct qs_simeval {
 	 */
 	struct qs_plan *model;
 	long replan;
+	/*
+	 * The table's level window (qs/level.h), seconds: the table policy
+	 * decides on the highest requests it has seen in it; 0 for none.
+	 */
+	double level_window;
 };
 
 struct qs_simeval_result {
