@@ -162,3 +162,17 @@ requests=requests in 20 s window"
 	QS_WINDOW=20 QS_IDEAL_LATENCY=400 QS_MAX_REPLICAS=4 run qs-decide --table t.csv --exploit < <(rec 1 100 1)
 	assert_success
 }
+
+@test "a table planned from observations records --period only when given, so the live period is not refused" {
+	qs-sim train --observations "$DATA/plan-observations.csv" --table t.csv 2>/dev/null
+	run grep -c '^period=' t.csv.meta
+	assert_output 0
+	run bash -c 'echo "{\"pod\":2,\"latency\":300,\"requests\":20}" | QS_PERIOD=15 qs-decide --table t.csv'
+	assert_success
+	qs-sim train --observations "$DATA/plan-observations.csv" --table u.csv \
+	    --period 15 2>/dev/null
+	run grep '^period=' u.csv.meta
+	assert_output period=15
+	run bash -c 'echo "{\"pod\":2,\"latency\":300,\"requests\":20}" | QS_PERIOD=60 qs-decide --table u.csv'
+	assert_failure 78
+}
