@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "qs/err.h"
+#include "qs/listen.h"
 #include "qs/num.h"
 #include "qs/rand.h"
 #include "qs/sim.h"
@@ -156,47 +157,6 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		free(rq);
 		*con_cls = NULL;
 	}
-}
-
-/* Parse "1.2.3.4:port" or "[::1]:port". */
-static int
-parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
-    struct qs_err *err)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	char host[128];
-	const char *colon;
-	long port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (*s == '[') {
-		if ((colon = strstr(s, "]:")) == NULL)
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - s - 1), s + 1);
-		colon++;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-	}
-	if (qs_num_parse_long(colon + 1, 0, 65535, &port) != 0)
-		goto bad;
-	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons((unsigned short)port);
-		*len = sizeof(*in);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((unsigned short)port);
-		*len = sizeof(*in6);
-	} else {
-		goto bad;
-	}
-	return 0;
-bad:
-	return qs_err_set(err, EX_USAGE, "invalid listen address %s: not "
-	    "ADDRESS:PORT with a numeric address", s);
 }
 
 /*
@@ -345,7 +305,7 @@ qs_simserve_start_many(const struct qs_simserve_opts *o, size_t n,
 			return NULL;
 		free(labels);
 	}
-	if (parse_listen(o->listen, &ss, &len, err) != 0)
+	if (qs_listen_parse(o->listen, &ss, &len, err) != 0)
 		return NULL;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
