@@ -608,68 +608,6 @@ qs_plan_table(struct qs_plan *pl, struct qs_err *err)
 	return t;
 }
 
-/* Observations of a file, for fitting. */
-struct series {
-	double *t, *req, *lat;
-	long *pod;
-	size_t n, cap;
-};
-
-static void
-series_free(struct series *s)
-{
-	free(s->t);
-	free(s->req);
-	free(s->lat);
-	free(s->pod);
-}
-
-static int
-read_series(FILE *fp, const char *path, struct series *s, struct qs_err *err)
-{
-	struct qs_reader *r;
-	struct qs_obs o;
-	json_t *rec;
-	double t;
-	int rc;
-
-	memset(s, 0, sizeof(*s));
-	r = qs_reader_new(fp, path);
-	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
-		rc = qs_rec_obs_time(rec, &t, err);
-		if (rc == 0)
-			rc = qs_rec_obs(rec, "", -1, &o, err);
-		json_decref(rec);
-		if (rc == 0 && s->n > 0 && !(t > s->t[s->n - 1]))
-			rc = qs_err_set(err, EX_DATAERR, "its time is not after "
-			    "the previous row's");
-		if (rc != 0) {
-			qs_err_wrap(err, "invalid observations %s: line %ld", path,
-			    qs_reader_line(r));
-			rc = -1;
-			break;
-		}
-		if (s->n == s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 1024;
-			s->t = xreallocarray(s->t, s->cap, sizeof(double));
-			s->req = xreallocarray(s->req, s->cap, sizeof(double));
-			s->lat = xreallocarray(s->lat, s->cap, sizeof(double));
-			s->pod = xreallocarray(s->pod, s->cap, sizeof(long));
-		}
-		s->t[s->n] = t;
-		s->req[s->n] = o.requests;
-		s->lat[s->n] = o.latency;
-		s->pod[s->n] = o.pod;
-		s->n++;
-	}
-	qs_reader_free(r);
-	if (rc != 0) {
-		series_free(s);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -680,7 +618,7 @@ cmp_double(const void *a, const void *b)
 
 /* Whether requests at i fell below f times the most of the horizon before. */
 static int
-fell(const struct series *s, size_t i, double horizon, double f)
+fell(const struct qs_obs_series *s, size_t i, double horizon, double f)
 {
 	double m = 0;
 	size_t k;
@@ -707,14 +645,14 @@ int
 qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
     struct qs_err *err)
 {
-	struct series s;
+	struct qs_obs_series s;
 	struct qs_level lw;
 	double *v, *lv, rmax = 0, step, pk;
 	size_t i, j, nv = 0;
 	long used = 0;
 	int l;
 
-	if (read_series(fp, path, &s, err) != 0)
+	if (qs_obs_series_read(fp, path, &s, err) != 0)
 		return -1;
 	pl->nlat = 0;
 	pl->nlevel = 0;
@@ -739,7 +677,7 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	if (used < 2 || !(rmax > 0)) {
 		free(v);
 		free(lv);
-		series_free(&s);
+		qs_obs_series_free(&s);
 		return qs_err_set(err, EX_DATAERR, "cannot fit %s: fewer than "
 		    "two rows have requests, replicas and latency", path);
 	}
@@ -813,7 +751,7 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 		add_ratio(pl, pl->peak, lv[i], pk);
 	}
 	free(lv);
-	series_free(&s);
+	qs_obs_series_free(&s);
 	qs_plan_refit(pl);
 	return 0;
 }

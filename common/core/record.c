@@ -708,6 +708,62 @@ qs_rec_obs_time(json_t *rec, double *t, struct qs_err *err)
 	    "since the epoch");
 }
 
+void
+qs_obs_series_free(struct qs_obs_series *s)
+{
+	free(s->t);
+	free(s->req);
+	free(s->lat);
+	free(s->pod);
+}
+
+int
+qs_obs_series_read(FILE *fp, const char *path, struct qs_obs_series *s,
+    struct qs_err *err)
+{
+	struct qs_reader *r;
+	struct qs_obs o;
+	json_t *rec;
+	double t;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	r = qs_reader_new(fp, path);
+	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
+		rc = qs_rec_obs_time(rec, &t, err);
+		if (rc == 0)
+			rc = qs_rec_obs(rec, "", -1, &o, err);
+		json_decref(rec);
+		if (rc == 0 && s->n > 0 && !(t > s->t[s->n - 1]))
+			rc = qs_err_set(err, EX_DATAERR, "its time is not after "
+			    "the previous row's");
+		if (rc != 0) {
+			qs_err_wrap(err, "invalid observations %s: line %ld", path,
+			    qs_reader_line(r));
+			rc = -1;
+			break;
+		}
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 1024;
+			s->t = xreallocarray(s->t, s->cap, sizeof(double));
+			s->req = xreallocarray(s->req, s->cap, sizeof(double));
+			s->lat = xreallocarray(s->lat, s->cap, sizeof(double));
+			s->pod = xreallocarray(s->pod, s->cap, sizeof(long));
+		}
+		s->t[s->n] = t;
+		s->req[s->n] = o.requests;
+		s->lat[s->n] = o.latency;
+		s->pod[s->n] = o.pod;
+		s->n++;
+	}
+	qs_reader_free(r);
+	if (rc != 0) {
+		qs_obs_series_free(s);
+		return -1;
+	}
+	return 0;
+}
+
 int
 qs_obs_settled(const double *t, const long *pod, size_t i, double window)
 {

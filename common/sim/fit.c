@@ -23,7 +23,6 @@
 
 struct obs {
 	double t, x, latency, requests;
-	long pod;
 	int fit;		/* has load and latency, settled */
 };
 
@@ -35,80 +34,44 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Leave the observations that are not settled (qs_obs_settled) unfitted. */
-static void
-settle(struct obs *v, size_t n, double window)
-{
-	double *t = xcalloc(n + 1, sizeof(double));
-	long *pod = xcalloc(n + 1, sizeof(long));
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		t[i] = v[i].t;
-		pod[i] = v[i].pod;
-	}
-	for (i = 0; i < n; i++)
-		if (v[i].fit && !qs_obs_settled(t, pod, i, window))
-			v[i].fit = 0;
-	free(t);
-	free(pod);
-}
-
+/*
+ * The observations of path, each with its load per replica; fitted are
+ * those with load and latency that are settled (qs_obs_settled).
+ */
 static int
 read_obs(const char *path, double window, struct obs **out, size_t *n,
     struct qs_err *err)
 {
-	struct qs_reader *r;
-	struct qs_obs o;
-	struct obs *v = NULL;
-	size_t cap = 0, len = 0;
-	json_t *rec;
+	struct qs_obs_series s;
+	struct obs *v;
 	FILE *fp;
-	double t;
+	size_t i;
 	int rc;
 
 	if ((fp = fopen(path, "r")) == NULL)
 		return qs_err_sys(err, EX_NOINPUT, "cannot open %s", path);
-	r = qs_reader_new(fp, path);
-	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
-		rc = qs_rec_obs_time(rec, &t, err);
-		if (rc == 0)
-			rc = qs_rec_obs(rec, "", -1, &o, err);
-		json_decref(rec);
-		if (rc == 0 && len > 0 && !(t > v[len - 1].t))
-			rc = qs_err_set(err, EX_DATAERR, "its time is not after "
-			    "the previous row's");
-		if (rc != 0) {
-			qs_err_wrap(err, "invalid observations %s: line %ld", path,
-			    qs_reader_line(r));
-			rc = -1;
-			break;
-		}
-		if (len == cap) {
-			cap = cap ? cap * 2 : 1024;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		v[len].t = t;
-		v[len].requests = o.requests;
-		v[len].latency = o.latency;
-		v[len].pod = o.pod;
-		v[len].fit = o.pod > 0 && o.requests > 0 && o.latency > 0;
-		v[len].x = v[len].fit ? o.requests / window / (double)o.pod : 0;
-		len++;
-	}
-	qs_reader_free(r);
+	rc = qs_obs_series_read(fp, path, &s, err);
 	fclose(fp);
-	if (rc == 0 && len < 2)
-		rc = qs_err_set(err, EX_DATAERR, "invalid observations %s: %s",
-		    path, len == 0 ? "no rows" : "a single row; the time step "
-		    "needs two or more");
-	if (rc != 0) {
-		free(v);
+	if (rc != 0)
 		return -1;
+	if (s.n < 2) {
+		qs_obs_series_free(&s);
+		return qs_err_set(err, EX_DATAERR, "invalid observations %s: %s",
+		    path, s.n == 0 ? "no rows" : "a single row; the time step "
+		    "needs two or more");
 	}
-	settle(v, len, window);
+	v = xcalloc(s.n, sizeof(*v));
+	for (i = 0; i < s.n; i++) {
+		v[i].t = s.t[i];
+		v[i].requests = s.req[i];
+		v[i].latency = s.lat[i];
+		v[i].fit = s.pod[i] > 0 && s.req[i] > 0 && s.lat[i] > 0 &&
+		    qs_obs_settled(s.t, s.pod, i, window);
+		v[i].x = v[i].fit ? s.req[i] / window / (double)s.pod[i] : 0;
+	}
 	*out = v;
-	*n = len;
+	*n = s.n;
+	qs_obs_series_free(&s);
 	return 0;
 }
 

@@ -166,6 +166,25 @@ int qs_rec_time(json_t *rec, const char *key, double *out, struct qs_err *err);
 int qs_rec_obs_time(json_t *rec, double *t, struct qs_err *err);
 
 /*
+ * An observation series, for fitting: the records of a file in time
+ * order, as qs-observe --range and qs-sim eval --record write them.
+ */
+struct qs_obs_series {
+	double *t, *req, *lat;	/* time (s), requests, latency (ms) */
+	long *pod;		/* ready replicas */
+	size_t n, cap;
+};
+
+/*
+ * Read every record of fp (named path in messages) into a new series s,
+ * each with time, pod, latency and requests, times rising.  Returns 0,
+ * or -1 with err (EX_DATAERR naming the line) and s empty.
+ */
+int qs_obs_series_read(FILE *fp, const char *path, struct qs_obs_series *s,
+    struct qs_err *err);
+void qs_obs_series_free(struct qs_obs_series *s);
+
+/*
  * Whether observation i of a series (times t, ascending, and ready
  * replicas pod) is settled: no other replica count was observed in the
  * window before it.  A mean latency over the window that began under
