@@ -378,9 +378,15 @@ main(int argc, char *argv[])
 	    (t = qs_table_load_regular(table, &err)) == NULL ||
 	    (history != NULL && qs_file_regular(history, EX_CANTCREAT, &err) != 0))
 		qs_die_err(&err);
-	if (qs_records_unbuffered())
+	/* The stream commits one record at a time, by Q-learning only. */
+	if (qs_records_unbuffered() && model_path != NULL)
+		qs_die(EX_USAGE, "--unbuffered does not learn into a model: %s "
+		    "(run without --unbuffered, or give --no-model)", model_path);
+	if (qs_records_unbuffered()) {
+		free(mdefault);
 		return stream(t, table, history, lockwait,
 		    &(struct qs_learn_params){ alpha, gamma, compat }, &ages, fmt);
+	}
 	if ((lock = qs_lock(table, lockwait, &err)) < 0)
 		qs_die_err(&err);
 	if (!qs_table_is_current(t, table)) {

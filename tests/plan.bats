@@ -154,9 +154,9 @@ transition() {
 	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
 	assert_equal "$(digest t.csv.model)" "$m"
 	assert_equal "$(digest t.csv)" "$d"
-	# The same, one record at a time.
+	# One record at a time is Q-learning only: refused on a planned table.
 	run --separate-stderr qs-update --unbuffered --table t.csv --history h.csv < <(transition)
-	assert_success
+	assert_failure 64
 	assert_equal "$(digest t.csv.model)" "$m"
 	assert_equal "$(wc -l < h.csv)" 2
 }
@@ -245,4 +245,13 @@ transition() {
 	a2=$(sed -n 2p answers | json_get action)
 	[ "$a2" -gt "$a1" ]
 	assert_equal "$a2" "$(greedy_awk t.csv 6 420 60)"
+}
+
+@test "qs-update --unbuffered on a planned table is refused, and changes nothing" {
+	qs-sim train --observations "$DATA/plan-observations.csv" --table t.csv 2>/dev/null
+	sum=$(cat t.csv t.csv.model | cksum)
+	run --separate-stderr qs-update --unbuffered --table t.csv < <(transition)
+	assert_failure 64
+	assert_equal "$stderr" "qs-update: --unbuffered does not learn into a model: t.csv.model (run without --unbuffered, or give --no-model)"
+	assert_equal "$(cat t.csv t.csv.model | cksum)" "$sum"
 }
