@@ -187,14 +187,22 @@ qs_atomic_abort(struct qs_atomic *a)
 	errno = saved;
 }
 
+char *
+qs_file_beside(const char *path, const char *suffix)
+{
+	size_t n = strlen(path) + strlen(suffix) + 1;
+	char *s = xmalloc(n);
+
+	snprintf(s, n, "%s%s", path, suffix);
+	return s;
+}
+
 int
 qs_lock(const char *path, double wait, struct qs_err *err)
 {
-	size_t n = strlen(path) + 6;
-	char *lpath = xmalloc(n);
+	char *lpath = qs_file_beside(path, ".lock");
 	int fd;
 
-	snprintf(lpath, n, "%s.lock", path);
 	fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (fd < 0) {
 		qs_err_sys(err, EX_CANTCREAT, "cannot open lock %s", lpath);

@@ -26,11 +26,7 @@ static const char *const vars[QS_META_NSET] = {
 char *
 qs_meta_path(const char *table)
 {
-	size_t n = strlen(table) + sizeof(".meta");
-	char *p = xmalloc(n);
-
-	snprintf(p, n, "%s.meta", table);
-	return p;
+	return qs_file_beside(table, ".meta");
 }
 
 /* The length of line's key, when it is a key=value line; else 0. */

@@ -62,11 +62,7 @@ qs_plan_defaults(struct qs_plan *pl)
 char *
 qs_plan_path(const char *table)
 {
-	size_t n = strlen(table) + sizeof(".model");
-	char *s = xmalloc(n);
-
-	snprintf(s, n, "%s.model", table);
-	return s;
+	return qs_file_beside(table, ".model");
 }
 
 /* The centre of ratio bin k, as a ratio. */

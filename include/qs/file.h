@@ -34,6 +34,12 @@ int qs_atomic_commit(struct qs_atomic *a, struct qs_err *err);
 void qs_atomic_abort(struct qs_atomic *a);
 
 /*
+ * The name of the file beside path that suffix marks (path.lock,
+ * TABLE.meta, TABLE.model), in a new string.
+ */
+char *qs_file_beside(const char *path, const char *suffix);
+
+/*
  * Take an exclusive lock on path.lock, waiting up to wait seconds (0: do
  * not wait).  Returns the lock's descriptor, or -1 with err: EX_TEMPFAIL
  * when another process holds it.
