@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -13,6 +14,7 @@
 #include "qs/meta.h"
 #include "qs/num.h"
 #include "qs/opt.h"
+#include "qs/plan.h"
 #include "qs/policy.h"
 #include "qs/rand.h"
 #include "qs/record.h"
@@ -24,8 +26,8 @@
 	"           [--hpa-target rate] [--ideal-latency ms] [--seed n]\n" \
 	"           [--unlearned hold|hpa] [--window s]\n"
 #define USAGE "usage: qs-decide [--format json|csv]\n" RULES \
-	"           [--level-window s] [--recent file] --table file\n" \
-	"           [--unbuffered]\n" \
+	"           [--level-window s] [--no-adapt] [--recent file]\n" \
+	"           --table file [--unbuffered]\n" \
 	"       qs-decide --cpa\n" RULES \
 	"           --table file\n" \
 	"       qs-decide --policy [--compat notebook] [--format json|csv]\n" \
@@ -66,6 +68,8 @@ help(void)
 	    "      --level-window s   decide on the highest requests of the last\n"
 	    "                         s seconds (the table's level_window, else 0;\n"
 	    "                         QS_LEVEL_WINDOW)\n"
+	    "      --no-adapt         decide from the table as it is: do not learn\n"
+	    "                         the load into its model (TABLE.model)\n"
 	    "      --policy           print the greedy action of every state\n"
 	    "      --recent file      keep the level window's requests in file\n"
 	    "                         from one run to the next (QS_RECENT)\n"
@@ -123,17 +127,20 @@ state_of(const struct qs_table *t, json_t *rec, const char *where,
 }
 
 struct decider {
-	const struct qs_table *t;
+	struct qs_table *t;
 	const struct qs_policy_opts *po;
 	struct qs_rand *rng;
 	/* The level window when it is on, and the file that keeps it. */
 	struct qs_level *lv;
 	const char *recent;
+	/* The model learning the load online, when the table has one. */
+	struct qs_plan_online *on;
 };
 
 /*
  * The decision for rec (borrowed), by the policy's rules; where names it
- * in messages.  Returns the column, or -1 with err.
+ * in messages.  With a model learning online, the record is fed to it
+ * first and the state planned again.  Returns the column, or -1 with err.
  */
 static int
 decide_rec(const struct decider *d, json_t *rec, const char *where,
@@ -141,11 +148,18 @@ decide_rec(const struct decider *d, json_t *rec, const char *where,
 {
 	struct qs_obs o;
 	size_t state;
+	double secs;
 
 	if (state_of(d->t, rec, where, level, &state, err) != 0)
 		return -1;
 	/* state_of has read the observation: this cannot fail. */
 	(void)qs_rec_obs(rec, "", -1, &o, err);
+	if (d->on != NULL) {
+		if (qs_level_time(rec, &secs, err) != 0)
+			return -1;
+		qs_plan_online_step(d->on, d->t, state, secs, &o,
+		    level >= 0 ? level : o.requests);
+	}
 	return qs_policy_decide(d->t, d->po, state, &o, d->rng, why);
 }
 
@@ -304,8 +318,16 @@ env_rules(struct qs_policy_opts *po)
 struct live {
 	struct decider *d;
 	struct qs_table *t;
-	const char *path;
+	const char *path, *model;
 };
+
+/* Load the model at path into pl.  Returns 0, or -1 with err. */
+static int
+load_model(const char *path, struct qs_plan *pl, struct qs_err *err)
+{
+	qs_plan_defaults(pl);
+	return qs_plan_load(pl, path, err);
+}
 
 /*
  * Decide as decide() does, from the table as it is now: a long-lived
@@ -317,14 +339,22 @@ decide_live(json_t *rec, long line, void *arg, struct qs_err *err)
 {
 	struct live *l = arg;
 	struct qs_table *t;
+	struct qs_plan pl;
 
 	if (l->t->src_fd >= 0 && !qs_table_is_current(l->t, l->path)) {
 		/* Not the record's fault: not "invalid record ... line N". */
-		if ((t = qs_table_load(l->path, err)) == NULL)
+		/* A table no longer planned (its model gone) is decided as it is. */
+		if (l->d->on != NULL && access(l->model, F_OK) != 0)
+			l->d->on = NULL;
+		if ((t = qs_table_load(l->path, err)) == NULL ||
+		    (l->d->on != NULL && load_model(l->model, &pl, err) != 0))
 			qs_die_err(err);
 		qs_table_free(l->t);
 		l->t = t;
 		l->d->t = t;
+		/* qs-update planned both from what it learned: go on from there. */
+		if (l->d->on != NULL)
+			qs_plan_online_reset(l->d->on, &pl, t);
 	}
 	return decide(rec, line, l->d, err);
 }
@@ -345,6 +375,7 @@ main(int argc, char *argv[])
 		{ "hpa-target", required_argument, NULL, 'H' },
 		{ "ideal-latency", required_argument, NULL, 'i' },
 		{ "level-window", required_argument, NULL, 'L' },
+		{ "no-adapt", no_argument, NULL, 'n' },
 		{ "policy", no_argument, NULL, 'p' },
 		{ "recent", required_argument, NULL, 'r' },
 		{ "seed", required_argument, NULL, 's' },
@@ -369,7 +400,11 @@ main(int argc, char *argv[])
 	struct qs_meta_setting given[QS_META_NSET];
 	struct qs_policy_opts po;
 	unsigned long long seed;
+	struct qs_plan_online on;
+	struct qs_plan pl;
+	char *mpath = NULL;
 	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0, recentopt = 0;
+	int adapt = 1, adaptopt = 0;
 
 	qs_setprogname(argv[0]);
 	qs_policy_defaults(&po);
@@ -438,6 +473,10 @@ main(int argc, char *argv[])
 			(void)qs_opt_double("--level-window", optarg, 0,
 			    QS_LEVEL_WINDOW_MAX);
 			break;
+		case 'n':
+			adapt = 0;
+			adaptopt = 1;
+			break;
 		case 'r':
 			recent = optarg;
 			recentopt = 1;
@@ -483,6 +522,9 @@ main(int argc, char *argv[])
 	if ((cpa || policy) && (lwname[0] == '-' || recentopt))
 		qs_die(EX_USAGE, "--level-window and --recent are for the records "
 		    "filter, not --cpa or --policy");
+	if ((cpa || policy) && adaptopt)
+		qs_die(EX_USAGE, "--no-adapt is for the records filter, not --cpa "
+		    "or --policy");
 	if (cpa && fmtset)
 		qs_die(EX_USAGE, "--format cannot be used with --cpa");
 	if (policy && (epsarg != NULL || seedarg != NULL || exploit))
@@ -513,6 +555,16 @@ main(int argc, char *argv[])
 	    (!cpa && !policy && qs_level_setting(table, lwname, lwarg, &lwin,
 	    &err) != 0) || (t = qs_table_load(table, &err)) == NULL)
 		qs_die_err(&err);
+	/* A planned table's model learns the load of the records it decides. */
+	if (!cpa && !policy && adapt && (mpath = qs_plan_path(table)) != NULL &&
+	    access(mpath, F_OK) == 0) {
+		if (load_model(mpath, &pl, &err) != 0)
+			qs_die_err(&err);
+		qs_plan_online_init(&on, &pl, t);
+	} else {
+		free(mpath);
+		mpath = NULL;
+	}
 	qs_level_init(&lv, lwin);
 	if (recent != NULL && lwin > 0 && qs_level_load(&lv, recent, &err) != 0)
 		qs_die_err(&err);
@@ -520,11 +572,12 @@ main(int argc, char *argv[])
 	if (policy)
 		rc = print_policy(t, &po, fmt, &err);
 	else if (cpa)
-		rc = decide_cpa(&(struct decider){ t, &po, &rng, NULL, NULL }, &err);
+		rc = decide_cpa(&(struct decider){ t, &po, &rng, NULL, NULL, NULL },
+		    &err);
 	else {
 		struct decider d = { t, &po, &rng, lwin > 0 ? &lv : NULL,
-		    recent };
-		struct live l = { &d, t, table };
+		    recent, mpath != NULL ? &on : NULL };
+		struct live l = { &d, t, table, mpath };
 
 		if (qs_records_unbuffered())
 			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
@@ -536,6 +589,9 @@ main(int argc, char *argv[])
 	}
 	qs_table_free(t);
 	qs_level_free(&lv);
+	if (mpath != NULL)
+		qs_plan_online_free(&on);
+	free(mpath);
 	if (rc < 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();

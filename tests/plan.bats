@@ -255,3 +255,81 @@ transition() {
 	assert_equal "$stderr" "qs-update: --unbuffered does not learn into a model: t.csv.model (run without --unbuffered, or give --no-model)"
 	assert_equal "$(cat t.csv t.csv.model | cksum)" "$sum"
 }
+
+# Records $2 of a flat load: pod 6, latency 300, requests $1, every 15 s.
+flat_records() {
+	for i in $(seq 0 $(($2 - 1))); do
+		echo "{\"time\":$((1000 + 15 * i)),\"pod\":6,\"latency\":300,\"requests\":$1}"
+	done
+}
+
+@test "qs-decide learns the load it decides on into its copy of the model, and changes no file" {
+	plan_fixture
+	sum=$(cat t.csv t.csv.model | cksum)
+	fixed=$(greedy_awk t.csv 6 300 80)
+	flat_records 80 200 > in.json
+	run --separate-stderr qs-decide --exploit --table t.csv < in.json
+	assert_success
+	[ "${#lines[@]}" -eq 200 ]
+	# Until the horizon has passed nothing is learned: the table decides.
+	assert_equal "$(json_get action <<<"${lines[0]}")" "$fixed"
+	assert_equal "$(json_get action <<<"${lines[3]}")" "$fixed"
+	# A flat load needs less headroom than the sine the model was fitted
+	# to: fewer replicas, by the greedy rule.
+	last=$(json_get action <<<"${lines[199]}")
+	[ "$last" -lt "$fixed" ]
+	assert_equal "$(json_get why <<<"${lines[199]}")" greedy
+	assert_equal "$(cat t.csv t.csv.model | cksum)" "$sum"
+	# --no-adapt decides from the table as it is, every time.
+	run --separate-stderr qs-decide --exploit --no-adapt --table t.csv < in.json
+	assert_success
+	run jq -r .action <<<"$output"
+	assert_equal "$(sort -u <<<"$output")" "$fixed"
+	assert_equal "$(cat t.csv t.csv.model | cksum)" "$sum"
+}
+
+@test "qs-decide on one record at a time decides as the table, as in qs-run's ticks" {
+	plan_fixture
+	flat_records 80 200 > in.json
+	want=$(greedy_awk t.csv 6 300 80)
+	while read -r rec; do
+		printf '%s\n' "$rec" | qs-decide --exploit --table t.csv | json_get action
+	done < <(sed -n '1p;100p;200p' in.json) > got
+	assert_equal "$(sort -u got)" "$want"
+}
+
+@test "qs-decide with a corrupt model is refused with 65 unless --no-adapt" {
+	plan_fixture
+	echo 'kind,lo,hi,bin_lo,bin_hi,count,mean,sd' > t.csv.model
+	echo 'bogus,1,2,,,,,' >> t.csv.model
+	run --separate-stderr qs-decide --table t.csv < <(flat_records 80 1)
+	assert_failure 65
+	assert_output ""
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	assert_regex "$stderr" '^qs-decide: .*t\.csv\.model.*unknown kind'
+	run --separate-stderr qs-decide --no-adapt --table t.csv < <(flat_records 80 1)
+	assert_success
+	run --separate-stderr qs-decide --no-adapt --policy --table t.csv
+	assert_failure 64
+	assert_equal "$stderr" "qs-decide: --no-adapt is for the records filter, not --cpa or --policy"
+}
+
+@test "qs-sim eval of a planned table learns the load online as qs-decide does, unless --no-adapt" {
+	plan_fixture
+	sum=$(cat t.csv t.csv.model | cksum)
+	# A flat load at the sine's mean, for three hours.
+	{ echo t,requests; for i in $(seq 0 179); do echo "$i,150"; done; } > flat.csv
+	run --separate-stderr qs-sim eval --trace flat.csv --policy table:t.csv \
+	    --period 15 --seed 3
+	assert_success
+	a=$(jq -c '[.replica_minutes, .slo_violations]' <<<"$output")
+	run --separate-stderr qs-sim eval --trace flat.csv --policy table:t.csv \
+	    --period 15 --seed 3 --no-adapt
+	assert_success
+	b=$(jq -c '[.replica_minutes, .slo_violations]' <<<"$output")
+	[ "$a" != "$b" ]
+	assert_equal "$(cat t.csv t.csv.model | cksum)" "$sum"
+	run --separate-stderr qs-sim eval --trace flat.csv --policy hpa --no-adapt
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "qs-sim: --no-adapt needs --policy table:FILE"
+}

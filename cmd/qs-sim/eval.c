@@ -46,6 +46,7 @@ sim_eval(int argc, char *argv[])
 		{ "latency-model", required_argument, NULL, OPT_LATENCY_MODEL },
 		{ "learn", no_argument, NULL, OPT_LEARN },
 		{ "merit", no_argument, NULL, OPT_MERIT },
+		{ "no-adapt", no_argument, NULL, OPT_NO_ADAPT },
 		{ "observation-delay", required_argument, NULL, OPT_OBS_DELAY },
 		{ "unlearned", required_argument, NULL, OPT_UNLEARNED },
 		{ "max-replicas", required_argument, NULL, OPT_MAX_REPLICAS },
@@ -82,7 +83,7 @@ sim_eval(int argc, char *argv[])
 	struct qs_simeval_point *pts = NULL;
 	size_t npts = 0, i;
 	double target = -1;
-	int opt, merit = 0;
+	int opt, merit = 0, noadapt = 0;
 
 	usage_text = EVAL_USAGE;
 	common_init(&c);
@@ -120,11 +121,14 @@ sim_eval(int argc, char *argv[])
 			    "      --latency-model m   linear or queue (M/M/1, backlog) "
 			    "(linear)\n"
 			    "      --learn             table: keep learning while it runs\n"
-			    "                          (into FILE.model when it exists)\n"
+			    "                          (Q-learning; a planned table's model\n"
+			    "                          learns online unless --no-adapt)\n"
 			    "      --max-replicas n    hpa, oracle: highest count (100)\n"
 			    "      --merit             add the figure of merit against "
 			    "tuned HPA and the oracle\n"
 			    "      --min-replicas n    hpa, oracle: lowest count (1)\n"
+			    "      --no-adapt          table: decide from it as it is, its\n"
+			    "                          model (FILE.model) not learning online\n"
 			    "      --observation-delay s  metrics as of s seconds ago (0)\n"
 			    "      --period s          table: seconds between decisions "
 			    "(--interval)\n"
@@ -170,6 +174,9 @@ sim_eval(int argc, char *argv[])
 			break;
 		case OPT_MERIT:
 			merit = 1;
+			break;
+		case OPT_NO_ADAPT:
+			noadapt = 1;
 			break;
 		case OPT_OBS_DELAY:
 			o.observation_delay = qs_opt_double("--observation-delay",
@@ -219,18 +226,22 @@ sim_eval(int argc, char *argv[])
 		qs_warn("%s", "--learn needs --policy table:FILE");
 		usage();
 	}
+	if (noadapt && o.policy != QS_POLICY_TABLE) {
+		qs_warn("%s", "--no-adapt needs --policy table:FILE");
+		usage();
+	}
 	common_finish(&c);
 
 	/* The table decides on the level it was planned for, as qs-decide. */
 	if (path != NULL && ((o.table = qs_table_load(path, &err)) == NULL ||
 	    qs_level_setting(path, NULL, NULL, &o.level_window, &err) != 0))
 		qs_die_err(&err);
-	if (o.learn && (mpath = qs_plan_path(path)) != NULL &&
+	/* As in qs-decide, a planned table's model learns the load online. */
+	if (path != NULL && !noadapt && (mpath = qs_plan_path(path)) != NULL &&
 	    access(mpath, F_OK) == 0) {
 		if (qs_plan_load(&model, mpath, &err) != 0)
 			qs_die_err(&err);
 		o.model = &model;
-		o.replan = 20;
 	}
 	o.reward = c.reward;
 	if (o.table != NULL)

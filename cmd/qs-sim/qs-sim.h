@@ -46,7 +46,7 @@
 	"       [--ideal-latency ms]\n" \
 	"       [--interval s] [--latency-model linear | queue] [--learn]\n" \
 	"       [--max-replicas n] [--merit] [--min-replicas n]\n" \
-	"       [--noise sd] [--observation-delay s]\n" \
+	"       [--no-adapt] [--noise sd] [--observation-delay s]\n" \
 	"       [--peak-replicas n | --scale x] [--period s]\n" \
 	"       [--replicas n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--series file]\n" \
@@ -109,7 +109,7 @@ enum {
 	OPT_COMPAT, OPT_UNLEARNED, OPT_FLOOR_MARGIN,
 	/* The model-based learner (issue 15). */
 	OPT_RECORD, OPT_LEARNER, OPT_HORIZON, OPT_SLO_WEIGHT,
-	OPT_LEVEL_WINDOW
+	OPT_LEVEL_WINDOW, OPT_NO_ADAPT
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */

@@ -135,26 +135,26 @@ qs_plan_add_latency(struct qs_plan *pl, long pod, double requests,
 	b->sd = sqrt(fmax(0, m2 / (double)b->n));
 }
 
-/* Count a ratio sample in the histogram h of the level of requests. */
+/* Count a ratio sample weight times in the histogram h of requests' level. */
 static void
 add_ratio(struct qs_plan *pl, long h[][QS_PLAN_RATIO_N], double requests,
-    double after)
+    double after, long weight)
 {
 	if (!(requests > 0) || pl->nlevel < 1 || !(after >= 0))
 		return;
-	h[level_of(pl, requests)][ratio_bin(after / requests)]++;
+	h[level_of(pl, requests)][ratio_bin(after / requests)] += weight;
 }
 
 void
 qs_plan_add_ratio(struct qs_plan *pl, double requests, double after)
 {
-	add_ratio(pl, pl->at, requests, after);
+	add_ratio(pl, pl->at, requests, after, 1);
 }
 
 void
 qs_plan_add_peak(struct qs_plan *pl, double requests, double peak)
 {
-	add_ratio(pl, pl->peak, requests, peak);
+	add_ratio(pl, pl->peak, requests, peak, 1);
 }
 
 void
@@ -501,65 +501,105 @@ pviol(const struct curve *c, const double *w, double requests, long n,
 	return p;
 }
 
+/*
+ * P(violation) for each action of t at request bucket b: pat holding or
+ * scaling up (the requests at the horizon's end), ppk scaling down (the
+ * most within it), each the mean over the bucket's start, middle and end.
+ */
+static void
+bucket_pviol(struct qs_plan *pl, const struct curve *c,
+    const struct qs_table *t, int b, double *pat, double *ppk)
+{
+	double pts[3], wa[QS_PLAN_RATIO_N], wp[QS_PLAN_RATIO_N];
+	int a, k, lv;
+
+	for (a = 0; a < t->nact; a++)
+		pat[a] = ppk[a] = 0;
+	if (c->n == 0)
+		return;
+	pts[0] = (double)t->req_lo[b];
+	pts[2] = b == t->nreq - 1 && t->nreq > 1 ? pts[0] +
+	    (double)(t->req_hi[b - 1] - t->req_lo[b - 1]) :
+	    (double)t->req_hi[b];
+	pts[1] = (pts[0] + pts[2]) / 2;
+	for (k = 0; k < 3; k++) {
+		lv = level_of(pl, pts[k]);
+		hist_weights(pl, pl->at, lv, wa);
+		hist_weights(pl, pl->peak, lv, wp);
+		for (a = 0; a < t->nact; a++) {
+			pat[a] += pviol(c, wa, pts[k], t->act[a], pl->window) / 3;
+			ppk[a] += pviol(c, wp, pts[k], t->act[a], pl->window) / 3;
+		}
+	}
+}
+
+/* Plan state s of t from its bucket's pat and ppk (bucket_pviol). */
+static void
+fill_row(const struct qs_plan *pl, const struct curve *c, struct qs_table *t,
+    size_t s, const double *pat, const double *ppk, long count)
+{
+	double v, p, q, maxr = (double)t->act[t->nact - 1];
+	long pod, n;
+	int a;
+
+	pod = t->pod_min + (long)(s / (size_t)t->nreq / (size_t)t->nlat);
+	for (a = 0; a < t->nact; a++) {
+		n = t->act[a];
+		/*
+		 * The most requests within the horizon are at least those at
+		 * its end: the histograms, kept apart (dips only in peak), must
+		 * not say otherwise, or a count would go down and up by turns.
+		 */
+		p = n >= pod ? pat[a] : fmax(ppk[a], pat[a]);
+		if (c->n == 0)
+			p = 0;
+		v = pl->w_slo * p + pl->w_res * (double)n / fmax(1, maxr) +
+		    (n != pod ? pl->w_adp : 0);
+		q = -round(v * Q_ROUND) / Q_ROUND;
+		qs_table_set(t, s, a, q == 0 ? 0 : q);
+	}
+	if (t->has_visits)
+		t->visits[t->row_of_state[s]] = count;
+}
+
 void
 qs_plan_fill(struct qs_plan *pl, struct qs_table *t)
 {
 	struct curve c;
-	double *pat, *ppk, wa[QS_PLAN_RATIO_N], wp[QS_PLAN_RATIO_N];
-	double pts[3], v, p, maxr, q;
-	long pod, n, count = qs_plan_count(pl);
-	size_t s, row;
-	int b, a, k, l, lv;
+	double *pat, *ppk;
+	long count = qs_plan_count(pl);
+	size_t s, na = (size_t)t->nact;
+	int b;
 
 	qs_plan_refit(pl);
 	curve_prepare(&c, pl);
-	pat = xcalloc((size_t)t->nreq * (size_t)t->nact, sizeof(double));
-	ppk = xcalloc((size_t)t->nreq * (size_t)t->nact, sizeof(double));
-	for (b = 0; b < t->nreq && c.n > 0; b++) {
-		pts[0] = (double)t->req_lo[b];
-		pts[2] = b == t->nreq - 1 && t->nreq > 1 ? pts[0] +
-		    (double)(t->req_hi[b - 1] - t->req_lo[b - 1]) :
-		    (double)t->req_hi[b];
-		pts[1] = (pts[0] + pts[2]) / 2;
-		for (a = 0; a < t->nact; a++) {
-			for (k = 0; k < 3; k++) {
-				lv = level_of(pl, pts[k]);
-				hist_weights(pl, pl->at, lv, wa);
-				hist_weights(pl, pl->peak, lv, wp);
-				pat[b * t->nact + a] += pviol(&c, wa, pts[k],
-				    t->act[a], pl->window) / 3;
-				ppk[b * t->nact + a] += pviol(&c, wp, pts[k],
-				    t->act[a], pl->window) / 3;
-			}
-		}
-	}
-	maxr = (double)t->act[t->nact - 1];
+	pat = xcalloc((size_t)t->nreq * na, sizeof(double));
+	ppk = xcalloc((size_t)t->nreq * na, sizeof(double));
+	for (b = 0; b < t->nreq; b++)
+		bucket_pviol(pl, &c, t, b, pat + (size_t)b * na,
+		    ppk + (size_t)b * na);
 	for (s = 0; s < t->nrows; s++) {
 		b = (int)(s % (size_t)t->nreq);
-		l = (int)(s / (size_t)t->nreq % (size_t)t->nlat);
-		(void)l;
-		pod = t->pod_min + (long)(s / (size_t)t->nreq / (size_t)t->nlat);
-		for (a = 0; a < t->nact; a++) {
-			n = t->act[a];
-			/*
-			 * The most requests within the horizon are at least
-			 * those at its end: the histograms, kept apart (dips
-			 * only in peak), must not say otherwise, or a count
-			 * would go down and up by turns.
-			 */
-			p = n >= pod ? pat[b * t->nact + a] :
-			    fmax(ppk[b * t->nact + a], pat[b * t->nact + a]);
-			if (c.n == 0)
-				p = 0;
-			v = pl->w_slo * p + pl->w_res * (double)n / fmax(1, maxr) +
-			    (n != pod ? pl->w_adp : 0);
-			q = -round(v * Q_ROUND) / Q_ROUND;
-			qs_table_set(t, s, a, q == 0 ? 0 : q);
-		}
-		row = t->row_of_state[s];
-		if (t->has_visits)
-			t->visits[row] = count;
+		fill_row(pl, &c, t, s, pat + (size_t)b * na,
+		    ppk + (size_t)b * na, count);
 	}
+	free(pat);
+	free(ppk);
+}
+
+void
+qs_plan_fill_state(struct qs_plan *pl, struct qs_table *t, size_t s)
+{
+	struct curve c;
+	double *pat, *ppk;
+	int b = (int)(s % (size_t)t->nreq);
+
+	qs_plan_refit(pl);
+	curve_prepare(&c, pl);
+	pat = xcalloc((size_t)t->nact, sizeof(double));
+	ppk = xcalloc((size_t)t->nact, sizeof(double));
+	bucket_pviol(pl, &c, t, b, pat, ppk);
+	fill_row(pl, &c, t, s, pat, ppk, qs_plan_count(pl));
 	free(pat);
 	free(ppk);
 }
@@ -612,18 +652,6 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Whether requests at i fell below f times the most of the horizon before. */
-static int
-fell(const struct qs_obs_series *s, size_t i, double horizon, double f)
-{
-	double m = 0;
-	size_t k;
-
-	for (k = i; k > 0 && s->t[k - 1] >= s->t[i] - horizon; k--)
-		m = fmax(m, s->req[k - 1]);
-	return s->req[i] < f * m;
-}
-
 int
 qs_plan_fit_file(struct qs_plan *pl, const char *path, struct qs_err *err)
 {
@@ -642,9 +670,10 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
     struct qs_err *err)
 {
 	struct qs_obs_series s;
+	struct qs_plan_feed f;
 	struct qs_level lw;
 	double *v, *lv, rmax = 0, step, pk;
-	size_t i, j, nv = 0;
+	size_t i, nv = 0;
 	long used = 0;
 	int l;
 
@@ -692,9 +721,6 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 		pl->lat_width = x[m / 2] / FIT_BINS;
 		free(x);
 	}
-	for (i = 0; i < s.n; i++)
-		if (qs_obs_settled(s.t, s.pod, i, pl->window))
-			qs_plan_add_latency(pl, s.pod[i], s.req[i], s.lat[i]);
 	/*
 	 * Request levels spaced evenly in log requests from the 5th
 	 * percentile to the largest: relative changes shrink as load rises,
@@ -711,41 +737,18 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	/* The last level is unbounded; its edge is the largest request. */
 	pl->level_hi[pl->nlevel++] = v[nv - 1];
 	free(v);
-	/* Ratios over the horizon, where the series has the time ahead. */
+	/*
+	 * The latency of every settled observation and the ratios over the
+	 * horizon, where the series has the time ahead: a feed, as a
+	 * long-lived qs-decide learns them.
+	 */
 	step = s.n > 1 ? (s.t[s.n - 1] - s.t[0]) / (double)(s.n - 1) : 0;
-	for (i = 0, j = 0; i < s.n; i++) {
-		if (!(lv[i] > 0))
-			continue;
-		if (j <= i)
-			j = i + 1;
-		while (j < s.n && s.t[j] < s.t[i] + pl->horizon - step / 2)
-			j++;
-		if (j >= s.n || s.t[j] > s.t[i] + pl->horizon + step / 2)
-			continue;
-		pk = 0;
-		{
-			size_t k;
-
-			/*
-			 * A scale-down's capacity is missing until a replica
-			 * started at the next decision is ready: one step more.
-			 */
-			for (k = i + 1; k <= j + 1 && k < s.n; k++)
-				pk = fmax(pk, s.req[k]);
-		}
-		/*
-		 * A fall is mostly a dip that comes back: the peak histogram,
-		 * which a scale-down faces, keeps it; holding or scaling up
-		 * with the replicas from before the dip need not fear it.
-		 */
-		/*
-		 * With a level window the level remembers the peak before a
-		 * dip: the dip is in the ratio, and no sample is left out.
-		 */
-		if (pl->level_window > 0 || !fell(&s, i, pl->horizon, DIP))
-			add_ratio(pl, pl->at, lv[i], s.req[j]);
-		add_ratio(pl, pl->peak, lv[i], pk);
-	}
+	qs_plan_feed_init(&f, step, 1);
+	for (i = 0; i < s.n; i++)
+		qs_plan_feed_add(&f, pl, s.t[i], s.pod[i], s.lat[i], s.req[i],
+		    lv[i]);
+	qs_plan_feed_flush(&f, pl);
+	qs_plan_feed_free(&f);
 	free(lv);
 	qs_obs_series_free(&s);
 	qs_plan_refit(pl);
@@ -1100,4 +1103,257 @@ qs_plan_observe_level(struct qs_plan *pl, const struct qs_obs *before,
 	qs_plan_add_latency(pl, after->pod, after->requests, after->latency);
 	qs_plan_add_ratio(pl, level > 0 ? level : before->requests,
 	    after->requests);
+}
+
+/*
+ * The feed: observations in time order, kept while a pending ratio or
+ * the window of a later observation's settling may need them.
+ */
+void
+qs_plan_feed_init(struct qs_plan_feed *f, double step, long weight)
+{
+	memset(f, 0, sizeof(*f));
+	f->step = step;
+	f->weight = weight > 0 ? weight : 1;
+	f->latency = 1;
+}
+
+void
+qs_plan_feed_free(struct qs_plan_feed *f)
+{
+	free(f->t);
+	free(f->req);
+	free(f->lv);
+	free(f->pod);
+	free(f->at);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Whether requests at i fell below DIP times the most of the horizon before. */
+static int
+feed_fell(const struct qs_plan_feed *f, size_t i, double horizon)
+{
+	double m = 0;
+	size_t k;
+
+	for (k = i; k > 0 && f->t[k - 1] >= f->t[i] - horizon; k--)
+		m = fmax(m, f->req[k - 1]);
+	return f->req[i] < DIP * m;
+}
+
+/* The most requests after i up to and including k. */
+static double
+feed_peak(const struct qs_plan_feed *f, size_t i, size_t k)
+{
+	double pk = 0;
+
+	while (++i <= k)
+		pk = fmax(pk, f->req[i]);
+	return pk;
+}
+
+/* Pending ratio states: the "at" sample's index, or one of these. */
+enum { FEED_WAIT = -1, FEED_DONE = -2 };
+
+/* Drop what no pending sample and no later settling needs any more. */
+static void
+feed_compact(struct qs_plan_feed *f, const struct qs_plan *pl)
+{
+	double keep;
+	size_t k = 0, i;
+
+	keep = fmin(f->first < f->n ? f->t[f->first] : INFINITY,
+	    f->t[f->n - 1]) - fmax(pl->horizon, pl->window) - 1;
+	while (k < f->first && f->t[k] < keep)
+		k++;
+	if (k < 64 || k < f->n / 2)
+		return;
+	memmove(f->t, f->t + k, (f->n - k) * sizeof(*f->t));
+	memmove(f->req, f->req + k, (f->n - k) * sizeof(*f->req));
+	memmove(f->lv, f->lv + k, (f->n - k) * sizeof(*f->lv));
+	memmove(f->pod, f->pod + k, (f->n - k) * sizeof(*f->pod));
+	memmove(f->at, f->at + k, (f->n - k) * sizeof(*f->at));
+	for (i = 0; i < f->n - k; i++)
+		if (f->at[i] >= 0)
+			f->at[i] -= (long)k;
+	f->n -= k;
+	f->first -= k;
+}
+
+long
+qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
+    long pod, double latency, double requests, double level)
+{
+	double step, h = pl->horizon;
+	size_t i, m;
+	long added = 0;
+
+	/* Out of order or a repeat: the stream's times must rise. */
+	if (!isfinite(t) || (f->n > 0 && !(t > f->t[f->n - 1])))
+		return 0;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 64;
+		f->t = xreallocarray(f->t, f->cap, sizeof(*f->t));
+		f->req = xreallocarray(f->req, f->cap, sizeof(*f->req));
+		f->lv = xreallocarray(f->lv, f->cap, sizeof(*f->lv));
+		f->pod = xreallocarray(f->pod, f->cap, sizeof(*f->pod));
+		f->at = xreallocarray(f->at, f->cap, sizeof(*f->at));
+	}
+	m = f->n++;
+	f->t[m] = t;
+	f->req[m] = requests;
+	f->lv[m] = level;
+	f->pod[m] = pod;
+	f->at[m] = level > 0 ? FEED_WAIT : FEED_DONE;
+	if (f->seen++ == 0)
+		f->t0 = t;
+	if (f->latency && qs_obs_settled(f->t, f->pod, m, pl->window))
+		qs_plan_add_latency(pl, pod, requests, latency);
+	step = f->step > 0 ? f->step : f->seen > 1 ? (t - f->t0) /
+	    (double)(f->seen - 1) : 0;
+	for (i = f->first; i < m; i++) {
+		if (f->at[i] == FEED_WAIT && t >= f->t[i] + h - step / 2) {
+			if (t > f->t[i] + h + step / 2) {
+				f->at[i] = FEED_DONE;
+				continue;
+			}
+			f->at[i] = (long)m;
+			/*
+			 * A fall is mostly a dip that comes back: the peak
+			 * histogram, which a scale-down faces, keeps it; holding
+			 * or scaling up with the replicas from before the dip
+			 * need not fear it.  With a level window the level
+			 * remembers the peak before a dip: the dip is in the
+			 * ratio, and no sample is left out.
+			 */
+			if (pl->level_window > 0 || !feed_fell(f, i, h))
+				add_ratio(pl, pl->at, f->lv[i], requests,
+				    f->weight);
+			added++;
+		} else if (f->at[i] >= 0 && (size_t)f->at[i] + 1 == m) {
+			/*
+			 * A scale-down's capacity is missing until a replica
+			 * started at the next decision is ready: one step more.
+			 */
+			add_ratio(pl, pl->peak, f->lv[i], feed_peak(f, i, m),
+			    f->weight);
+			f->at[i] = FEED_DONE;
+			added++;
+		}
+	}
+	while (f->first < m && f->at[f->first] == FEED_DONE)
+		f->first++;
+	feed_compact(f, pl);
+	return added;
+}
+
+long
+qs_plan_feed_flush(struct qs_plan_feed *f, struct qs_plan *pl)
+{
+	long added = 0;
+	size_t i;
+
+	for (i = f->first; i < f->n; i++)
+		if (f->at[i] >= 0) {
+			add_ratio(pl, pl->peak, f->lv[i], feed_peak(f, i,
+			    f->n - 1), f->weight);
+			f->at[i] = FEED_DONE;
+			added++;
+		}
+	f->first = f->n;
+	return added;
+}
+
+long
+qs_plan_online_weight(const struct qs_plan *pl)
+{
+	double tot = 0;
+	int l, k;
+
+	for (l = 0; l < pl->nlevel; l++)
+		for (k = 0; k < QS_PLAN_RATIO_N; k++)
+			tot += (double)pl->at[l][k];
+	return (long)fmax(1, round(tot / QS_PLAN_PRIOR));
+}
+
+void
+qs_plan_online_init(struct qs_plan_online *o, const struct qs_plan *pl,
+    const struct qs_table *t)
+{
+	memset(o, 0, sizeof(*o));
+	o->pl = *pl;
+	qs_plan_feed_init(&o->feed, 0, qs_plan_online_weight(pl));
+	o->wf = (double)o->feed.weight;
+	o->memory = QS_PLAN_MEMORY;
+	/*
+	 * The load only: the latency a decider sees is of the counts it
+	 * chose, and learned at the model's weight it hurt (measured).
+	 */
+	o->feed.latency = 0;
+	o->nstates = t->nrows;
+	o->stamp = xcalloc(o->nstates, sizeof(*o->stamp));
+}
+
+void
+qs_plan_online_reset(struct qs_plan_online *o, const struct qs_plan *pl,
+    const struct qs_table *t)
+{
+	o->pl = *pl;
+	o->feed.weight = qs_plan_online_weight(pl);
+	o->wf = (double)o->feed.weight;
+	o->added = 0;
+	o->nstates = t->nrows;
+	o->stamp = xreallocarray(o->stamp, o->nstates, sizeof(*o->stamp));
+	memset(o->stamp, 0, o->nstates * sizeof(*o->stamp));
+}
+
+void
+qs_plan_online_free(struct qs_plan_online *o)
+{
+	qs_plan_feed_free(&o->feed);
+	free(o->stamp);
+	o->stamp = NULL;
+}
+
+/* Halve every ratio count k times, rounding: old samples fade out. */
+static void
+hist_scale(struct qs_plan *pl, int k)
+{
+	int l, b;
+
+	for (l = 0; l < QS_PLAN_LEVELS; l++)
+		for (b = 0; b < QS_PLAN_RATIO_N; b++) {
+			pl->at[l][b] = (pl->at[l][b] + (1L << (k - 1))) >> k;
+			pl->peak[l][b] = (pl->peak[l][b] + (1L << (k - 1))) >> k;
+		}
+}
+
+void
+qs_plan_online_step(struct qs_plan_online *o, struct qs_table *t, size_t s,
+    double secs, const struct qs_obs *obs, double level)
+{
+	long n;
+
+	n = qs_plan_feed_add(&o->feed, &o->pl, secs, obs->pod, obs->latency,
+	    obs->requests, level);
+	o->added += n;
+	/*
+	 * Forgetting: an observation's two samples weigh e^(1/QS_PLAN_MEMORY)
+	 * times the last's, so that what was learned QS_PLAN_MEMORY
+	 * observations ago, the model's own samples as well, counts e times
+	 * less: a trace's load changes its character.  The counts stay
+	 * integers, scaled down together when the weight grows large.
+	 */
+	if (n > 0) {
+		o->wf *= exp((double)n / (2.0 * o->memory));
+		if (o->wf > 1e12) {
+			hist_scale(&o->pl, 20);
+			o->wf /= (double)(1L << 20);
+		}
+		o->feed.weight = (long)fmax(1, round(o->wf));
+	}
+	if (s < o->nstates && o->stamp[s] != o->added) {
+		qs_plan_fill_state(&o->pl, t, s);
+		o->stamp[s] = o->added;
+	}
 }

@@ -135,10 +135,8 @@ struct run {
 	int clamped;
 	long transitions, dropped;	/* completed with learn; not learned */
 	struct qs_policy_opts rules;	/* o's, with its window and ideal */
-	/* The model learner: the requests of the last decisions, a ring. */
-	double *past, *pastlv;
-	size_t npast, ipast;
-	long planned;
+	/* The model learning the load online, when the table has one. */
+	struct qs_plan_online on;
 	/* The level window of the decisions' observations, and the level. */
 	struct qs_level lv;
 	double level;
@@ -149,8 +147,6 @@ struct run {
  * none.
  */
 typedef long decide_fn(struct run *r);
-
-static void model_learn(struct run *r);
 
 static long
 decide_static(struct run *r)
@@ -206,8 +202,8 @@ decide_table(struct run *r)
 	 * The model learns from every observation; a table's transition
 	 * whose pods are not ready is not learned (ready.h).
 	 */
-	if (r->o->learn && r->o->model != NULL) {
-		model_learn(r);
+	if (r->o->model != NULL) {
+		qs_plan_online_step(&r->on, t, s, r->tobs, &r->seen, r->level);
 	} else if (r->o->learn && r->decided &&
 	    qs_ready_dropped(r->seen.pod, r->tr.action)) {
 		r->dropped++;
@@ -224,40 +220,6 @@ decide_table(struct run *r)
 	    &why)];
 	r->decided = 1;
 	return r->tr.action;
-}
-
-/*
- * The model learner online: the observation joins the model's latency
- * bins, and the ratio of its requests to those of a horizon ago, and to
- * the most since, the load histograms; every o->replan decisions the
- * table is planned again, as qs-update does after each transition.
- */
-static void
-model_learn(struct run *r)
-{
-	struct qs_plan *pl = r->o->model;
-	double old, peak = 0;
-	size_t k, n = r->npast;
-
-	qs_plan_add_latency(pl, r->seen.pod, r->seen.requests,
-	    r->seen.latency);
-	if (n > 0 && r->ipast >= n) {
-		/* The ratios are to the level a horizon ago. */
-		old = r->pastlv[r->ipast % n];
-		for (k = 1; k < n; k++)
-			peak = fmax(peak, r->past[(r->ipast + k) % n]);
-		peak = fmax(peak, r->seen.requests);
-		qs_plan_add_ratio(pl, old, r->seen.requests);
-		qs_plan_add_peak(pl, old, peak);
-	}
-	if (n > 0) {
-		r->pastlv[r->ipast % n] = r->level;
-		r->past[r->ipast++ % n] = r->seen.requests;
-	}
-	if (++r->planned >= (r->o->replan > 0 ? r->o->replan : 1)) {
-		qs_plan_fill(pl, r->o->table);
-		r->planned = 0;
-	}
 }
 
 static const struct {
@@ -348,11 +310,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 	lats = xcalloc(ns, sizeof(double));
 	if (o->policy == QS_POLICY_HPA)
 		qs_hpa_init(&r.hpa, &o->hpa);
-	if (o->policy == QS_POLICY_TABLE && o->learn && o->model != NULL) {
-		r.npast = (size_t)fmax(1, floor(o->model->horizon / period + 0.5));
-		r.past = xcalloc(r.npast, sizeof(double));
-		r.pastlv = xcalloc(r.npast, sizeof(double));
-	}
+	if (o->policy == QS_POLICY_TABLE && o->model != NULL)
+		qs_plan_online_init(&r.on, o->model, o->table);
 	if (o->policy == QS_POLICY_ORACLE) {
 		r.need = xcalloc(ns, sizeof(long));
 		for (i = 0; i < ns; i++)
@@ -450,8 +409,8 @@ qs_simeval_run(const struct qs_sim_params *p, const double *trace, size_t n,
 		qs_hpa_free(&r.hpa);
 	qs_simstep_free(&r.st);
 	free(r.need);
-	free(r.past);
-	free(r.pastlv);
+	if (o->policy == QS_POLICY_TABLE && o->model != NULL)
+		qs_plan_online_free(&r.on);
 	qs_level_free(&r.lv);
 	free(f);
 	free(lats);

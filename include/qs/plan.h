@@ -166,4 +166,91 @@ void qs_plan_fill(struct qs_plan *pl, struct qs_table *t);
  */
 int qs_plan_print(FILE *fp, const struct qs_plan *pl);
 
+/*
+ * A stream of observations into a model, in time order: the latency of
+ * each settled one (qs_obs_settled) and, once the horizon has passed,
+ * the ratios of its requests to its level, each ratio counted weight
+ * times.  qs_plan_fit_fp feeds a series through one; a long-lived
+ * qs-decide and qs-sim eval feed the observations they decide on.
+ */
+struct qs_plan_feed {
+	double step;		/* seconds between observations; 0: measured */
+	long weight;
+	double t0;
+	long seen;
+	/* Recent observations; their ratios are pending from first. */
+	double *t, *req, *lv;
+	long *pod, *at;
+	size_t n, cap, first;
+	int latency;		/* whether latency samples are learned (1) */
+};
+
+/* The model's own ratio samples weigh as much as this many online ones. */
+#define QS_PLAN_PRIOR 1440
+/* Observations after which an online sample counts e times less (12 h at 15 s). */
+#define QS_PLAN_MEMORY 2880
+
+void qs_plan_feed_init(struct qs_plan_feed *f, double step, long weight);
+void qs_plan_feed_free(struct qs_plan_feed *f);
+
+/*
+ * Feed one observation, its level (the requests when there is no level
+ * window; 0 or less: no ratio from it).  An observation not later than
+ * the last is ignored.  Returns the ratio samples it completed.
+ */
+long qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
+    long pod, double latency, double requests, double level);
+
+/* At the stream's end, the peaks cut short by it; returns how many. */
+long qs_plan_feed_flush(struct qs_plan_feed *f, struct qs_plan *pl);
+
+/*
+ * The weight of an online ratio sample: the model's own samples over
+ * QS_PLAN_PRIOR, at least 1, so that a model fitted to another workload
+ * yields to this one's within QS_PLAN_PRIOR decisions.
+ */
+long qs_plan_online_weight(const struct qs_plan *pl);
+
+/*
+ * Plan one state s of t from the model, as qs_plan_fill plans them all:
+ * a decider that learns online plans the state it decides in.
+ */
+void qs_plan_fill_state(struct qs_plan *pl, struct qs_table *t, size_t s);
+
+/*
+ * A decider's model learning the load online: the observations it decides
+ * on are fed to the model (at qs_plan_online_weight), and the state it
+ * decides in is planned again when the model has learned since.  The
+ * table and the model are changed in memory only: the files are
+ * qs-update's.
+ */
+struct qs_plan_online {
+	struct qs_plan pl;
+	struct qs_plan_feed feed;
+	long added;		/* ratio samples since the table was planned */
+	double wf, memory;	/* the next sample's weight; QS_PLAN_MEMORY */
+	long *stamp;		/* per state: added when it was last planned */
+	size_t nstates;
+};
+
+/*
+ * Start learning online into a copy of the model pl for table t (its
+ * states planned from pl, as qs_plan_fill left them).
+ */
+void qs_plan_online_init(struct qs_plan_online *o, const struct qs_plan *pl,
+    const struct qs_table *t);
+
+/* A table and model loaded again: the feed goes on into them. */
+void qs_plan_online_reset(struct qs_plan_online *o, const struct qs_plan *pl,
+    const struct qs_table *t);
+
+void qs_plan_online_free(struct qs_plan_online *o);
+
+/*
+ * Feed one observation at time secs with its level, then plan state s of
+ * t again when the model has learned since it was planned.
+ */
+void qs_plan_online_step(struct qs_plan_online *o, struct qs_table *t,
+    size_t s, double secs, const struct qs_obs *obs, double level);
+
 #endif

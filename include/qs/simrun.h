@@ -115,13 +115,11 @@ struct qs_simeval {
 	 */
 	FILE *record;
 	/*
-	 * With learn, the table's model (borrowed) when it has one: each
-	 * decision's observation joins it (qs_plan_add_latency, and the
-	 * load ratios over its horizon), and the table is planned again
-	 * every replan decisions, instead of Q-learning.
+	 * The table's model (borrowed) when it has one: as in qs-decide, each
+	 * decision's observation is fed to a copy of it, and the state
+	 * decided in planned again (qs_plan_online), instead of Q-learning.
 	 */
 	struct qs_plan *model;
-	long replan;
 	/*
 	 * The table's level window (qs/level.h), seconds: the table policy
 	 * decides on the highest requests it has seen in it; 0 for none.
