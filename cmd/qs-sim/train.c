@@ -48,6 +48,7 @@ static void meta_check(const struct train_meta *mo, const struct common *c,
     const struct qs_simtrain *o, const char *table);
 static double train_period(const struct common *c,
     const struct qs_simtrain *o);
+static int q_was_planned(const struct qs_meta *m, const char *table);
 static void meta_write(const struct common *c, double period,
     const struct qs_table *t, const char *table, const char *learner);
 /* The model learner's level window (seconds); -1 for the Q learner's. */
@@ -533,6 +534,22 @@ meta_check(const struct train_meta *mo, const struct common *c,
 		qs_die_err(&err);
 }
 
+/*
+ * Whether a table the Q learner trained has a level window from an
+ * earlier planning, in its metadata m or its model: qs-decide would take
+ * its states on the level, which the Q learner's are not on.
+ */
+static int
+q_was_planned(const struct qs_meta *m, const char *table)
+{
+	char *model = qs_plan_path(table);
+	int had = qs_meta_get(m, "level_window") != NULL ||
+	    access(model, F_OK) == 0;
+
+	free(model);
+	return had;
+}
+
 /* Record what table, now saved, was trained for, keeping other keys. */
 static void
 meta_write(const struct common *c, double period,
@@ -547,6 +564,8 @@ meta_write(const struct common *c, double period,
 	    c->p.ideal, learner);
 	if (level_window >= 0)
 		qs_meta_set_num(&m, "level_window", level_window);
+	else if (q_was_planned(&m, table))
+		qs_meta_set_num(&m, "level_window", 0);
 	if (qs_meta_save(&m, table, &err) != 0)
 		qs_die_err(&err);
 	qs_meta_free(&m);
