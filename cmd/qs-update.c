@@ -228,6 +228,10 @@ static const char *model_path;
 static struct qs_plan model;
 static int model_learn(struct qs_table *t, json_t *rec, struct qs_err *err);
 static void model_plan(struct qs_table *t, json_t *recs, long epoch0);
+static long model_catch_up(struct qs_table *t, struct qs_history *h,
+    struct qs_err *err);
+/* The model as loaded, when it has no "learned" row yet (see main). */
+static struct qs_plan model0;
 
 int
 main(int argc, char *argv[])
@@ -266,9 +270,9 @@ main(int argc, char *argv[])
 	size_t i;
 	struct cell cell = { NULL, 0, -1 };
 	struct qs_history_match m = { same_cell, &cell, 0, 0, 0 };
-	long epoch0 = 0;
+	long epoch0 = 0, replayed = 0;
 	unsigned char *touched = NULL;
-	int c, rc, lock, dup, restored = 0, nomodel = 0;
+	int c, rc, lock, dup, restored = 0, nomodel = 0, changed, mark = 0;
 	struct qs_atomic msave;
 	char *mdefault;
 	struct qs_meta_setting given[QS_META_NSET];
@@ -406,6 +410,19 @@ main(int argc, char *argv[])
 	atexit(undo);
 	if (history != NULL)
 		touched = xcalloc(t->nrows * (size_t)t->nact, 1);
+	/*
+	 * The model counts the history's rows it has learned.  One without
+	 * the count is given it, as loaded, before the history grows (mark),
+	 * so that a kill after the append finds it behind; one behind learns
+	 * the rows it has not, before any new record.
+	 */
+	if (model_path != NULL && history != NULL && model.learned < 0) {
+		model0 = model;
+		mark = 1;
+	} else if (model_path != NULL && history != NULL &&
+	    (replayed = model_catch_up(t, &hist, &err)) < 0) {
+		fail(&err, &hist, NULL);
+	}
 
 	/* Read and apply everything first: a bad record changes nothing. */
 	recs = json_array();
@@ -461,9 +478,12 @@ main(int argc, char *argv[])
 	}
 	if (rc < 0)
 		fail(&err, history ? &hist : NULL, NULL);
+	changed = json_array_size(recs) > 0 || restored > 0 || replayed > 0;
 	/* Planned once for all the records, then saved beside the table. */
-	if (model_path != NULL && json_array_size(recs) > 0) {
+	if (model_path != NULL && changed) {
 		model_plan(t, recs, epoch0);
+		if (history != NULL)
+			model.learned = hist.rows + (long)json_array_size(recs);
 		if (qs_plan_save_prepare(&model, model_path, &msave, &err) != 0)
 			fail(&err, history ? &hist : NULL, NULL);
 		undo_model = &msave;
@@ -473,10 +493,9 @@ main(int argc, char *argv[])
 	 * The new table is written and synced before anything shows; then
 	 * stdout, the history, and last the rename that makes it all count.
 	 */
-	if ((json_array_size(recs) > 0 || restored > 0) &&
-	    qs_table_save_prepare(t, table, &save, &err) != 0)
+	if (changed && qs_table_save_prepare(t, table, &save, &err) != 0)
 		fail(&err, history ? &hist : NULL, NULL);
-	if (json_array_size(recs) > 0 || restored > 0)
+	if (changed)
 		undo_save = &save;
 	w = qs_writer_new(stdout, fmt != QS_FMT_AUTO ? fmt : qs_reader_format(r));
 	json_array_foreach(recs, i, rec)
@@ -492,23 +511,31 @@ main(int argc, char *argv[])
 		qs_err_sys(&err, EX_IOERR, "cannot write standard output");
 	(void)open("/dev/null", O_RDONLY);
 	if (err.status != 0)
-		fail(&err, history ? &hist : NULL,
-		    json_array_size(recs) > 0 || restored > 0 ? &save : NULL);
+		fail(&err, history ? &hist : NULL, changed ? &save : NULL);
 	if (drops_save(drops_path, &err) != 0)
-		fail(&err, history ? &hist : NULL,
-		    json_array_size(recs) > 0 || restored > 0 ? &save : NULL);
-	if (json_array_size(recs) > 0 || restored > 0) {
+		fail(&err, history ? &hist : NULL, changed ? &save : NULL);
+	if (changed) {
+		if (mark) {
+			model0.learned = hist.rows;
+			if (qs_plan_save(&model0, model_path, &err) != 0)
+				fail(&err, &hist, &save);
+		}
 		if (history != NULL && qs_history_append(&hist, recs, &err) != 0)
 			fail(&err, &hist, &save);
-		/*
-		 * The model first: a kill between the two renames leaves a
-		 * table that the next update plans again from the model.
-		 */
-		if (undo_model != NULL && qs_atomic_commit(&msave, &err) != 0)
-			fail(&err, history ? &hist : NULL, &save);
-		undo_model = NULL;
 		if (qs_atomic_commit(&save, &err) != 0)
 			fail(&err, history ? &hist : NULL, NULL);
+		undo_save = NULL;
+		/*
+		 * The model last, the history kept whatever happens now: a
+		 * model not renamed counts fewer rows than the history has,
+		 * and the next update learns them into it and plans again.
+		 */
+		undo_h = NULL;
+		if (undo_model != NULL && qs_atomic_commit(&msave, &err) != 0) {
+			undo_model = NULL;
+			qs_die_err(&err);
+		}
+		undo_model = NULL;
 	} else if (history != NULL && hist.created) {
 		qs_history_rollback(&hist);
 	}
@@ -780,4 +807,44 @@ drops_save(const char *path, struct qs_err *err)
 	for (i = 0; i < DROP_N; i++)
 		fprintf(a.fp, "%s %ld\n", names[i], drop_count[i]);
 	return qs_atomic_commit(&a, err);
+}
+
+/*
+ * A model that counts fewer of h's rows than h has (an update killed
+ * after the history's append, before the model's rename) learns the
+ * rows after those it counts, so that every transition of the history
+ * is in it once; a model counting more (another history) takes h as new,
+ * its count set at the save.  Returns the rows learned, or -1 with err.
+ */
+static long
+model_catch_up(struct qs_table *t, struct qs_history *h, struct qs_err *err)
+{
+	json_t *rows, *row;
+	size_t i;
+	long n;
+
+	if (model.learned > h->rows) {
+		if (h->rows > 0)
+			qs_warn("%s has %ld rows, fewer than the %ld its model "
+			    "learned: taken as a new history", h->path, h->rows,
+			    model.learned);
+		return 0;
+	}
+	if (model.learned == h->rows)
+		return 0;
+	if ((rows = qs_history_rows(h, model.learned, err)) == NULL)
+		return -1;
+	json_array_foreach(rows, i, row)
+		if (model_learn(t, row, err) != 0) {
+			qs_err_wrap(err, "invalid history %s: line %ld", h->path,
+			    model.learned + 2 + (long)i);
+			json_decref(rows);
+			return -1;
+		}
+	n = (long)json_array_size(rows);
+	json_decref(rows);
+	qs_warn("%s: %ld transition%s in the history but not in the model (an "
+	    "update killed before its end); learned from the history", h->path,
+	    n, n == 1 ? " is" : "s are");
+	return n;
 }

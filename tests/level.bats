@@ -168,3 +168,34 @@ levels() {
 	cmp t.csv.model m1
 	cmp t.csv t1.csv
 }
+
+@test "retraining a planned table with --learner q sets its level_window to 0: qs-decide decides on the requests" {
+	plan_fixture 300
+	grep -qx level_window=300 t.csv.meta
+	run --separate-stderr qs-sim train --learner q --trace "$DATA/trace-sine.csv" \
+	    --table t.csv --epochs 20 --seed 1
+	assert_success
+	run grep '^level_window=' t.csv.meta
+	assert_output level_window=0
+	# The model beside it still says 300: the metadata's 0 is what counts.
+	grep -q '^level_window,' t.csv.model
+	in='{"time":1000,"pod":8,"latency":400,"requests":60}'
+	run --separate-stderr qs-decide --table t.csv --exploit <<<"$in"
+	assert_success
+	refute_output --partial level
+	run --separate-stderr qs-decide --table t.csv --exploit --level-window 300 <<<"$in"
+	assert_failure 78
+	# The model's window alone (no metadata line) is set to 0 as well.
+	grep -v '^level_window=' t.csv.meta > m && mv m t.csv.meta
+	run --separate-stderr qs-sim train --learner q --trace "$DATA/trace-sine.csv" \
+	    --table t.csv --epochs 20 --seed 1
+	assert_success
+	run grep '^level_window=' t.csv.meta
+	assert_output level_window=0
+	# A table the Q learner made new gets no level_window line.
+	run --separate-stderr qs-sim train --trace "$DATA/trace-sine.csv" \
+	    --table u.csv --epochs 20 --seed 1
+	assert_success
+	run grep -c '^level_window' u.csv.meta
+	assert_output 0
+}

@@ -333,3 +333,120 @@ flat_records() {
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" "qs-sim: --no-adapt needs --policy table:FILE"
 }
+
+# Two transitions with a level, the second's not its requests.
+two_transitions() {
+	echo '{"time":2000,"pod":6,"latency":420,"requests":60,"level":60,"action":8,"applied":8,"new_time":2060,"new_pod":8,"new_latency":380,"new_requests":75,"reward":-0.04}'
+	echo '{"time":2015,"pod":8,"latency":300,"requests":75,"level":110,"action":7,"applied":7,"new_time":2075,"new_pod":7,"new_latency":450,"new_requests":52,"reward":-0.03}'
+}
+
+# Kill qs-update with a model at each of its syscalls that change a file
+# (but the writes of its temporary files), in a copy of directory $1, run
+# it again, and compare the history, the model and the table with those
+# of an update never killed.  Prints the kills made and the reruns that
+# learned into the model from the history.
+kill_everywhere() {
+	local base=$1 name k f n=0 caught=0
+	cp -r "$base" want
+	(cd want && qs-update --table t.csv --history h.csv < ../in > /dev/null)
+	cp -r "$base" dry
+	(cd dry && strace -y -o ../trace -e trace=write,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,ftruncate,link,linkat \
+	    qs-update --table t.csv --history h.csv < ../in > /dev/null)
+	rm -r dry
+	# Each kept call as its name and its number among the calls of that
+	# name, which is what strace's when= counts.
+	awk -F'(' '/^[a-z0-9]+\(/ { c[$1]++; if ($0 !~ /^write\([0-9]+<[^>]*\/\.t\.csv/) print $1, c[$1] }' \
+	    trace > points
+	while read -r name k; do
+		rm -rf run
+		cp -r "$base" run
+		if (cd run && strace -o /dev/null -e trace="$name" \
+		    -e inject="$name":signal=KILL:when="$k" \
+		    qs-update --table t.csv --history h.csv < ../in > /dev/null 2>&1) 2> /dev/null; then
+			echo "not killed at $name #$k"
+			return 1
+		fi
+		(cd run && qs-update --table t.csv --history h.csv < ../in > /dev/null 2> ../err) || return 1
+		! grep -q 'learned from the history' err || caught=$((caught + 1))
+		for f in h.csv t.csv t.csv.model; do
+			cmp -s "want/$f" "run/$f" || { echo "killed at $name #$k: $f differs"; return 1; }
+		done
+		n=$((n + 1))
+	done < points
+	rm -rf want run
+	echo "$n $caught"
+}
+
+@test "qs-update with a model killed at any point: the next run leaves history, model and table as one run" {
+	command -v strace > /dev/null || skip "strace is not installed"
+	[[ $(command -v qs-update) != */valgrind-bin/* ]] || skip "the syscalls to kill at cannot be counted under valgrind"
+	# LeakSanitizer cannot run under ptrace.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	two_transitions > in
+	# A model as trained, without a history yet: its first update.
+	mkdir trained
+	(cd trained && qs-sim train --observations "$DATA/plan-observations.csv" \
+	    --table t.csv --max-replicas 8 2>/dev/null)
+	run kill_everywhere trained
+	assert_success
+	read -r n caught <<<"$output"
+	echo "# $n kills, $caught learned from the history" >&3
+	[ "$n" -ge 8 ]
+	[ "$caught" -ge 2 ]
+	# A model that has learned a history's row, with its count.
+	mkdir counted
+	cp trained/t.csv trained/t.csv.model trained/t.csv.meta counted/
+	# (with a level, as qs-decide gives every record on a planned table:
+	# a history begun without one has no column to learn it again from).
+	(cd counted && qs-update --table t.csv --history h.csv \
+	    < <(transition | sed 's/"requests":60,/"requests":60,"level":80,/') > /dev/null)
+	grep -qx 'learned,,,,,1,,' counted/t.csv.model
+	run kill_everywhere counted
+	assert_success
+	read -r n caught <<<"$output"
+	echo "# $n kills, $caught learned from the history" >&3
+	[ "$n" -ge 8 ]
+	[ "$caught" -ge 2 ]
+}
+
+@test "the model counts the history rows it learned: a shorter history is a new one, a bad count is 65" {
+	plan_fixture
+	# Without a history the model gets no count.
+	cp t.csv t0.csv
+	cp t.csv.model m0
+	qs-update --table t.csv < <(transition) > /dev/null
+	run grep -c '^learned,' t.csv.model
+	assert_output 0
+	cp t0.csv t.csv
+	cp m0 t.csv.model
+	two_transitions > in
+	qs-update --table t.csv --history h.csv < in > /dev/null
+	grep -qx 'learned,,,,,2,,' t.csv.model
+	# Another, new history: counted from its start, silently.
+	run --separate-stderr qs-update --table t.csv --history new.csv < <(transition)
+	assert_success
+	assert_equal "$stderr" ""
+	grep -qx 'learned,,,,,1,,' t.csv.model
+	# A history shorter than the count, not empty: said, then the same.
+	sed -i 's/^learned,,,,,1,,$/learned,,,,,5,,/' t.csv.model
+	run --separate-stderr qs-update --table t.csv --history h.csv < <(transition)
+	assert_success
+	assert_equal "$stderr" "qs-update: h.csv has 2 rows, fewer than the 5 its model learned: taken as a new history"
+	grep -qx 'learned,,,,,3,,' t.csv.model
+	# A count that is not one is refused, and nothing changes.
+	sed -i 's/^learned,,,,,3,,$/learned,,,,,2.5,,/' t.csv.model
+	line=$(grep -n '^learned,' t.csv.model | cut -d: -f1)
+	m=$(digest t.csv.model)
+	run --separate-stderr qs-update --table t.csv --history h.csv < <(transition)
+	assert_failure 65
+	assert_equal "$stderr" "qs-update: invalid model t.csv.model: line $line: count is not an integer"
+	assert_equal "$(digest t.csv.model)" "$m"
+	assert_equal "$(wc -l < h.csv)" 4
+	# qs-sim eval --learn, which learns in memory, loads a counted model.
+	sed -i 's/^learned,,,,,2.5,,$/learned,,,,,3,,/' t.csv.model
+	m=$(digest t.csv.model)
+	run --separate-stderr qs-sim eval --trace "$DATA/trace-sine.csv" \
+	    --policy table:t.csv --learn --period 15 --seed 1
+	assert_success
+	assert_equal "$(digest t.csv.model)" "$m"
+}

@@ -1469,11 +1469,12 @@ transitions() {
 	# in 45-75 s, their mean latency (7.5 x 391.5 + 37.5 x 825.5) / 45),
 	# ready at t=135: the transitions ending at 90, 105 and 120 see 1
 	# ready replica and are dropped; the one ending at 135, its latency
-	# still that of 1 replica, is learned.
+	# still that of 1 replica, is learned.  (Each ends a period after its
+	# decision: --wait 15, not the start-up delay it defaults to.)
 	step_table
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
 	    --history h.csv --capacity 1 --noise 0 --epsilon 0 --epochs 9 \
-	    --seed 1 --period 15
+	    --seed 1 --period 15 --wait 15
 	assert_success
 	assert_equal "$stderr" "qs-sim: 3 of 9 transitions dropped: pods not ready"
 	assert_equal "$(wc -l < h.csv)" 7

@@ -133,3 +133,75 @@ assert_same_learning() {
 	run cmp -s fresh.csv offline.csv
 	assert_failure
 }
+
+# The states of history $1's rows, one a line: before (pod, latency,
+# requests) into file before, after (latency, requests) into file after.
+rows() {
+	awk -F, 'NR > 1 { print $2, $3, $4 }' "$1" > before
+	awk -F, 'NR > 1 { print $6, $7 }' "$1" > after
+}
+
+@test "train --wait: each transition is observed the wait after its decision, as qs-run does, several in flight" {
+	varied_trace > trace.csv
+	# One replica, so that no transition is dropped: row i's after-state
+	# is the state decided on four periods later with a 60-s wait, one
+	# period later with a 15-s one.
+	qs-init-table --min-replicas 1 --max-replicas 1 --latency-buckets 8 \
+	    --request-width 25 --request-buckets 4 > fresh.csv
+	for w in 15 60; do
+		cp fresh.csv t$w.csv
+		run --separate-stderr qs-sim train --trace trace.csv --table t$w.csv \
+		    --history h$w.csv --epochs 200 --seed 5 --period 15 --noise 0.1 \
+		    --wait $w
+		assert_success
+		assert_equal "$stderr" ""
+		assert_equal "$(wc -l < h$w.csv)" 201
+	done
+	rows h15.csv
+	assert_equal "$(cut -d' ' -f2- before | sed 1d | head -n 199)" "$(head -n 199 after)"
+	rows h60.csv
+	assert_equal "$(cut -d' ' -f2- before | sed 1,4d | head -n 196)" "$(head -n 196 after)"
+	run cmp -s t15.csv t60.csv
+	assert_failure
+	# The history replays through qs-reward | qs-update to the same table.
+	cp fresh.csv online.csv
+	cut -d, -f2-7,11,12 h60.csv | qs-reward | qs-update --table online.csv > /dev/null
+	cmp t60.csv online.csv
+}
+
+@test "train at a period below the start-up delay waits the delay by default, and learns more transitions" {
+	varied_trace > trace.csv
+	qs-init-table --max-replicas 4 --latency-buckets 8 --request-width 25 \
+	    --request-buckets 4 > fresh.csv
+	for w in default 15 60; do
+		cp fresh.csv t-$w.csv
+		waitopt=()
+		[ "$w" = default ] || waitopt=(--wait "$w")
+		run --separate-stderr qs-sim train --trace trace.csv --table t-$w.csv \
+		    --epochs 600 --epsilon 0.5 --seed 11 --period 15 --noise 0.1 \
+		    "${waitopt[@]}"
+		assert_success
+		[[ $stderr =~ ^qs-sim:\ ([0-9]+)\ of\ 600\ transitions\ dropped:\ pods\ not\ ready$ ]]
+		eval "dropped_$w=${BASH_REMATCH[1]}"
+	done
+	# The default is the start-up delay, 60 s.
+	cmp t-default.csv t-60.csv
+	assert_equal "$dropped_default" "$dropped_60"
+	echo "# dropped of 600 at --period 15: --wait 15: $dropped_15, --wait 60: $dropped_60" >&3
+	(( dropped_60 < dropped_15 ))
+	# A period as long as the delay waits a period: the seed's loop.
+	cp fresh.csv a.csv
+	cp fresh.csv b.csv
+	qs-sim train --trace trace.csv --table a.csv --epochs 100 --seed 3 2>/dev/null
+	qs-sim train --trace trace.csv --table b.csv --epochs 100 --seed 3 --wait 60 2>/dev/null
+	cmp a.csv b.csv
+	# The model learner has no epochs to wait for.
+	run --separate-stderr qs-sim train --observations "$DATA/plan-observations.csv" \
+	    --table m.csv --wait 60
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: --wait needs --learner q"
+	run --separate-stderr qs-sim train --trace trace.csv --table a.csv --epochs 1 \
+	    --period 0.001 --wait 10000
+	assert_failure 64
+	assert_equal "$stderr" "qs-sim: a --wait of 10000 s spans more than 1000000 periods of 0.001 s: choose a shorter --wait or a longer --period"
+}

@@ -34,9 +34,9 @@
 	"       [--period s] [--replicas n] [--request-buckets n]\n" \
 	"       [--request-width n]\n" \
 	"       [--reward notebook | cost] [--seed n] [--startup-delay s]\n" \
-	"       [--substep s] [--window s] [--fit-out file] [--learner model | q]\n" \
-	"       [--horizon s] [--slo-weight w] [--level-window s] --table file\n" \
-	"       --trace file | --observations file\n"
+	"       [--substep s] [--wait s] [--window s] [--fit-out file]\n" \
+	"       [--learner model | q] [--horizon s] [--slo-weight w]\n" \
+	"       [--level-window s] --table file --trace file | --observations file\n"
 
 #define EVAL_USAGE "usage: qs-sim eval [--alpha a] [--base-latency ms]\n" \
 	"       [--capacity rate] [--compat notebook]\n" \
@@ -109,7 +109,7 @@ enum {
 	OPT_COMPAT, OPT_UNLEARNED, OPT_FLOOR_MARGIN,
 	/* The model-based learner (issue 15). */
 	OPT_RECORD, OPT_LEARNER, OPT_HORIZON, OPT_SLO_WEIGHT,
-	OPT_LEVEL_WINDOW, OPT_NO_ADAPT
+	OPT_LEVEL_WINDOW, OPT_NO_ADAPT, OPT_WAIT
 };
 
 /* The usage text usage() prints: the subcommand's, once it is known. */

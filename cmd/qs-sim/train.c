@@ -48,6 +48,7 @@ static void meta_check(const struct train_meta *mo, const struct common *c,
     const struct qs_simtrain *o, const char *table);
 static double train_period(const struct common *c,
     const struct qs_simtrain *o);
+static int q_was_planned(const struct qs_meta *m, const char *table);
 static void meta_write(const struct common *c, double period,
     const struct qs_table *t, const char *table, const char *learner);
 /* The model learner's level window (seconds); -1 for the Q learner's. */
@@ -95,6 +96,7 @@ sim_train(int argc, char *argv[])
 		{ "table", required_argument, NULL, OPT_TABLE },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -173,6 +175,10 @@ sim_train(int argc, char *argv[])
 			    "      --substep s         seconds per step of the model (15)\n"
 			    "      --table file        the Q-table, created when "
 			    "missing\n"
+			    "      --wait s            seconds from a decision to its "
+			    "observation\n"
+			    "                          (--period; the start-up delay "
+			    "when longer)\n"
 			    "      --trace file        CSV t,requests\n"
 			    MODEL_HELP);
 			break;
@@ -208,6 +214,9 @@ sim_train(int argc, char *argv[])
 		case OPT_SUBSTEP:
 			o.substep = qs_opt_double("--substep", optarg, 1e-3, 1e7);
 			break;
+		case OPT_WAIT:
+			o.wait = qs_opt_double("--wait", optarg, 1e-3, 1e7);
+			break;
 		case OPT_LAT_BUCKETS:
 			latn = qs_opt_long("--latency-buckets", optarg, 1, 100000);
 			break;
@@ -241,6 +250,8 @@ sim_train(int argc, char *argv[])
 	/* With observations the model learner is the default. */
 	if (learner < 0)
 		learner = c.observations != NULL;
+	if (learner == 1 && o.wait > 0)
+		qs_die(EX_USAGE, "%s", "--wait needs --learner q");
 	if (learner == 1)
 		return train_model(&c, table, history, horizon, slo_weight,
 		    weights_given, o.period);
@@ -250,6 +261,12 @@ sim_train(int argc, char *argv[])
 		c.max_replicas = 3;
 	common_finish(&c);
 	o.window = c.window;
+	/*
+	 * As qs-run waits 60 s at a 15-s period: a transition is observed
+	 * once its pods can be ready, not a period later when it is shorter.
+	 */
+	if (!(o.wait > 0) && train_period(&c, &o) < c.p.startup_delay)
+		o.wait = c.p.startup_delay;
 	if (qs_simtrain_check(&c.p, &o, &err) != 0)
 		qs_die_err(&err);
 
@@ -533,6 +550,22 @@ meta_check(const struct train_meta *mo, const struct common *c,
 		qs_die_err(&err);
 }
 
+/*
+ * Whether a table the Q learner trained has a level window from an
+ * earlier planning, in its metadata m or its model: qs-decide would take
+ * its states on the level, which the Q learner's are not on.
+ */
+static int
+q_was_planned(const struct qs_meta *m, const char *table)
+{
+	char *model = qs_plan_path(table);
+	int had = qs_meta_get(m, "level_window") != NULL ||
+	    access(model, F_OK) == 0;
+
+	free(model);
+	return had;
+}
+
 /* Record what table, now saved, was trained for, keeping other keys. */
 static void
 meta_write(const struct common *c, double period,
@@ -547,6 +580,8 @@ meta_write(const struct common *c, double period,
 	    c->p.ideal, learner);
 	if (level_window >= 0)
 		qs_meta_set_num(&m, "level_window", level_window);
+	else if (q_was_planned(&m, table))
+		qs_meta_set_num(&m, "level_window", 0);
 	if (qs_meta_save(&m, table, &err) != 0)
 		qs_die_err(&err);
 	qs_meta_free(&m);

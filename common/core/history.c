@@ -20,7 +20,7 @@
 const char *const qs_history_cols[] = {
 	"epoch", "pod", "latency", "requests", "action", "new_latency",
 	"new_requests", "reward", "q_value", "random", "time", "new_time",
-	"applied", "new_pod", NULL
+	"applied", "new_pod", "level", NULL
 };
 
 /*
@@ -223,8 +223,11 @@ qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err)
 			 */
 			if ((i0 == 10 || i0 == 11) && !qs_rec_has(rec, "time"))
 				continue;
-			if (i0 >= 12 && !qs_rec_has(rec, "time") &&
+			if (i0 >= 12 && i0 < 14 && !qs_rec_has(rec, "time") &&
 			    !qs_rec_has(rec, "applied"))
+				continue;
+			/* The model learner's ratio base, to learn it again. */
+			if (i0 == 14 && !qs_rec_has(rec, "level"))
 				continue;
 			json_array_append_new(h->cols, json_string(qs_history_cols[i0]));
 		}
@@ -548,4 +551,47 @@ qs_history_seen(struct qs_history *h, json_t *rec,
 	}
 	free(key);
 	return rc;
+}
+
+json_t *
+qs_history_rows(struct qs_history *h, long from, struct qs_err *err)
+{
+	struct qs_reader *r;
+	json_t *rows, *rec;
+	FILE *fp;
+	long i = 0;
+	int rc;
+
+	rows = json_array();
+	if (h->size0 == 0 || from >= h->rows)
+		return rows;
+	if ((fp = fdopen(dup(h->fd), "r")) == NULL || fseek(fp, 0,
+	    SEEK_SET) != 0) {
+		if (fp != NULL)
+			fclose(fp);
+		json_decref(rows);
+		qs_err_sys(err, EX_OSERR, "cannot read %s", h->path);
+		return NULL;
+	}
+	r = qs_reader_new(fp, h->path);
+	while ((rc = qs_reader_next(r, &rec, err)) == 1) {
+		/* Only the rows the file had when opened: not this run's. */
+		if (i >= h->rows) {
+			json_decref(rec);
+			break;
+		}
+		if (i++ < from) {
+			json_decref(rec);
+			continue;
+		}
+		if (json_array_append_new(rows, rec) != 0)
+			qs_die(EX_OSERR, "out of memory");
+	}
+	qs_reader_free(r);
+	fclose(fp);
+	if (rc < 0) {
+		json_decref(rows);
+		return NULL;
+	}
+	return rows;
 }

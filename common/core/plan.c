@@ -57,6 +57,7 @@ qs_plan_defaults(struct qs_plan *pl)
 	pl->w_adp = 0.0025;
 	pl->min_replicas = 1;
 	pl->max_replicas = 10;
+	pl->learned = -1;
 }
 
 char *
@@ -804,6 +805,9 @@ qs_plan_write(const struct qs_plan *pl, FILE *fp)
 	if (pl->level_window > 0)
 		put_row(fp, "level_window", NAN, NAN, NAN, NAN, NAN,
 		    pl->level_window, NAN);
+	if (pl->learned >= 0)
+		put_row(fp, "learned", NAN, NAN, NAN, NAN, (double)pl->learned,
+		    NAN, NAN);
 	if (pl->fit_kind != QS_PLAN_FIT_NONE)
 		put_row(fp, fit_names[pl->fit_kind], pl->fit_lo, pl->fit_hi,
 		    pl->fit_base, pl->fit_param, (double)pl->fit_n, NAN,
@@ -892,6 +896,15 @@ load_row(struct qs_plan *pl, const char *kind, const double *x,
 		if (need(x, 5, 0, QS_LEVEL_WINDOW_MAX, err) != 0)
 			return -1;
 		pl->level_window = x[5];
+		return 0;
+	}
+	if (strcmp(kind, "learned") == 0) {
+		if (need(x, 4, 0, 1e15, err) != 0)
+			return -1;
+		if (x[4] != floor(x[4]))
+			return qs_err_set(err, EX_DATAERR, "%s", "count is not an "
+			    "integer");
+		pl->learned = (long)x[4];
 		return 0;
 	}
 	if (strcmp(kind, "replicas") == 0) {

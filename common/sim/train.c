@@ -15,6 +15,7 @@
 #include "qs/simrun.h"
 #include "qs/simstep.h"
 #include "qs/table.h"
+#include "qs/xalloc.h"
 
 /* History rows are appended in batches of this many. */
 #define BATCH 8192
@@ -43,6 +44,7 @@ qs_simtrain_defaults(struct qs_simtrain *o)
 	o->substep = 15;
 	o->observation_delay = 0;
 	o->dropped = NULL;
+	o->wait = 0;
 }
 
 int
@@ -57,6 +59,11 @@ qs_simtrain_check(const struct qs_sim_params *p, const struct qs_simtrain *o,
 	/* The steps of an epoch, and those an observation looks back on. */
 	steps = fmax(ceil(period / pl.h - 1e-9),
 	    qs_simstep_keep(&pl, o->observation_delay, o->window));
+	if (o->wait > MAX_KEEP * period)
+		return qs_err_set(err, EX_USAGE, "a --wait of %s s spans more than "
+		    "%.0f periods of %s s: choose a shorter --wait or a longer "
+		    "--period", (qs_num_format(b1, o->wait), b1), MAX_KEEP,
+		    (qs_num_format(b2, period), b2));
 	if (pl.m <= MAX_KEEP && pl.ticks <= MAX_KEEP && steps <= MAX_KEEP)
 		return 0;
 	qs_num_format(b1, period);
@@ -98,6 +105,14 @@ history_row(const struct qs_simtrain *o, long epoch,
 	return row;
 }
 
+/* A transition in flight: decided, its after-state not yet observed. */
+struct flight {
+	struct qs_obs before;
+	long action;
+	double due;		/* when it is completed */
+	int random;
+};
+
 int
 qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
     const double *trace, size_t n, const struct qs_simtrain *o,
@@ -108,14 +123,18 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 	struct qs_rand rng;
 	struct qs_transition tr;
 	struct qs_learn_result res;
+	struct qs_obs now;
+	struct flight *fl;
 	json_t *rows = NULL;
-	long e, epoch0 = 0, learned = 0, dropped = 0;
+	long e = 0, epoch0 = 0, learned = 0, dropped = 0, action;
 	long long first;
 	double period = o->period > 0 ? o->period : p->interval;
-	double delay = o->observation_delay, keep, next = 0, eps;
+	double wait = o->wait > 0 ? o->wait : period;
+	double delay = o->observation_delay, keep, next = 0, eps, until;
 	struct qs_policy_opts po = o->policy;
 	enum qs_policy_why why;
-	int col, random, rc = 0;
+	size_t cap, head = 0, inflight = 0;
+	int col, rc = 0;
 
 	po.epsilon = o->epsilon;
 	po.window = o->window;
@@ -138,45 +157,79 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 		rows = json_array();
 		epoch0 = h->rows;
 	}
-	(void)qs_simstep_observe(&st, delay, o->window, &tr.before);
-	for (e = 0; e < o->epochs; e++) {
-		col = qs_policy_decide(t, &po, qs_table_state(t, tr.before.pod,
-		    tr.before.latency, tr.before.requests, clamped), &tr.before,
-		    &rng, &why);
-		random = why == QS_POLICY_WHY_RANDOM;
-		tr.action = t->act[col];
-		qs_sim_scale(&st.sim, tr.action);
-		while (next <= qs_simstep_now(&st) + eps)
-			next += period;
+	/* At most one decision a period is in flight for the wait. */
+	cap = (size_t)ceil(wait / period) + 2;
+	fl = xcalloc(cap, sizeof(*fl));
+	(void)qs_simstep_observe(&st, delay, o->window, &now);
+	/*
+	 * As qs-run: a decision every period, each transition completed the
+	 * wait after it, those due first, one observation for them all; a
+	 * wait of one period is the loop of decide, run a period, observe.
+	 */
+	while (rc == 0 && (e < o->epochs || inflight > 0)) {
+		while (inflight > 0 && fl[head].due <= qs_simstep_now(&st) + eps) {
+			tr.before = fl[head].before;
+			tr.action = fl[head].action;
+			tr.after = now;
+			tr.reward = qs_reward_compute(&o->reward, tr.before.pod,
+			    tr.action, tr.before.latency, tr.after.latency);
+			/*
+			 * As qs-update drops it: what followed was not its
+			 * doing.  Its own count is checked, not the newest
+			 * decision's (qs-run's expected_pod), which at a short
+			 * period is a start-up not yet over; so its history
+			 * row replays through qs-update alike.
+			 */
+			if (qs_ready_dropped(tr.after.pod, tr.action)) {
+				dropped++;
+			} else {
+				/* The action is a column of t: this cannot fail. */
+				(void)qs_learn_transition(t, &tr, &o->lp, &res, err);
+				*clamped |= res.clamped;
+				if (rows != NULL) {
+					json_array_append_new(rows, history_row(o,
+					    epoch0 + learned, &tr, res.q,
+					    fl[head].random));
+					if (json_array_size(rows) == BATCH &&
+					    (rc = flush(h, rows, err)) != 0)
+						break;
+				}
+				learned++;
+			}
+			head = (head + 1) % cap;
+			inflight--;
+		}
+		if (rc != 0)
+			break;
+		if (e < o->epochs && next <= qs_simstep_now(&st) + eps) {
+			col = qs_policy_decide(t, &po, qs_table_state(t, now.pod,
+			    now.latency, now.requests, clamped), &now, &rng, &why);
+			action = t->act[col];
+			fl[(head + inflight) % cap] = (struct flight){ now, action,
+			    qs_simstep_now(&st) + wait, why == QS_POLICY_WHY_RANDOM };
+			inflight++;
+			qs_sim_scale(&st.sim, action);
+			while (next <= qs_simstep_now(&st) + eps)
+				next += period;
+			e++;
+			if (o->progress != NULL && e % PROGRESS == 0)
+				o->progress(e, o->epochs, o->arg);
+		}
+		/* Run to the next decision or completion, and observe there. */
+		until = e < o->epochs ? next : INFINITY;
+		if (inflight > 0 && fl[head].due < until)
+			until = fl[head].due;
+		if (!isfinite(until))
+			break;
 		do
 			(void)qs_simstep_run(&st);
-		while (qs_simstep_now(&st) < next - eps);
-		(void)qs_simstep_observe(&st, delay, o->window, &tr.after);
-		tr.reward = qs_reward_compute(&o->reward, tr.before.pod, tr.action,
-		    tr.before.latency, tr.after.latency);
-		if (qs_ready_dropped(tr.after.pod, tr.action)) {
-			/* As qs-update drops it: what followed was not its doing. */
-			dropped++;
-		} else {
-			/* The action is a column of t: this cannot fail. */
-			(void)qs_learn_transition(t, &tr, &o->lp, &res, err);
-			*clamped |= res.clamped;
-			if (rows != NULL) {
-				json_array_append_new(rows, history_row(o,
-				    epoch0 + learned, &tr, res.q, random));
-				if (json_array_size(rows) == BATCH &&
-				    (rc = flush(h, rows, err)) != 0)
-					break;
-			}
-			learned++;
-		}
-		if (o->progress != NULL && (e + 1) % PROGRESS == 0)
-			o->progress(e + 1, o->epochs, o->arg);
-		tr.before = tr.after;
+		while (qs_simstep_now(&st) < until - eps);
+		(void)qs_simstep_observe(&st, delay, o->window, &now);
 	}
 	if (rc == 0 && rows != NULL && json_array_size(rows) > 0)
 		rc = flush(h, rows, err);
 	json_decref(rows);
+	free(fl);
 	qs_simstep_free(&st);
 	if (o->dropped != NULL)
 		*o->dropped = dropped;

@@ -25,7 +25,7 @@ struct qs_history {
 
 /*
  * The notebook's ten history columns, then time and new_time, then
- * applied and new_pod.
+ * applied and new_pod, then level.
  */
 extern const char *const qs_history_cols[];
 
@@ -44,7 +44,8 @@ int qs_history_open(struct qs_history *h, const char *path, double wait,
  * Append recs (an array of records, borrowed) as rows in the file's
  * columns, in one write, then fsync.  A new file gets the notebook's
  * header, plus time and new_time when the first record has time, plus
- * applied and new_pod when it has time or applied.
+ * applied and new_pod when it has time or applied, plus level when it
+ * has a level (qs-decide's on a planned table).
  */
 int qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err);
 
@@ -79,5 +80,12 @@ struct qs_history_match {
  */
 int qs_history_seen(struct qs_history *h, json_t *rec,
     struct qs_history_match *m, struct qs_err *err);
+
+/*
+ * The rows of the file from the from-th (0 the first) to the last it had
+ * when opened, as records: a new array.  Returns NULL with err
+ * (EX_DATAERR naming the line) when one cannot be read.
+ */
+json_t *qs_history_rows(struct qs_history *h, long from, struct qs_err *err);
 
 #endif

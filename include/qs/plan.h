@@ -63,6 +63,11 @@ struct qs_plan {
 	/* Ratio histograms per level: requests at t + horizon, peak in it. */
 	long at[QS_PLAN_LEVELS][QS_PLAN_RATIO_N];
 	long peak[QS_PLAN_LEVELS][QS_PLAN_RATIO_N];
+	/*
+	 * The rows of the table's history the model has learned, its
+	 * "learned" row; -1 when it has none (taken as up to date).
+	 */
+	long learned;
 };
 
 /* The defaults: ideal 500, window 30, horizon 60, weights 0.9,0.09,0.0025. */

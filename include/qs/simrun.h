@@ -44,6 +44,11 @@ struct qs_simtrain {
 	double observation_delay;
 	/* When not NULL: set to the transitions dropped as not ready. */
 	long *dropped;
+	/*
+	 * Seconds from a decision to the observation that completes its
+	 * transition, as qs-run's --wait; 0: one period.
+	 */
+	double wait;
 };
 
 void qs_simtrain_defaults(struct qs_simtrain *o);
@@ -52,10 +57,11 @@ void qs_simtrain_defaults(struct qs_simtrain *o);
  * Run o->epochs epochs of the learning loop on table t against a
  * simulation of params p over trace (n values; the trace loops), one
  * period (o->period, else one trace interval) per epoch: observe, decide
- * (qs_policy_decide), scale, run the model's steps to the next decision
- * (qs_simstep_run, as qs-sim eval runs them), observe (qs_simstep_observe),
- * reward (qs_reward_compute), learn (qs_learn_transition), as qs-reward
- * and qs-update would.  The first state is observed after a period at the
+ * (qs_policy_decide), scale, run the model's steps (qs_simstep_run, as
+ * qs-sim eval runs them) to the observation o->wait later (one period
+ * when 0; several transitions are then in flight, as in qs-run), observe
+ * (qs_simstep_observe), reward (qs_reward_compute), learn
+ * (qs_learn_transition), as qs-reward and qs-update would.  The first state is observed after a period at the
  * starting replicas before time 0, the trace looping.  A transition whose
  * ready replicas after it are not its action is not learned, as qs-update
  * drops it (qs_ready_dropped), and is counted in *o->dropped.  When h is
@@ -63,8 +69,8 @@ void qs_simtrain_defaults(struct qs_simtrain *o);
  * model's noise is seeded with o->seed and the decisions with a stream
  * derived from it.  Observations outside the table set QS_CLAMP_* bits in
  * *clamped.  Returns 0, or -1 with err: EX_USAGE before any work when the
- * steps of an epoch would be too many, or the history cannot be written
- * (it is then rolled back).
+ * steps of an epoch, or the periods of the wait, would be too many, or
+ * the history cannot be written (it is then rolled back).
  */
 int qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
     const double *trace, size_t n, const struct qs_simtrain *o,
@@ -72,7 +78,8 @@ int qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 
 /*
  * Refuse settings qs_simtrain_run would not finish soon with: an epoch,
- * or the observation delay, of more than a million steps.  Returns 0, or
+ * or the observation delay, of more than a million steps, or a wait of
+ * more than a million periods.  Returns 0, or
  * -1 with err (EX_USAGE).
  */
 int qs_simtrain_check(const struct qs_sim_params *p,
