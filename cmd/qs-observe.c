@@ -302,6 +302,11 @@ static int observe_range(const struct qs_prom_conf *conf, const char *range,
     long step, const char *lq, const char *rq, const char *pq, long pod,
     const struct defaults *d, int empty_zero, int next, enum qs_format fmt);
 
+static int query_failed(struct qs_err *err, struct qs_prom *p,
+    const char *what, const char *q);
+static _Noreturn void range_empty(struct qs_prom *p, const size_t *samples,
+    const char *lq, const char *rq, const char *pq);
+
 static int
 is_default(const char *q)
 {
@@ -337,8 +342,7 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 	int rc;
 
 	if ((rc = qs_prom_query(p, q, t, &v, err)) == -1)
-		return qs_err_wrap(err, "cannot get %s from %s", what,
-		    qs_prom_url(p));
+		return query_failed(err, p, what, q);
 	if (rc == QS_PROM_EMPTY) {
 		if (!empty_zero && scoped != NULL && is_default(q))
 			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
@@ -790,7 +794,7 @@ page_query(struct qs_prom *p, const char *what, const char *q, double a,
 	struct qs_err err = { 0 };
 
 	if (qs_prom_query_range(p, q, a, b, step, out, &err) == -1) {
-		qs_err_wrap(&err, "cannot get %s from %s", what, qs_prom_url(p));
+		query_failed(&err, p, what, q);
 		qs_die_err(&err);
 	}
 }
@@ -816,6 +820,7 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 	double start, end, a, b, t;
 	size_t jl, jr, jp;
 	long i, k, n, il, ir, ip, skipped = 0, total = 0;
+	size_t samples[3] = { 0, 0, 0 };
 	json_t *rec;
 
 	if (next)
@@ -840,6 +845,9 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 		page_query(prom, "requests", rq, a, b, (double)step, &req);
 		if (pq != NULL)
 			page_query(prom, "replicas", pq, a, b, (double)step, &rep);
+		samples[Q_LATENCY] += lat.n;
+		samples[Q_REQUESTS] += req.n;
+		samples[Q_REPLICAS] += rep.n;
 		jl = jr = jp = 0;
 		/* A page is checked whole before any of it is written. */
 		for (i = 0, k = 0; i < n; i++) {
@@ -879,8 +887,7 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 		qs_prom_range_free(&rep);
 	}
 	if (skipped == total)
-		qs_die(EX_UNAVAILABLE, "cannot get observations from %s: no data "
-		    "over the range; is the target scraped?", qs_prom_url(prom));
+		range_empty(prom, samples, lq, rq, pq);
 	if (skipped > 0)
 		qs_warn("%ld of the %ld times had no sample of a query and were "
 		    "left out", skipped, total);
@@ -908,4 +915,50 @@ env_window(const char *env, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%.0fms", round(v * 1000));
 	return buf;
+}
+
+/*
+ * Introduce the error of query q for what.  A query Prometheus refuses
+ * (EX_CONFIG) is named, since no retry mends it: the user mends it.
+ */
+static int
+query_failed(struct qs_err *err, struct qs_prom *p, const char *what,
+    const char *q)
+{
+	if (err->status == EX_CONFIG)
+		return qs_err_wrap(err, "cannot get %s from %s: invalid query %s",
+		    what, qs_prom_url(p), shown_query(q));
+	return qs_err_wrap(err, "cannot get %s from %s", what, qs_prom_url(p));
+}
+
+/*
+ * --range found no time with a sample of every query: name the first
+ * query that had none at all, as an instant query's empty answer is
+ * named, else say that their samples never met.  samples holds each
+ * query's count by enum query; pq is NULL with --pod.
+ */
+static _Noreturn void
+range_empty(struct qs_prom *p, const size_t *samples, const char *lq,
+    const char *rq, const char *pq)
+{
+	static const char *what[] = { "latency", "requests", "replicas" };
+	const char *q[3] = { lq, rq, pq };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (q[i] == NULL || samples[i] > 0)
+			continue;
+		if (scoped != NULL && is_default(q[i]))
+			qs_die(EX_UNAVAILABLE, "cannot get %s from %s: no data "
+			    "for %s over the range; is the target scraped, with "
+			    "the labels %s (--selector)?", what[i], qs_prom_url(p),
+			    shown_query(q[i]), scoped);
+		qs_die(EX_UNAVAILABLE, "cannot get %s from %s: no data for %s "
+		    "over the range; is the target scraped?", what[i],
+		    qs_prom_url(p), shown_query(q[i]));
+	}
+	qs_die(EX_UNAVAILABLE, "cannot get observations from %s: no time of "
+	    "the range has a sample of every query (%s)", qs_prom_url(p),
+	    pq != NULL ? "latency, requests and replicas" :
+	    "latency and requests");
 }
