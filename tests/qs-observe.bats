@@ -738,6 +738,26 @@ for _ in range(2):
 	grep -q '"path": "/apis/apps/v1/namespaces/default/deployments/web"' fake.log
 }
 
+@test "a Deployment without spec, or without spec.replicas, is 69 as any other malformed answer" {
+	# Both once read as 1 replica wanted: a count nobody set.
+	canned <<-'EOF'
+	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"status\":{\"replicas\":2,\"readyReplicas\":2}}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no spec"
+	kill "$(cat fake.pid)"
+	rm -f fake.port fake.pid
+	canned <<-'EOF'
+	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"spec\":{\"paused\":false},\"status\":{\"replicas\":2,\"readyReplicas\":2}}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no spec.replicas"
+}
+
 @test "a Kubernetes timeout is 75, as a Prometheus one" {
 	canned <<-'EOF'
 	[{"body": "{}", "delay": 3}]
