@@ -275,9 +275,14 @@ print_policy(const struct qs_table *t, const struct qs_policy_opts *po,
 	return rc;
 }
 
-/* The rules' defaults from the environment. */
+/* Where two rules that need another came from, an option or QS_*. */
+struct rule_src {
+	const char *unlearned, *floor_margin;
+};
+
+/* The rules' defaults from the environment, noting where they came from. */
 static void
-env_rules(struct qs_policy_opts *po)
+env_rules(struct qs_policy_opts *po, struct rule_src *src)
 {
 	const char *s;
 
@@ -287,15 +292,18 @@ env_rules(struct qs_policy_opts *po)
 		po->explore_k = qs_opt_long("QS_EXPLORE_K", s, 0, 1000000000L);
 	if ((s = qs_env("QS_EXPLORE_DECAY", NULL)) != NULL)
 		po->explore_decay = qs_opt_double("QS_EXPLORE_DECAY", s, 0, 1e12);
-	if ((s = qs_env("QS_UNLEARNED", NULL)) != NULL &&
-	    qs_policy_unlearned_parse(s, &po->unlearned) != 0)
-		qs_die(EX_USAGE, "invalid QS_UNLEARNED: %s (hold or hpa)", s);
+	if ((s = qs_env("QS_UNLEARNED", NULL)) != NULL) {
+		if (qs_policy_unlearned_parse(s, &po->unlearned) != 0)
+			qs_die(EX_USAGE, "invalid QS_UNLEARNED: %s (hold or hpa)",
+			    s);
+		src->unlearned = "QS_UNLEARNED";
+	}
 	if ((s = qs_env("QS_HPA_TARGET", NULL)) != NULL)
 		po->hpa_target = qs_opt_double("QS_HPA_TARGET", s, 1e-9, 1e12);
 	if ((s = qs_env("QS_WINDOW", NULL)) != NULL)
 		po->window = qs_opt_double("QS_WINDOW", s, 1e-3, 1e9);
-	if ((s = qs_env("QS_FLOOR_MARGIN", NULL)) != NULL)
-		po->floor_margin = qs_opt_double("QS_FLOOR_MARGIN", s, 0, 1e6);
+	po->floor_margin = qs_env_double("QS_FLOOR_MARGIN", po->floor_margin, 0,
+	    1e6, &src->floor_margin);
 	if ((s = qs_env("QS_IDEAL_LATENCY", NULL)) != NULL)
 		po->ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
 }
@@ -368,12 +376,13 @@ main(int argc, char *argv[])
 	double lwin = 0;
 	struct qs_meta_setting given[QS_META_NSET];
 	struct qs_policy_opts po;
+	struct rule_src src = { "--unlearned", "--floor-margin" };
 	unsigned long long seed;
 	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0, recentopt = 0;
 
 	qs_setprogname(argv[0]);
 	qs_policy_defaults(&po);
-	env_rules(&po);
+	env_rules(&po, &src);
 	qs_meta_given_env(given);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -414,12 +423,12 @@ main(int argc, char *argv[])
 			    1000000000L);
 			break;
 		case 'm':
-			rulearg = "--floor-margin";
+			rulearg = src.floor_margin = "--floor-margin";
 			po.floor_margin = qs_opt_double("--floor-margin", optarg,
 			    0, 1e6);
 			break;
 		case 'u':
-			rulearg = "--unlearned";
+			rulearg = src.unlearned = "--unlearned";
 			if (qs_policy_unlearned_parse(optarg, &po.unlearned) != 0)
 				qs_die(EX_USAGE, "invalid --unlearned: %s (hold or "
 				    "hpa)", optarg);
@@ -499,10 +508,10 @@ main(int argc, char *argv[])
 		    "takes no %s", rulearg);
 	if (po.compat == QS_COMPAT_NONE && po.hpa_target == 0 &&
 	    po.unlearned == QS_POLICY_UNLEARNED_HPA)
-		qs_die(EX_USAGE, "--unlearned hpa needs --hpa-target");
+		qs_die(EX_USAGE, "%s hpa needs --hpa-target", src.unlearned);
 	if (po.compat == QS_COMPAT_NONE && po.hpa_target == 0 &&
 	    po.floor_margin > 0)
-		qs_die(EX_USAGE, "--floor-margin needs --hpa-target");
+		qs_die(EX_USAGE, "%s needs --hpa-target", src.floor_margin);
 	if (table == NULL)
 		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
 	seed = seedarg ? (unsigned long long)qs_opt_long("--seed", seedarg, 0,

@@ -391,6 +391,10 @@ random_share() {
 	run qs-decide --table t.csv --unlearned hpa < /dev/null
 	assert_failure 64
 	assert_output "qs-decide: --unlearned hpa needs --hpa-target"
+	# From the environment, the variable is named.
+	QS_UNLEARNED=hpa run qs-decide --table t.csv < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: QS_UNLEARNED hpa needs --hpa-target"
 	run qs-decide --table t.csv --unlearned up < /dev/null
 	assert_failure 64
 	assert_output "qs-decide: invalid --unlearned: up (hold or hpa)"
@@ -492,6 +496,11 @@ random_share() {
 	assert_output '"action":3 "action":4 '
 	run qs-decide --table v.csv --floor-margin 1 < /dev/null
 	assert_failure 64
+	assert_output "qs-decide: --floor-margin needs --hpa-target"
+	QS_FLOOR_MARGIN=1 run qs-decide --table v.csv < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: QS_FLOOR_MARGIN needs --hpa-target"
+	QS_FLOOR_MARGIN=1 run qs-decide --table v.csv --floor-margin 2 < /dev/null
 	assert_output "qs-decide: --floor-margin needs --hpa-target"
 }
 

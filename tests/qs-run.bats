@@ -517,6 +517,21 @@ pending"
 	assert_failure 64
 	run --separate-stderr qs-run --bogus
 	assert_failure 64
+	# A value from the environment (or a config file) is named so.
+	QS_WAIT=soon run --separate-stderr qs-run --epochs 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid QS_WAIT: soon (seconds, a decimal number)"
+	QS_WAIT=soon run --separate-stderr qs-run --epochs 1 --wait later
+	assert_equal "$stderr" "qs-run: invalid --wait: later (seconds, a decimal number)"
+	QS_PERIOD=0 run --separate-stderr qs-run --epochs 1
+	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 0 (seconds above 0)"
+	QS_MAX_AGE=soon run --separate-stderr qs-run --epochs 1
+	assert_equal "$stderr" "qs-run: invalid QS_MAX_AGE: soon (seconds, a decimal number)"
+	QS_MAX_FAILURES=0 run --separate-stderr qs-run --epochs 1
+	assert_equal "$stderr" "qs-run: invalid QS_MAX_FAILURES: 0 (a whole number above 0)"
+	QS_METRICS_LISTEN=127.0.0.1:0 run --separate-stderr qs-run --once
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: QS_METRICS_LISTEN needs --loop or --epochs; with --once, use STATE/metrics.prom"
 	run --separate-stderr qs-run --epochs 1 --table nope.csv
 	assert_failure 66
 	assert_equal "$stderr" "qs-run: cannot open nope.csv: No such file or directory"
