@@ -27,7 +27,7 @@
 	"           [--level-window s] [--recent file] --table file\n" \
 	"           [--unbuffered]\n" \
 	"       qs-decide --cpa\n" RULES \
-	"           --table file\n" \
+	"           [--level-window s] [--recent file] --table file\n" \
 	"       qs-decide --policy [--compat notebook] [--format json|csv]\n" \
 	"           --table file\n"
 
@@ -198,16 +198,23 @@ decide(json_t *rec, long line, void *arg, struct qs_err *err)
  * Decide for every metric of a Custom Pod Autoscaler evaluate input and
  * write the highest action as CPA's target.  The highest is HPA's rule
  * for several metrics, and the safe one: the metric that needs the most
- * replicas wins.  Returns 0 or -1 with err; nothing is written on error.
+ * replicas wins.  With a level window each metric's record joins it in
+ * turn and is looked up with its level, as the records filter's are; the
+ * window is saved once, after every metric was decided, so that a bad
+ * input leaves the file as it was.  Returns 0 or -1 with err; nothing is
+ * written on error.
  */
 static int
 decide_cpa(const struct decider *d, struct qs_err *err)
 {
 	const struct qs_table *t = d->t;
+	/* The window in memory only: saved below, once. */
+	struct decider nosave = { d->t, d->po, d->rng, d->lv, NULL };
 	enum qs_policy_why why;
 	json_t *recs, *rec;
 	size_t i;
 	long target = 0;
+	double level;
 	char where[32];
 	int col;
 
@@ -215,7 +222,10 @@ decide_cpa(const struct decider *d, struct qs_err *err)
 		return -1;
 	json_array_foreach(recs, i, rec) {
 		snprintf(where, sizeof(where), "metric %zu", i + 1);
-		if ((col = decide_rec(d, rec, where, -1, &why, err)) < 0) {
+		level = -1;
+		if ((d->lv != NULL && record_level(&nosave, rec, &level,
+		    err) != 0) ||
+		    (col = decide_rec(d, rec, where, level, &why, err)) < 0) {
 			qs_err_wrap(err, "invalid CPA input in <stdin>: %s", where);
 			json_decref(recs);
 			return -1;
@@ -224,6 +234,9 @@ decide_cpa(const struct decider *d, struct qs_err *err)
 			target = t->act[col];
 	}
 	json_decref(recs);
+	if (d->lv != NULL && d->recent != NULL &&
+	    qs_level_save(d->lv, d->recent, err) != 0)
+		return -1;
 	if (qs_cpa_write(stdout, target) != 0)
 		return qs_err_sys(err, EX_IOERR, "cannot write <stdout>");
 	return 0;
@@ -307,6 +320,9 @@ env_rules(struct qs_policy_opts *po, struct rule_src *src)
 	if ((s = qs_env("QS_IDEAL_LATENCY", NULL)) != NULL)
 		po->ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
 }
+
+static _Noreturn void cpa_needs_recent(const char *table, const char *name,
+    const char *value, double window);
 
 /* A decider that loads its table again when it was replaced. */
 struct live {
@@ -489,9 +505,9 @@ main(int argc, char *argv[])
 	if ((cpa || policy) && qs_records_unbuffered())
 		qs_die(EX_USAGE, "--unbuffered is for the records filter, not "
 		    "--cpa or --policy");
-	if ((cpa || policy) && (lwname[0] == '-' || recentopt))
+	if (policy && (lwname[0] == '-' || recentopt))
 		qs_die(EX_USAGE, "--level-window and --recent are for the records "
-		    "filter, not --cpa or --policy");
+		    "filter and --cpa, not --policy");
 	if (cpa && fmtset)
 		qs_die(EX_USAGE, "--format cannot be used with --cpa");
 	if (policy && (epsarg != NULL || seedarg != NULL || exploit))
@@ -519,8 +535,16 @@ main(int argc, char *argv[])
 
 	/* A table built for other settings would answer other questions. */
 	if (qs_meta_check(table, given, QS_META_NSET, &err) != 0 ||
-	    (!cpa && !policy && qs_level_setting(table, lwname, lwarg, &lwin,
-	    &err) != 0) || (t = qs_table_load(table, &err)) == NULL)
+	    (!policy && qs_level_setting(table, lwname, lwarg, &lwin,
+	    &err) != 0))
+		qs_die_err(&err);
+	/*
+	 * CPA runs the evaluate command once per observation: without a file
+	 * to keep the window in, every level would be that one's requests.
+	 */
+	if (cpa && lwin > 0 && recent == NULL)
+		cpa_needs_recent(table, lwname, lwarg, lwin);
+	if ((t = qs_table_load(table, &err)) == NULL)
 		qs_die_err(&err);
 	qs_level_init(&lv, lwin);
 	if (recent != NULL && lwin > 0 && qs_level_load(&lv, recent, &err) != 0)
@@ -529,7 +553,8 @@ main(int argc, char *argv[])
 	if (policy)
 		rc = print_policy(t, &po, fmt, &err);
 	else if (cpa)
-		rc = decide_cpa(&(struct decider){ t, &po, &rng, NULL, NULL }, &err);
+		rc = decide_cpa(&(struct decider){ t, &po, &rng,
+		    lwin > 0 ? &lv : NULL, recent }, &err);
 	else {
 		struct decider d = { t, &po, &rng, lwin > 0 ? &lv : NULL,
 		    recent };
@@ -548,4 +573,24 @@ main(int argc, char *argv[])
 	if (rc < 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();
+}
+
+/*
+ * Exit 64 for --cpa with a level window of window seconds and no --recent;
+ * name and value say where the window came from (value NULL: the table).
+ */
+static _Noreturn void
+cpa_needs_recent(const char *table, const char *name, const char *value,
+    double window)
+{
+	char w[QS_NUM_MAX];
+
+	qs_num_format(w, window);
+	if (value != NULL)
+		qs_die(EX_USAGE, "--cpa with %s %s needs --recent file (or "
+		    "QS_RECENT): each evaluation sees one observation, and the "
+		    "level is that of the window", name, value);
+	qs_die(EX_USAGE, "--cpa on %s, planned with level_window %s, needs "
+	    "--recent file (or QS_RECENT): each evaluation sees one "
+	    "observation, and the level is that of the window", table, w);
 }
