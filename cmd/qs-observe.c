@@ -43,6 +43,7 @@
 /* What the default queries are made of. */
 struct defaults {
 	const char *selector;	/* --selector, or NULL */
+	const char *sel_src;	/* --selector or QS_SELECTOR, for messages */
 	const char *path;	/* --path, or NULL */
 	const char *window;	/* --window, or NULL for 30s */
 	const char *prefix;	/* --metric-prefix, or NULL for http_server */
@@ -222,8 +223,8 @@ scope(const struct defaults *d)
 			continue;
 		}
 		if (v == NULL)
-			qs_die(EX_USAGE, "invalid --selector: it names the %s, but "
-			    "none is given (--%s or QS_%s)", name, name,
+			qs_die(EX_USAGE, "invalid %s: it names the %s, but "
+			    "none is given (--%s or QS_%s)", d->sel_src, name, name,
 			    strcmp(name, "namespace") == 0 ? "NAMESPACE" :
 			    "DEPLOYMENT");
 		fputs(v, fp);
@@ -482,6 +483,9 @@ main(int argc, char *argv[])
 	const char *path = NULL, *window = NULL, *lq = NULL, *rq = NULL, *env;
 	const char *deployment = NULL, *ns = NULL, *range = NULL, *pq = NULL;
 	const char *name_src = "--deployment", *ns_src = "--namespace";
+	/* Where each query setting came from, an option or QS_*, for messages. */
+	const char *lq_src = "--latency-query", *sel_src = "--selector";
+	const char *pct_src = "--latency-percentile", *pre_src = "--metric-prefix";
 	char *lqbuf = NULL, *rqbuf = NULL, winbuf[QS_NUM_MAX + 2];
 	json_t *rec = NULL;
 	long pod = -1, pod0, step = -1;
@@ -611,30 +615,36 @@ main(int argc, char *argv[])
 		qs_warn("unexpected operand: %s", argv[0]);
 		usage();
 	}
-	if (lq == NULL)
-		lq = qs_env("QS_LATENCY_QUERY", NULL);
+	if (lq == NULL && (lq = qs_env("QS_LATENCY_QUERY", NULL)) != NULL)
+		lq_src = "QS_LATENCY_QUERY";
 	if (rq == NULL)
 		rq = qs_env("QS_REQUESTS_QUERY", NULL);
-	if (dq.selector == NULL)
-		dq.selector = qs_env("QS_SELECTOR", NULL);
+	if (dq.selector == NULL &&
+	    (dq.selector = qs_env("QS_SELECTOR", NULL)) != NULL)
+		sel_src = "QS_SELECTOR";
 	if (dq.percentile == 0 &&
-	    (env = qs_env("QS_LATENCY_PERCENTILE", NULL)) != NULL)
+	    (env = qs_env("QS_LATENCY_PERCENTILE", NULL)) != NULL) {
 		dq.percentile = percentile("QS_LATENCY_PERCENTILE", env);
-	if (dq.prefix == NULL)
-		dq.prefix = qs_env("QS_METRIC_PREFIX", NULL);
+		pct_src = "QS_LATENCY_PERCENTILE";
+	}
+	if (dq.prefix == NULL &&
+	    (dq.prefix = qs_env("QS_METRIC_PREFIX", NULL)) != NULL)
+		pre_src = "QS_METRIC_PREFIX";
 	if (dq.prefix != NULL && !valid_metric(dq.prefix))
-		qs_die(EX_USAGE, "invalid --metric-prefix: %s (letters, digits, _ "
-		    "and :, not first a digit)", dq.prefix);
+		qs_die(EX_USAGE, "invalid %s: %s (letters, digits, _ and :, not "
+		    "first a digit)", pre_src, dq.prefix);
 	if (dq.selector != NULL && path != NULL)
-		qs_die(EX_USAGE, "--path and --selector exclude each other: put "
-		    "the path in the selector");
+		qs_die(EX_USAGE, "--path and %s exclude each other: put the path "
+		    "in the selector", sel_src);
 	if (dq.percentile > 0 && lq != NULL)
-		qs_die(EX_USAGE, "--latency-percentile and --latency-query exclude "
-		    "each other");
+		qs_die(EX_USAGE, "%s and %s exclude each other", pct_src, lq_src);
 	if ((dq.selector != NULL || dq.prefix != NULL) && lq != NULL &&
 	    rq != NULL)
-		qs_die(EX_USAGE, "--selector and --metric-prefix change only the "
-		    "default queries, and both are replaced");
+		qs_die(EX_USAGE, "%s%s%s change%s only the default queries, and "
+		    "both are replaced", dq.selector != NULL ? sel_src : "",
+		    dq.selector != NULL && dq.prefix != NULL ? " and " : "",
+		    dq.prefix != NULL ? pre_src : "",
+		    dq.selector != NULL && dq.prefix != NULL ? "" : "s");
 	if (window != NULL && !valid_range(window))
 		qs_die(EX_USAGE, "invalid --window: %s (a PromQL duration such "
 		    "as 30s or 1m30s)", window);
@@ -681,6 +691,7 @@ main(int argc, char *argv[])
 	if (range == NULL && (pq != NULL || step > 0))
 		qs_die(EX_USAGE, "--replicas-query and --step need --range");
 	dq.path = path;
+	dq.sel_src = sel_src;
 	dq.window = window;
 	dq.ns = ns;
 	dq.deployment = deployment;

@@ -984,3 +984,25 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	assert_output ""
 	assert_regex "$stderr" "^qs-observe: cannot get requests from $PROM: the answer has [0-9]+ series, not one; aggregate them in the query, e.g. sum\(...\)$"
 }
+
+@test "a query setting from the environment is named so in its usage errors" {
+	QS_SELECTOR='job="web"' run --separate-stderr qs-observe --pod 1 --path /a
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: --path and QS_SELECTOR exclude each other: put the path in the selector"
+	QS_SELECTOR='namespace="$NAMESPACE"' run --separate-stderr qs-observe --pod 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid QS_SELECTOR: it names the namespace, but none is given (--namespace or QS_NAMESPACE)"
+	QS_METRIC_PREFIX=1x run --separate-stderr qs-observe --pod 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid QS_METRIC_PREFIX: 1x (letters, digits, _ and :, not first a digit)"
+	QS_LATENCY_PERCENTILE=0.9 QS_LATENCY_QUERY=1 run --separate-stderr qs-observe --pod 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: QS_LATENCY_PERCENTILE and QS_LATENCY_QUERY exclude each other"
+	QS_LATENCY_PERCENTILE=0.9 run --separate-stderr qs-observe --pod 1 --latency-query 1
+	assert_equal "$stderr" "qs-observe: QS_LATENCY_PERCENTILE and --latency-query exclude each other"
+	QS_SELECTOR=a run --separate-stderr qs-observe --pod 1 --latency-query 1 --requests-query 2
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: QS_SELECTOR changes only the default queries, and both are replaced"
+	run --separate-stderr qs-observe --pod 1 --selector a --metric-prefix b --latency-query 1 --requests-query 2
+	assert_equal "$stderr" "qs-observe: --selector and --metric-prefix change only the default queries, and both are replaced"
+}
