@@ -897,8 +897,10 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 		qs_prom_range_free(&req);
 		qs_prom_range_free(&rep);
 	}
-	if (skipped == total)
+	if (skipped == total) {
+		free(st);
 		range_empty(prom, samples, lq, rq, pq);
+	}
 	if (skipped > 0)
 		qs_warn("%ld of the %ld times had no sample of a query and were "
 		    "left out", skipped, total);
