@@ -29,7 +29,7 @@
 	"           [--level-window s] [--no-adapt] [--recent file]\n" \
 	"           --table file [--unbuffered]\n" \
 	"       qs-decide --cpa\n" RULES \
-	"           --table file\n" \
+	"           [--level-window s] [--recent file] --table file\n" \
 	"       qs-decide --policy [--compat notebook] [--format json|csv]\n" \
 	"           --table file\n"
 
@@ -212,16 +212,23 @@ decide(json_t *rec, long line, void *arg, struct qs_err *err)
  * Decide for every metric of a Custom Pod Autoscaler evaluate input and
  * write the highest action as CPA's target.  The highest is HPA's rule
  * for several metrics, and the safe one: the metric that needs the most
- * replicas wins.  Returns 0 or -1 with err; nothing is written on error.
+ * replicas wins.  With a level window each metric's record joins it in
+ * turn and is looked up with its level, as the records filter's are; the
+ * window is saved once, after every metric was decided, so that a bad
+ * input leaves the file as it was.  Returns 0 or -1 with err; nothing is
+ * written on error.
  */
 static int
 decide_cpa(const struct decider *d, struct qs_err *err)
 {
 	const struct qs_table *t = d->t;
+	/* The window in memory only: saved below, once. */
+	struct decider nosave = { d->t, d->po, d->rng, d->lv, NULL, NULL };
 	enum qs_policy_why why;
 	json_t *recs, *rec;
 	size_t i;
 	long target = 0;
+	double level;
 	char where[32];
 	int col;
 
@@ -229,7 +236,10 @@ decide_cpa(const struct decider *d, struct qs_err *err)
 		return -1;
 	json_array_foreach(recs, i, rec) {
 		snprintf(where, sizeof(where), "metric %zu", i + 1);
-		if ((col = decide_rec(d, rec, where, -1, &why, err)) < 0) {
+		level = -1;
+		if ((d->lv != NULL && record_level(&nosave, rec, &level,
+		    err) != 0) ||
+		    (col = decide_rec(d, rec, where, level, &why, err)) < 0) {
 			qs_err_wrap(err, "invalid CPA input in <stdin>: %s", where);
 			json_decref(recs);
 			return -1;
@@ -238,6 +248,9 @@ decide_cpa(const struct decider *d, struct qs_err *err)
 			target = t->act[col];
 	}
 	json_decref(recs);
+	if (d->lv != NULL && d->recent != NULL &&
+	    qs_level_save(d->lv, d->recent, err) != 0)
+		return -1;
 	if (qs_cpa_write(stdout, target) != 0)
 		return qs_err_sys(err, EX_IOERR, "cannot write <stdout>");
 	return 0;
@@ -289,9 +302,14 @@ print_policy(const struct qs_table *t, const struct qs_policy_opts *po,
 	return rc;
 }
 
-/* The rules' defaults from the environment. */
+/* Where two rules that need another came from, an option or QS_*. */
+struct rule_src {
+	const char *unlearned, *floor_margin;
+};
+
+/* The rules' defaults from the environment, noting where they came from. */
 static void
-env_rules(struct qs_policy_opts *po)
+env_rules(struct qs_policy_opts *po, struct rule_src *src)
 {
 	const char *s;
 
@@ -301,18 +319,24 @@ env_rules(struct qs_policy_opts *po)
 		po->explore_k = qs_opt_long("QS_EXPLORE_K", s, 0, 1000000000L);
 	if ((s = qs_env("QS_EXPLORE_DECAY", NULL)) != NULL)
 		po->explore_decay = qs_opt_double("QS_EXPLORE_DECAY", s, 0, 1e12);
-	if ((s = qs_env("QS_UNLEARNED", NULL)) != NULL &&
-	    qs_policy_unlearned_parse(s, &po->unlearned) != 0)
-		qs_die(EX_USAGE, "invalid QS_UNLEARNED: %s (hold or hpa)", s);
+	if ((s = qs_env("QS_UNLEARNED", NULL)) != NULL) {
+		if (qs_policy_unlearned_parse(s, &po->unlearned) != 0)
+			qs_die(EX_USAGE, "invalid QS_UNLEARNED: %s (hold or hpa)",
+			    s);
+		src->unlearned = "QS_UNLEARNED";
+	}
 	if ((s = qs_env("QS_HPA_TARGET", NULL)) != NULL)
 		po->hpa_target = qs_opt_double("QS_HPA_TARGET", s, 1e-9, 1e12);
 	if ((s = qs_env("QS_WINDOW", NULL)) != NULL)
 		po->window = qs_opt_double("QS_WINDOW", s, 1e-3, 1e9);
-	if ((s = qs_env("QS_FLOOR_MARGIN", NULL)) != NULL)
-		po->floor_margin = qs_opt_double("QS_FLOOR_MARGIN", s, 0, 1e6);
+	po->floor_margin = qs_env_double("QS_FLOOR_MARGIN", po->floor_margin, 0,
+	    1e6, &src->floor_margin);
 	if ((s = qs_env("QS_IDEAL_LATENCY", NULL)) != NULL)
 		po->ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
 }
+
+static _Noreturn void cpa_needs_recent(const char *table, const char *name,
+    const char *value, double window);
 
 /* A decider that loads its table again when it was replaced. */
 struct live {
@@ -399,6 +423,7 @@ main(int argc, char *argv[])
 	double lwin = 0;
 	struct qs_meta_setting given[QS_META_NSET];
 	struct qs_policy_opts po;
+	struct rule_src src = { "--unlearned", "--floor-margin" };
 	unsigned long long seed;
 	struct qs_plan_online on;
 	struct qs_plan pl;
@@ -408,7 +433,7 @@ main(int argc, char *argv[])
 
 	qs_setprogname(argv[0]);
 	qs_policy_defaults(&po);
-	env_rules(&po);
+	env_rules(&po, &src);
 	qs_meta_given_env(given);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -449,12 +474,12 @@ main(int argc, char *argv[])
 			    1000000000L);
 			break;
 		case 'm':
-			rulearg = "--floor-margin";
+			rulearg = src.floor_margin = "--floor-margin";
 			po.floor_margin = qs_opt_double("--floor-margin", optarg,
 			    0, 1e6);
 			break;
 		case 'u':
-			rulearg = "--unlearned";
+			rulearg = src.unlearned = "--unlearned";
 			if (qs_policy_unlearned_parse(optarg, &po.unlearned) != 0)
 				qs_die(EX_USAGE, "invalid --unlearned: %s (hold or "
 				    "hpa)", optarg);
@@ -519,9 +544,9 @@ main(int argc, char *argv[])
 	if ((cpa || policy) && qs_records_unbuffered())
 		qs_die(EX_USAGE, "--unbuffered is for the records filter, not "
 		    "--cpa or --policy");
-	if ((cpa || policy) && (lwname[0] == '-' || recentopt))
+	if (policy && (lwname[0] == '-' || recentopt))
 		qs_die(EX_USAGE, "--level-window and --recent are for the records "
-		    "filter, not --cpa or --policy");
+		    "filter and --cpa, not --policy");
 	if ((cpa || policy) && adaptopt)
 		qs_die(EX_USAGE, "--no-adapt is for the records filter, not --cpa "
 		    "or --policy");
@@ -541,10 +566,10 @@ main(int argc, char *argv[])
 		    "takes no %s", rulearg);
 	if (po.compat == QS_COMPAT_NONE && po.hpa_target == 0 &&
 	    po.unlearned == QS_POLICY_UNLEARNED_HPA)
-		qs_die(EX_USAGE, "--unlearned hpa needs --hpa-target");
+		qs_die(EX_USAGE, "%s hpa needs --hpa-target", src.unlearned);
 	if (po.compat == QS_COMPAT_NONE && po.hpa_target == 0 &&
 	    po.floor_margin > 0)
-		qs_die(EX_USAGE, "--floor-margin needs --hpa-target");
+		qs_die(EX_USAGE, "%s needs --hpa-target", src.floor_margin);
 	if (table == NULL)
 		qs_die(EX_USAGE, "no table: give --table or set QS_TABLE");
 	seed = seedarg ? (unsigned long long)qs_opt_long("--seed", seedarg, 0,
@@ -552,8 +577,16 @@ main(int argc, char *argv[])
 
 	/* A table built for other settings would answer other questions. */
 	if (qs_meta_check(table, given, QS_META_NSET, &err) != 0 ||
-	    (!cpa && !policy && qs_level_setting(table, lwname, lwarg, &lwin,
-	    &err) != 0) || (t = qs_table_load(table, &err)) == NULL)
+	    (!policy && qs_level_setting(table, lwname, lwarg, &lwin,
+	    &err) != 0))
+		qs_die_err(&err);
+	/*
+	 * CPA runs the evaluate command once per observation: without a file
+	 * to keep the window in, every level would be that one's requests.
+	 */
+	if (cpa && lwin > 0 && recent == NULL)
+		cpa_needs_recent(table, lwname, lwarg, lwin);
+	if ((t = qs_table_load(table, &err)) == NULL)
 		qs_die_err(&err);
 	/* A planned table's model learns the load of the records it decides. */
 	if (!cpa && !policy && adapt && (mpath = qs_plan_path(table)) != NULL &&
@@ -572,8 +605,8 @@ main(int argc, char *argv[])
 	if (policy)
 		rc = print_policy(t, &po, fmt, &err);
 	else if (cpa)
-		rc = decide_cpa(&(struct decider){ t, &po, &rng, NULL, NULL, NULL },
-		    &err);
+		rc = decide_cpa(&(struct decider){ t, &po, &rng,
+		    lwin > 0 ? &lv : NULL, recent, NULL }, &err);
 	else {
 		struct decider d = { t, &po, &rng, lwin > 0 ? &lv : NULL,
 		    recent, mpath != NULL ? &on : NULL };
@@ -595,4 +628,24 @@ main(int argc, char *argv[])
 	if (rc < 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();
+}
+
+/*
+ * Exit 64 for --cpa with a level window of window seconds and no --recent;
+ * name and value say where the window came from (value NULL: the table).
+ */
+static _Noreturn void
+cpa_needs_recent(const char *table, const char *name, const char *value,
+    double window)
+{
+	char w[QS_NUM_MAX];
+
+	qs_num_format(w, window);
+	if (value != NULL)
+		qs_die(EX_USAGE, "--cpa with %s %s needs --recent file (or "
+		    "QS_RECENT): each evaluation sees one observation, and the "
+		    "level is that of the window", name, value);
+	qs_die(EX_USAGE, "--cpa on %s, planned with level_window %s, needs "
+	    "--recent file (or QS_RECENT): each evaluation sees one "
+	    "observation, and the level is that of the window", table, w);
 }

@@ -79,17 +79,16 @@ main(int argc, char *argv[])
 	struct qs_table *t;
 	struct stat st;
 	const char *output = NULL, *s, *metaopt = NULL;
+	const char *minsrc = "--min-replicas", *maxsrc = "--max-replicas";
 	char *metapath;
-	long minr = 1, maxr = 3, latw = 500, latn = 4, reqw = 18, reqn = 3;
+	long minr, maxr, latw = 500, latn = 4, reqw = 18, reqn = 3;
 	double window = 30, period = 0, ideal = 500;
 	int c, force = 0, visits = 1;
 
 	qs_setprogname(argv[0]);
 	/* The facts of the deployment's configuration; options win. */
-	if ((s = qs_env("QS_MIN_REPLICAS", NULL)) != NULL)
-		minr = qs_opt_long("QS_MIN_REPLICAS", s, 0, 100000);
-	if ((s = qs_env("QS_MAX_REPLICAS", NULL)) != NULL)
-		maxr = qs_opt_long("QS_MAX_REPLICAS", s, 0, 100000);
+	minr = qs_env_long("QS_MIN_REPLICAS", 1, 0, 100000, &minsrc);
+	maxr = qs_env_long("QS_MAX_REPLICAS", 3, 0, 100000, &maxsrc);
 	if ((s = qs_env("QS_WINDOW", NULL)) != NULL)
 		window = qs_opt_double("QS_WINDOW", s, 1e-3, 1e9);
 	if ((s = qs_env("QS_PERIOD", NULL)) != NULL)
@@ -116,9 +115,11 @@ main(int argc, char *argv[])
 			break;
 		case 'M':
 			maxr = qs_opt_long("--max-replicas", optarg, 0, 100000);
+			maxsrc = "--max-replicas";
 			break;
 		case 'm':
 			minr = qs_opt_long("--min-replicas", optarg, 0, 100000);
+			minsrc = "--min-replicas";
 			break;
 		case 'o':
 			output = optarg;
@@ -160,8 +161,8 @@ main(int argc, char *argv[])
 		usage();
 	}
 	if (maxr < minr)
-		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
-		    maxr, minr);
+		qs_die(EX_USAGE, "%s %ld is below %s %ld", maxsrc, maxr, minsrc,
+		    minr);
 	if (force && output == NULL)
 		qs_die(EX_USAGE, "--force needs --output");
 	if (metaopt != NULL && output == NULL)

@@ -43,6 +43,7 @@
 /* What the default queries are made of. */
 struct defaults {
 	const char *selector;	/* --selector, or NULL */
+	const char *sel_src;	/* --selector or QS_SELECTOR, for messages */
 	const char *path;	/* --path, or NULL */
 	const char *window;	/* --window, or NULL for 30s */
 	const char *prefix;	/* --metric-prefix, or NULL for http_server */
@@ -222,8 +223,8 @@ scope(const struct defaults *d)
 			continue;
 		}
 		if (v == NULL)
-			qs_die(EX_USAGE, "invalid --selector: it names the %s, but "
-			    "none is given (--%s or QS_%s)", name, name,
+			qs_die(EX_USAGE, "invalid %s: it names the %s, but "
+			    "none is given (--%s or QS_%s)", d->sel_src, name, name,
 			    strcmp(name, "namespace") == 0 ? "NAMESPACE" :
 			    "DEPLOYMENT");
 		fputs(v, fp);
@@ -302,6 +303,11 @@ static int observe_range(const struct qs_prom_conf *conf, const char *range,
     long step, const char *lq, const char *rq, const char *pq, long pod,
     const struct defaults *d, int empty_zero, int next, enum qs_format fmt);
 
+static int query_failed(struct qs_err *err, struct qs_prom *p,
+    const char *what, const char *q);
+static _Noreturn void range_empty(struct qs_prom *p, const size_t *samples,
+    const char *lq, const char *rq, const char *pq);
+
 static int
 is_default(const char *q)
 {
@@ -337,8 +343,7 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 	int rc;
 
 	if ((rc = qs_prom_query(p, q, t, &v, err)) == -1)
-		return qs_err_wrap(err, "cannot get %s from %s", what,
-		    qs_prom_url(p));
+		return query_failed(err, p, what, q);
 	if (rc == QS_PROM_EMPTY) {
 		if (!empty_zero && scoped != NULL && is_default(q))
 			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
@@ -478,6 +483,9 @@ main(int argc, char *argv[])
 	const char *path = NULL, *window = NULL, *lq = NULL, *rq = NULL, *env;
 	const char *deployment = NULL, *ns = NULL, *range = NULL, *pq = NULL;
 	const char *name_src = "--deployment", *ns_src = "--namespace";
+	/* Where each query setting came from, an option or QS_*, for messages. */
+	const char *lq_src = "--latency-query", *sel_src = "--selector";
+	const char *pct_src = "--latency-percentile", *pre_src = "--metric-prefix";
 	char *lqbuf = NULL, *rqbuf = NULL, winbuf[QS_NUM_MAX + 2];
 	json_t *rec = NULL;
 	long pod = -1, pod0, step = -1;
@@ -607,30 +615,36 @@ main(int argc, char *argv[])
 		qs_warn("unexpected operand: %s", argv[0]);
 		usage();
 	}
-	if (lq == NULL)
-		lq = qs_env("QS_LATENCY_QUERY", NULL);
+	if (lq == NULL && (lq = qs_env("QS_LATENCY_QUERY", NULL)) != NULL)
+		lq_src = "QS_LATENCY_QUERY";
 	if (rq == NULL)
 		rq = qs_env("QS_REQUESTS_QUERY", NULL);
-	if (dq.selector == NULL)
-		dq.selector = qs_env("QS_SELECTOR", NULL);
+	if (dq.selector == NULL &&
+	    (dq.selector = qs_env("QS_SELECTOR", NULL)) != NULL)
+		sel_src = "QS_SELECTOR";
 	if (dq.percentile == 0 &&
-	    (env = qs_env("QS_LATENCY_PERCENTILE", NULL)) != NULL)
+	    (env = qs_env("QS_LATENCY_PERCENTILE", NULL)) != NULL) {
 		dq.percentile = percentile("QS_LATENCY_PERCENTILE", env);
-	if (dq.prefix == NULL)
-		dq.prefix = qs_env("QS_METRIC_PREFIX", NULL);
+		pct_src = "QS_LATENCY_PERCENTILE";
+	}
+	if (dq.prefix == NULL &&
+	    (dq.prefix = qs_env("QS_METRIC_PREFIX", NULL)) != NULL)
+		pre_src = "QS_METRIC_PREFIX";
 	if (dq.prefix != NULL && !valid_metric(dq.prefix))
-		qs_die(EX_USAGE, "invalid --metric-prefix: %s (letters, digits, _ "
-		    "and :, not first a digit)", dq.prefix);
+		qs_die(EX_USAGE, "invalid %s: %s (letters, digits, _ and :, not "
+		    "first a digit)", pre_src, dq.prefix);
 	if (dq.selector != NULL && path != NULL)
-		qs_die(EX_USAGE, "--path and --selector exclude each other: put "
-		    "the path in the selector");
+		qs_die(EX_USAGE, "--path and %s exclude each other: put the path "
+		    "in the selector", sel_src);
 	if (dq.percentile > 0 && lq != NULL)
-		qs_die(EX_USAGE, "--latency-percentile and --latency-query exclude "
-		    "each other");
+		qs_die(EX_USAGE, "%s and %s exclude each other", pct_src, lq_src);
 	if ((dq.selector != NULL || dq.prefix != NULL) && lq != NULL &&
 	    rq != NULL)
-		qs_die(EX_USAGE, "--selector and --metric-prefix change only the "
-		    "default queries, and both are replaced");
+		qs_die(EX_USAGE, "%s%s%s change%s only the default queries, and "
+		    "both are replaced", dq.selector != NULL ? sel_src : "",
+		    dq.selector != NULL && dq.prefix != NULL ? " and " : "",
+		    dq.prefix != NULL ? pre_src : "",
+		    dq.selector != NULL && dq.prefix != NULL ? "" : "s");
 	if (window != NULL && !valid_range(window))
 		qs_die(EX_USAGE, "invalid --window: %s (a PromQL duration such "
 		    "as 30s or 1m30s)", window);
@@ -677,6 +691,7 @@ main(int argc, char *argv[])
 	if (range == NULL && (pq != NULL || step > 0))
 		qs_die(EX_USAGE, "--replicas-query and --step need --range");
 	dq.path = path;
+	dq.sel_src = sel_src;
 	dq.window = window;
 	dq.ns = ns;
 	dq.deployment = deployment;
@@ -790,7 +805,7 @@ page_query(struct qs_prom *p, const char *what, const char *q, double a,
 	struct qs_err err = { 0 };
 
 	if (qs_prom_query_range(p, q, a, b, step, out, &err) == -1) {
-		qs_err_wrap(&err, "cannot get %s from %s", what, qs_prom_url(p));
+		query_failed(&err, p, what, q);
 		qs_die_err(&err);
 	}
 }
@@ -816,6 +831,7 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 	double start, end, a, b, t;
 	size_t jl, jr, jp;
 	long i, k, n, il, ir, ip, skipped = 0, total = 0;
+	size_t samples[3] = { 0, 0, 0 };
 	json_t *rec;
 
 	if (next)
@@ -840,6 +856,9 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 		page_query(prom, "requests", rq, a, b, (double)step, &req);
 		if (pq != NULL)
 			page_query(prom, "replicas", pq, a, b, (double)step, &rep);
+		samples[Q_LATENCY] += lat.n;
+		samples[Q_REQUESTS] += req.n;
+		samples[Q_REPLICAS] += rep.n;
 		jl = jr = jp = 0;
 		/* A page is checked whole before any of it is written. */
 		for (i = 0, k = 0; i < n; i++) {
@@ -878,9 +897,10 @@ observe_range(const struct qs_prom_conf *conf, const char *range, long step,
 		qs_prom_range_free(&req);
 		qs_prom_range_free(&rep);
 	}
-	if (skipped == total)
-		qs_die(EX_UNAVAILABLE, "cannot get observations from %s: no data "
-		    "over the range; is the target scraped?", qs_prom_url(prom));
+	if (skipped == total) {
+		free(st);
+		range_empty(prom, samples, lq, rq, pq);
+	}
 	if (skipped > 0)
 		qs_warn("%ld of the %ld times had no sample of a query and were "
 		    "left out", skipped, total);
@@ -908,4 +928,50 @@ env_window(const char *env, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%.0fms", round(v * 1000));
 	return buf;
+}
+
+/*
+ * Introduce the error of query q for what.  A query Prometheus refuses
+ * (EX_CONFIG) is named, since no retry mends it: the user mends it.
+ */
+static int
+query_failed(struct qs_err *err, struct qs_prom *p, const char *what,
+    const char *q)
+{
+	if (err->status == EX_CONFIG)
+		return qs_err_wrap(err, "cannot get %s from %s: invalid query %s",
+		    what, qs_prom_url(p), shown_query(q));
+	return qs_err_wrap(err, "cannot get %s from %s", what, qs_prom_url(p));
+}
+
+/*
+ * --range found no time with a sample of every query: name the first
+ * query that had none at all, as an instant query's empty answer is
+ * named, else say that their samples never met.  samples holds each
+ * query's count by enum query; pq is NULL with --pod.
+ */
+static _Noreturn void
+range_empty(struct qs_prom *p, const size_t *samples, const char *lq,
+    const char *rq, const char *pq)
+{
+	static const char *what[] = { "latency", "requests", "replicas" };
+	const char *q[3] = { lq, rq, pq };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (q[i] == NULL || samples[i] > 0)
+			continue;
+		if (scoped != NULL && is_default(q[i]))
+			qs_die(EX_UNAVAILABLE, "cannot get %s from %s: no data "
+			    "for %s over the range; is the target scraped, with "
+			    "the labels %s (--selector)?", what[i], qs_prom_url(p),
+			    shown_query(q[i]), scoped);
+		qs_die(EX_UNAVAILABLE, "cannot get %s from %s: no data for %s "
+		    "over the range; is the target scraped?", what[i],
+		    qs_prom_url(p), shown_query(q[i]));
+	}
+	qs_die(EX_UNAVAILABLE, "cannot get observations from %s: no time of "
+	    "the range has a sample of every query (%s)", qs_prom_url(p),
+	    pq != NULL ? "latency, requests and replicas" :
+	    "latency and requests");
 }

@@ -27,6 +27,8 @@ struct scaler {
 	struct qs_kube *k;
 	const char *ns, *name;
 	long min, max;
+	/* Where each guard's value came from, an option or QS_*, for messages. */
+	const char *min_src, *max_src, *window_src;
 	long retries;
 	int dry;
 	/* Separate limits up and down, and the option that set each. */
@@ -101,22 +103,22 @@ guard(const struct scaler *sc, long action, long cur, long hi,
 	/* As HPA's: the window holds a scale-down, it never scales up. */
 	if (t < cur && hi > t) {
 		t = hi < cur ? hi : cur;
-		*by = "--down-window";
+		*by = sc->window_src;
 		qs_warn("action %ld for deployment %s held at %ld "
-		    "(--down-window %ld: recommended %ld within it)", action,
-		    sc->name, t, sc->window, hi);
+		    "(%s %ld: recommended %ld within it)", action,
+		    sc->name, t, sc->window_src, sc->window, hi);
 	}
 	if (t < sc->min) {
 		qs_warn("action %ld for deployment %s raised to %ld "
-		    "(--min-replicas)", action, sc->name, sc->min);
+		    "(%s)", action, sc->name, sc->min, sc->min_src);
 		t = sc->min;
-		*by = "--min-replicas";
+		*by = sc->min_src;
 	}
 	if (sc->max >= 0 && t > sc->max) {
 		qs_warn("action %ld for deployment %s lowered to %ld "
-		    "(--max-replicas)", action, sc->name, sc->max);
+		    "(%s)", action, sc->name, sc->max, sc->max_src);
 		t = sc->max;
-		*by = "--max-replicas";
+		*by = sc->max_src;
 	}
 	if (sc->step_up > 0 && t > cur + sc->step_up) {
 		qs_warn("action %ld for deployment %s limited to %ld "
@@ -150,8 +152,9 @@ recommend(struct scaler *sc, long action, long cur, long *hi,
 		return 0;
 	if (!sc->have_recs) {
 		if (!sc->warned && action < cur)
-			qs_warn("--down-window %ld has no memory without "
-			    "--recommendations: no window applied", sc->window);
+			qs_warn("%s %ld has no memory without "
+			    "--recommendations: no window applied",
+			    sc->window_src, sc->window);
 		sc->warned |= action < cur;
 		return 0;
 	}
@@ -275,20 +278,17 @@ main(int argc, char *argv[])
 	qs_setprogname(argv[0]);
 	ko.backend = QS_KUBE_AUTO;
 	ko.timeout = 10;
-	sc.min = 1;
-	sc.max = -1;
 	sc.retries = 3;
 	sc.up_opt = "--max-step-up";
 	sc.down_opt = "--max-step-down";
-	sc.window = 300;
-	if ((s = qs_env("QS_DOWN_WINDOW", NULL)) != NULL)
-		sc.window = qs_opt_long("QS_DOWN_WINDOW", s, 0,
-		    QS_RECOMMEND_WINDOW_MAX);
+	sc.min_src = "--min-replicas";
+	sc.max_src = "--max-replicas";
+	sc.window_src = "--down-window";
+	sc.window = qs_env_long("QS_DOWN_WINDOW", 300, 0,
+	    QS_RECOMMEND_WINDOW_MAX, &sc.window_src);
 	sc.recs_path = qs_env("QS_RECOMMENDATIONS", NULL);
-	if ((s = qs_env("QS_MIN_REPLICAS", NULL)) != NULL)
-		sc.min = qs_opt_long("QS_MIN_REPLICAS", s, 0, 100000);
-	if ((s = qs_env("QS_MAX_REPLICAS", NULL)) != NULL)
-		sc.max = qs_opt_long("QS_MAX_REPLICAS", s, 0, 100000);
+	sc.min = qs_env_long("QS_MIN_REPLICAS", 1, 0, 100000, &sc.min_src);
+	sc.max = qs_env_long("QS_MAX_REPLICAS", -1, 0, 100000, &sc.max_src);
 	sc.events = 1;
 	if ((s = qs_env("QS_EVENTS", NULL)) != NULL)
 		sc.events = (int)qs_opt_long("QS_EVENTS", s, 0, 1);
@@ -318,9 +318,11 @@ main(int argc, char *argv[])
 			break;
 		case 'M':
 			sc.max = qs_opt_long("--max-replicas", optarg, 0, 100000);
+			sc.max_src = "--max-replicas";
 			break;
 		case 'm':
 			sc.min = qs_opt_long("--min-replicas", optarg, 0, 100000);
+			sc.min_src = "--min-replicas";
 			break;
 		case 'N':
 			ns = optarg;
@@ -354,6 +356,7 @@ main(int argc, char *argv[])
 		case 'w':
 			sc.window = qs_opt_long("--down-window", optarg, 0,
 			    QS_RECOMMEND_WINDOW_MAX);
+			sc.window_src = "--down-window";
 			break;
 		case 's':
 			ko.server = optarg;
@@ -395,8 +398,8 @@ main(int argc, char *argv[])
 	    qs_name_check_namespace(ns, ns_src, &err) != 0)
 		qs_die_err(&err);
 	if (sc.max >= 0 && sc.max < sc.min)
-		qs_die(EX_USAGE, "--max-replicas %ld is below --min-replicas %ld",
-		    sc.max, sc.min);
+		qs_die(EX_USAGE, "%s %ld is below %s %ld", sc.max_src, sc.max,
+		    sc.min_src, sc.min);
 	qs_kube_opts_env(&ko);
 	if (ko.backend == QS_KUBE_KUBECTL && (ko.server || ko.token_file ||
 	    ko.cacert || ko.insecure))

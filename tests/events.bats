@@ -119,3 +119,18 @@ ScaleHeld: Held at 3 replicas: action 4 (hold), held by --max-replicas"
 	run curl -fsS "$URL/api/v1/events?fieldSelector=involvedObject.name%21%3Dweb"
 	[ "$(json_get items <<<"$output")" = '[]' ]
 }
+
+@test "kubectl get all lists the pods and the deployment, not the Events, as a real API server" {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	start_sim --replicas 1 --tick 0
+	write_kubeconfig "$URL"
+	run --separate-stderr qs-scale --server "$URL" --deployment web <<<'{"action":2}'
+	assert_success
+	run kubectl get events -o name
+	assert_output --regexp '^event/web[.][0-9a-f]+$'
+	run --separate-stderr kubectl get all -o name
+	assert_success
+	assert_output --regexp '^pod/web-[a-z0-9]+-[a-z0-9]+
+pod/web-[a-z0-9]+-[a-z0-9]+
+deployment.apps/web$'
+}

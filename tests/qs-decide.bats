@@ -391,6 +391,10 @@ random_share() {
 	run qs-decide --table t.csv --unlearned hpa < /dev/null
 	assert_failure 64
 	assert_output "qs-decide: --unlearned hpa needs --hpa-target"
+	# From the environment, the variable is named.
+	QS_UNLEARNED=hpa run qs-decide --table t.csv < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: QS_UNLEARNED hpa needs --hpa-target"
 	run qs-decide --table t.csv --unlearned up < /dev/null
 	assert_failure 64
 	assert_output "qs-decide: invalid --unlearned: up (hold or hpa)"
@@ -493,6 +497,11 @@ random_share() {
 	run qs-decide --table v.csv --floor-margin 1 < /dev/null
 	assert_failure 64
 	assert_output "qs-decide: --floor-margin needs --hpa-target"
+	QS_FLOOR_MARGIN=1 run qs-decide --table v.csv < /dev/null
+	assert_failure 64
+	assert_output "qs-decide: QS_FLOOR_MARGIN needs --hpa-target"
+	QS_FLOOR_MARGIN=1 run qs-decide --table v.csv --floor-margin 2 < /dev/null
+	assert_output "qs-decide: --floor-margin needs --hpa-target"
 }
 
 @test "--exploit never explores; it excludes --epsilon" {
@@ -529,4 +538,71 @@ random_share() {
 	assert_output '{"targetReplicas":10}'
 	run qs-decide --cpa --table t.csv --exploit --unlearned hpa --hpa-target 1 < <(cpa "$(rec 4 1200 40)" "$(rec 2 100 60)")
 	assert_output '{"targetReplicas":2}'
+}
+
+# The planned table of the fixture's observations, level window 300.
+plan_level() {
+	qs-sim train --observations "$DATA/plan-observations.csv" --table t.csv \
+	    --level-window 300 2>/dev/null
+	grep -qx level_window=300 t.csv.meta
+}
+
+@test "--cpa on a planned table decides on the level: --recent keeps the window from one evaluation to the next" {
+	bats_require_minimum_version 1.5.0
+	plan_level
+	peak='{"time":1000,"pod":8,"latency":400,"requests":60}'
+	dip='{"time":1015,"pod":8,"latency":300,"requests":20}'
+	run --separate-stderr qs-decide --cpa --exploit --table t.csv --recent recent < <(cpa "$peak")
+	assert_success
+	high=$(jq -r .targetReplicas <<<"$output")
+	run cat recent
+	assert_output "1000000 60"
+	# The dip within the window keeps the peak's count, as the records
+	# filter does; on its own it falls.
+	QS_RECENT=recent run --separate-stderr qs-decide --cpa --exploit --table t.csv < <(cpa "$dip")
+	assert_success
+	assert_equal "$(jq -r .targetReplicas <<<"$output")" "$high"
+	run qs-decide --exploit --table t.csv --level-window 300 < <(printf '%s\n' "$peak" "$dip")
+	assert_equal "$(jq -r .action <<<"${lines[1]}")" "$high"
+	run --separate-stderr qs-decide --cpa --exploit --table t.csv --recent fresh < <(cpa "$dip")
+	assert_success
+	[ "$(jq -r .targetReplicas <<<"$output")" -lt "$high" ]
+	# An input without time is at the clock's now.
+	before=$(date +%s)
+	run --separate-stderr qs-decide --cpa --exploit --table t.csv --recent now < <(cpa '{"pod":8,"latency":300,"requests":20}')
+	assert_success
+	read -r ms req < now
+	[ "$req" = 20 ] && [ "$((ms / 1000))" -ge "$before" ] && [ "$((ms / 1000))" -le "$(date +%s)" ]
+	# A bad metric decides nothing and leaves the file as it was.
+	cp recent saved
+	run --separate-stderr qs-decide --cpa --exploit --table t.csv --recent recent < <(cpa "$dip" '{"time":"soon","pod":8,"latency":300,"requests":20}')
+	assert_failure 65
+	assert_output ""
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	assert_regex "$stderr" '^qs-decide: invalid CPA input in <stdin>: metric 2: '
+	cmp recent saved
+}
+
+@test "--cpa with a level window and no --recent is 64 before reading; a window of 0 decides on the requests" {
+	bats_require_minimum_version 1.5.0
+	plan_level
+	run --separate-stderr qs-decide --cpa --exploit --table t.csv < <(cpa "$(rec 8 300 20)")
+	assert_failure 64
+	assert_output ""
+	assert_equal "$stderr" "qs-decide: --cpa on t.csv, planned with level_window 300, needs --recent file (or QS_RECENT): each evaluation sees one observation, and the level is that of the window"
+	# A window given to a table without one needs it as much.
+	qs-init-table -o p.csv
+	QS_LEVEL_WINDOW=60 run --separate-stderr qs-decide --cpa --exploit --table p.csv < <(cpa "$(rec 1 300 20)")
+	assert_failure 64
+	assert_equal "$stderr" "qs-decide: --cpa with QS_LEVEL_WINDOW 60 needs --recent file (or QS_RECENT): each evaluation sees one observation, and the level is that of the window"
+	run --separate-stderr qs-decide --cpa --exploit --table p.csv --level-window 0 < <(cpa "$(rec 1 300 20)")
+	assert_success
+	assert_output '{"targetReplicas":1}'
+	# On the planned table, 0 contradicts its level_window.
+	run --separate-stderr qs-decide --cpa --exploit --table t.csv --level-window 0 --recent r < <(cpa "$(rec 8 300 20)")
+	assert_failure 78
+	[ ! -e r ]
+	run --separate-stderr qs-decide --policy --table t.csv --recent r
+	assert_failure 64
+	assert_equal "$stderr" "qs-decide: --level-window and --recent are for the records filter and --cpa, not --policy"
 }

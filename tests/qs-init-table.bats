@@ -48,6 +48,16 @@ load helpers
 	run qs-init-table --min-replicas 3 --max-replicas 2
 	assert_failure 64
 	assert_output "qs-init-table: --max-replicas 2 is below --min-replicas 3"
+	# A value from the environment is named as such.
+	QS_MIN_REPLICAS=3 QS_MAX_REPLICAS=2 run qs-init-table
+	assert_failure 64
+	assert_output "qs-init-table: QS_MAX_REPLICAS 2 is below QS_MIN_REPLICAS 3"
+	QS_MIN_REPLICAS=5 run qs-init-table
+	assert_failure 64
+	assert_output "qs-init-table: --max-replicas 3 is below QS_MIN_REPLICAS 5"
+	QS_MAX_REPLICAS=2 run qs-init-table --min-replicas 3
+	assert_failure 64
+	assert_output "qs-init-table: QS_MAX_REPLICAS 2 is below --min-replicas 3"
 	run qs-init-table --latency-buckets 0
 	assert_failure 64
 	assert_output "qs-init-table: invalid --latency-buckets: 0 (an integer from 1 to 100000)"

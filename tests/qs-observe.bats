@@ -249,12 +249,30 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the answer has 2 series, not one; aggregate them in the query, e.g. sum(...)"
 }
 
-@test "Prometheus' own error: a query that does not parse" {
+@test "Prometheus' own error: a query that does not parse is a configuration error, 78, naming the query" {
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --retries 3 \
 	    --requests-query 'sum(http_server_requests_total'
-	assert_failure 69
+	assert_failure 78
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: HTTP 400 Bad Request: bad_data: invalid parameter \"query\": 1:31: parse error: unclosed left parenthesis"
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: invalid query sum(http_server_requests_total: HTTP 400 Bad Request: bad_data: invalid parameter \"query\": 1:31: parse error: unclosed left parenthesis"
+	# An unknown function is the same bad_data, 400.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 \
+	    --latency-query 'p95(http_server_request_duration_seconds_sum)'
+	assert_failure 78
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: invalid query p95(http_server_request_duration_seconds_sum): HTTP 400 Bad Request: bad_data: invalid parameter \"query\": 1:1: parse error: unknown function with name \"p95\""
+	# And over a range.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,1010 \
+	    --requests-query 'sum(http_server_requests_total'
+	assert_failure 78
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: invalid query sum(http_server_requests_total: HTTP 400 Bad Request: bad_data: 1:31: parse error: unclosed left parenthesis"
+	# A query that parses but cannot be evaluated (422, execution) may
+	# pass with the series: it stays 69, as an outage.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 \
+	    --requests-query 'http_server_requests_total * on() http_server_requests_total'
+	assert_failure 69
+	assert_regex "$stderr" "^qs-observe: cannot get requests from $PROM: HTTP 422 Unprocessable Entity: execution: found duplicate series "
+	[ "${#stderr_lines[@]}" -eq 1 ]
 }
 
 @test "+Inf, NaN requests and negative figures are errors" {
@@ -348,10 +366,10 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	canned <<-'EOF'
 	[{"status": 400, "body": "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"1:5: parse error\"}"}]
 	EOF
-	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 3 --backoff 0.05
-	assert_failure 69
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --retries 3 --backoff 0.05 --latency-query 'sum(x'
+	assert_failure 78
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: HTTP 400 Bad Request: bad_data: 1:5: parse error"
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: invalid query sum(x: HTTP 400 Bad Request: bad_data: 1:5: parse error"
 	[ "$(wc -l <fake.log)" -eq 1 ]
 }
 
@@ -720,6 +738,26 @@ for _ in range(2):
 	grep -q '"path": "/apis/apps/v1/namespaces/default/deployments/web"' fake.log
 }
 
+@test "a Deployment without spec, or without spec.replicas, is 69 as any other malformed answer" {
+	# Both once read as 1 replica wanted: a count nobody set.
+	canned <<-'EOF'
+	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"status\":{\"replicas\":2,\"readyReplicas\":2}}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no spec"
+	kill "$(cat fake.pid)"
+	rm -f fake.port fake.pid
+	canned <<-'EOF'
+	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"spec\":{\"paused\":false},\"status\":{\"replicas\":2,\"readyReplicas\":2}}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no spec.replicas"
+}
+
 @test "a Kubernetes timeout is 75, as a Prometheus one" {
 	canned <<-'EOF'
 	[{"body": "{}", "delay": 3}]
@@ -903,7 +941,22 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,1010 --step 5
 	assert_failure 69
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get observations from $PROM: no data over the range; is the target scraped?"
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: no data for sum(rate(http_server_request_duration_seconds_sum{path=\"/test\"}[30s])) / sum(rat... over the range; is the target scraped?"
+	# The query that had no data is named, whichever it is.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,1010 --step 5 \
+	    --latency-query 'vector(0.1)' --requests-query 'sum(nothing_total)'
+	assert_failure 69
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: no data for sum(nothing_total) over the range; is the target scraped?"
+	run --separate-stderr qs-observe --prometheus "$PROM" --range 1000,1010 --step 5 \
+	    --latency-query 'vector(0.1)' --requests-query 'vector(3)' --deployment web --namespace shop
+	assert_failure 69
+	assert_equal "$stderr" "qs-observe: cannot get replicas from $PROM: no data for count(http_server_requests_total{namespace=\"shop\",deployment=\"web\"}) over the range; is the target scraped, with the labels namespace=\"shop\",deployment=\"web\" (--selector)?"
+	# Each has samples, never at the same time.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,1010 --step 5 \
+	    --latency-query 'vector(0.1) and on() vector(time()) < 1004' \
+	    --requests-query 'vector(3) and on() vector(time()) > 1006'
+	assert_failure 69
+	assert_equal "$stderr" "qs-observe: cannot get observations from $PROM: no time of the range has a sample of every query (latency and requests)"
 	for r in 1000 1000,x 2026-13-01T00:00:00Z,1000 2000,1000; do
 		run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range "$r"
 		assert_failure 64
@@ -930,4 +983,26 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	assert_failure 65
 	assert_output ""
 	assert_regex "$stderr" "^qs-observe: cannot get requests from $PROM: the answer has [0-9]+ series, not one; aggregate them in the query, e.g. sum\(...\)$"
+}
+
+@test "a query setting from the environment is named so in its usage errors" {
+	QS_SELECTOR='job="web"' run --separate-stderr qs-observe --pod 1 --path /a
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: --path and QS_SELECTOR exclude each other: put the path in the selector"
+	QS_SELECTOR='namespace="$NAMESPACE"' run --separate-stderr qs-observe --pod 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid QS_SELECTOR: it names the namespace, but none is given (--namespace or QS_NAMESPACE)"
+	QS_METRIC_PREFIX=1x run --separate-stderr qs-observe --pod 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: invalid QS_METRIC_PREFIX: 1x (letters, digits, _ and :, not first a digit)"
+	QS_LATENCY_PERCENTILE=0.9 QS_LATENCY_QUERY=1 run --separate-stderr qs-observe --pod 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: QS_LATENCY_PERCENTILE and QS_LATENCY_QUERY exclude each other"
+	QS_LATENCY_PERCENTILE=0.9 run --separate-stderr qs-observe --pod 1 --latency-query 1
+	assert_equal "$stderr" "qs-observe: QS_LATENCY_PERCENTILE and --latency-query exclude each other"
+	QS_SELECTOR=a run --separate-stderr qs-observe --pod 1 --latency-query 1 --requests-query 2
+	assert_failure 64
+	assert_equal "$stderr" "qs-observe: QS_SELECTOR changes only the default queries, and both are replaced"
+	run --separate-stderr qs-observe --pod 1 --selector a --metric-prefix b --latency-query 1 --requests-query 2
+	assert_equal "$stderr" "qs-observe: --selector and --metric-prefix change only the default queries, and both are replaced"
 }

@@ -517,6 +517,21 @@ pending"
 	assert_failure 64
 	run --separate-stderr qs-run --bogus
 	assert_failure 64
+	# A value from the environment (or a config file) is named so.
+	QS_WAIT=soon run --separate-stderr qs-run --epochs 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid QS_WAIT: soon (seconds, a decimal number)"
+	QS_WAIT=soon run --separate-stderr qs-run --epochs 1 --wait later
+	assert_equal "$stderr" "qs-run: invalid --wait: later (seconds, a decimal number)"
+	QS_PERIOD=0 run --separate-stderr qs-run --epochs 1
+	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 0 (seconds above 0)"
+	QS_MAX_AGE=soon run --separate-stderr qs-run --epochs 1
+	assert_equal "$stderr" "qs-run: invalid QS_MAX_AGE: soon (seconds, a decimal number)"
+	QS_MAX_FAILURES=0 run --separate-stderr qs-run --epochs 1
+	assert_equal "$stderr" "qs-run: invalid QS_MAX_FAILURES: 0 (a whole number above 0)"
+	QS_METRICS_LISTEN=127.0.0.1:0 run --separate-stderr qs-run --once
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: QS_METRICS_LISTEN needs --loop or --epochs; with --once, use STATE/metrics.prom"
 	run --separate-stderr qs-run --epochs 1 --table nope.csv
 	assert_failure 66
 	assert_equal "$stderr" "qs-run: cannot open nope.csv: No such file or directory"
@@ -593,4 +608,28 @@ qs-update --min-age 1"
 	run --separate-stderr qs-run --once --state-dir st
 	assert_success
 	assert_equal "$(cat gate.args)" "--recent st/recent"
+}
+
+@test "a query Prometheus refuses (qs-observe 78) fails the tick and the run at once, never counted as an outage" {
+	use_lab
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(npending)" 1
+	table=$(digest table.csv)
+	before=$(sim_replicas)
+	export QS_OBSERVE_OPTS="--prometheus $PROM_URL --window 3s --deployment web --kube-server $SIM_URL --retries 3 --requests-query sum(http_server_requests_total"
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-failures 5
+	assert_failure 78
+	assert_output ""
+	assert_equal "$(echo "$stderr" | tail -1)" "qs-run: tick failed: a configuration error (status 78); nothing learned, nothing scaled"
+	assert_regex "$stderr" "qs-observe: cannot get requests from $PROM_URL: invalid query sum\\(http_server_requests_total: HTTP 400 Bad Request: bad_data: "
+	[ ! -e st/failures ]
+	# The transition due is kept for the run with the query mended.
+	assert_equal "$(npending)" 1
+	assert_equal "$(digest table.csv)" "$table"
+	assert_equal "$(sim_replicas)" "$before"
+	run --separate-stderr qs-run --epochs 3 --period 0.1 --wait 0 --max-failures 3
+	assert_failure 78
+	assert_equal "$(echo "$stderr" | tail -1)" "qs-run: epoch 1 failed: a configuration error (status 78); stopping"
+	[ ! -e history.csv ] || assert_equal "$(rows history.csv)" 0
 }

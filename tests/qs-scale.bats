@@ -109,6 +109,34 @@ scale_api() {
 	[ "$(sim_state replicas)" = 1 ]
 }
 
+@test "a guard set by QS_MIN_REPLICAS, QS_MAX_REPLICAS or QS_DOWN_WINDOW is named so, in messages and Events" {
+	start_sim --replicas 2 --tick 0
+	QS_MAX_REPLICAS=4 scale_api '{"action":7}'
+	assert_success
+	assert_line --index 0 "qs-scale: action 7 for deployment web lowered to 4 (QS_MAX_REPLICAS)"
+	QS_MIN_REPLICAS=3 QS_DOWN_WINDOW=0 scale_api '{"action":0}'
+	assert_success
+	assert_line --index 0 "qs-scale: action 0 for deployment web raised to 3 (QS_MIN_REPLICAS)"
+	# The option wins over the variable, and is named.
+	QS_MIN_REPLICAS=3 scale_api '{"action":0}' --min-replicas 2 --down-window 0
+	assert_line --index 0 "qs-scale: action 0 for deployment web raised to 2 (--min-replicas)"
+	QS_DOWN_WINDOW=60 scale_api '{"action":1}'
+	assert_line --index 0 "qs-scale: QS_DOWN_WINDOW 60 has no memory without --recommendations: no window applied"
+	QS_DOWN_WINDOW=60 scale_api $'{"action":4}\n{"action":2}' --recommendations "$T/recs"
+	assert_line "qs-scale: action 2 for deployment web held at 4 (QS_DOWN_WINDOW 60: recommended 4 within it)"
+	QS_MAX_REPLICAS=4 scale_api '{"action":7}'
+	assert_success
+	curl -fsS "$URL/api/v1/namespaces/default/events" >events.json
+	run python3 -c 'import json, sys; print("\n".join(e["message"] for e in json.load(open("events.json"))["items"]))'
+	assert_line "Held at 4 replicas: action 7, held by QS_MAX_REPLICAS"
+	QS_MAX_REPLICAS=2 QS_MIN_REPLICAS=3 scale_api '{"action":1}'
+	assert_failure 64
+	assert_output "qs-scale: QS_MAX_REPLICAS 2 is below QS_MIN_REPLICAS 3"
+	QS_MAX_REPLICAS=2 scale_api '{"action":1}' --min-replicas 3
+	assert_failure 64
+	assert_output "qs-scale: QS_MAX_REPLICAS 2 is below --min-replicas 3"
+}
+
 @test "qs-scale limits one change to --max-step" {
 	start_sim --replicas 1
 	scale_api '{"action":5}' --max-step 2

@@ -45,3 +45,26 @@ qs_print_version(void)
 {
 	printf("%s (qscale) %s\n", qs_progname, QS_VERSION);
 }
+
+long
+qs_env_long(const char *var, long def, long min, long max, const char **src)
+{
+	const char *v = qs_env(var, NULL);
+
+	if (v == NULL)
+		return def;
+	*src = var;
+	return qs_opt_long(var, v, min, max);
+}
+
+double
+qs_env_double(const char *var, double def, double min, double max,
+    const char **src)
+{
+	const char *v = qs_env(var, NULL);
+
+	if (v == NULL)
+		return def;
+	*src = var;
+	return qs_opt_double(var, v, min, max);
+}

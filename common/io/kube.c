@@ -591,10 +591,19 @@ parse_deployment(json_t *d, struct qs_kube_scale *out, struct qs_err *err)
 		return qs_err_set(err, EX_UNAVAILABLE, "invalid deployment: "
 		    "the answer is a %s, not a Deployment", shown);
 	}
+	/*
+	 * The API server defaults spec.replicas when the object is created,
+	 * so a Deployment without it is not one it sent: reading 1 would
+	 * report, and scale from, a count nobody set.
+	 */
+	if (!json_is_object(spec))
+		return qs_err_set(err, EX_UNAVAILABLE, "invalid deployment: "
+		    "the answer has no spec");
 	v = json_object_get(spec, "replicas");
 	if (v == NULL)
-		out->replicas = 1;	/* the API's default */
-	else if (json_is_integer(v) && json_integer_value(v) >= 0)
+		return qs_err_set(err, EX_UNAVAILABLE, "invalid deployment: "
+		    "the answer has no spec.replicas");
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
 		out->replicas = (long)json_integer_value(v);
 	else
 		return qs_err_set(err, EX_UNAVAILABLE, "invalid deployment: "

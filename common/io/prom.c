@@ -288,18 +288,26 @@ parse_pair(json_t *pair, double *value, struct qs_err *err)
 	return parse_sample(json_array_get(pair, 1), value, err);
 }
 
-/* Prometheus' own error: "errorType: error", both optional in the wild. */
+/*
+ * Prometheus' own error: "errorType: error", both optional in the wild.
+ * bad_data is its answer to a query that does not parse (HTTP 400): a
+ * configuration error, which no retry or later tick mends; any other
+ * (execution, timeout, unavailable...) may pass.
+ */
 static int
 answer_error(json_t *root, struct qs_err *err)
 {
 	const char *type, *msg;
+	int status;
 
 	type = json_string_value(json_object_get(root, "errorType"));
 	msg = json_string_value(json_object_get(root, "error"));
 	if (type == NULL && msg == NULL)
 		return qs_err_set(err, EX_UNAVAILABLE,
 		    "an error without a message");
-	return qs_err_set(err, EX_UNAVAILABLE, "%s%s%.300s",
+	status = type != NULL && strcmp(type, "bad_data") == 0 ? EX_CONFIG :
+	    EX_UNAVAILABLE;
+	return qs_err_set(err, status, "%s%s%.300s",
 	    type != NULL ? type : "", type != NULL && msg != NULL ? ": " : "",
 	    msg != NULL ? msg : "");
 }
@@ -414,7 +422,7 @@ answer_err(int rc, int promerr, const struct qs_err *perr, struct qs_err *err)
 {
 	if (rc == -1) {
 		if (promerr)
-			qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
+			qs_err_set(err, perr->status, "Prometheus answered %s",
 			    perr->msg);
 		else
 			*err = *perr;
@@ -491,13 +499,13 @@ attempt(struct qs_prom *p, const char *url, long max, parse_fn *fn,
 	if (code < 200 || code > 299) {
 		/* Prometheus explains its 4xx and 5xx in an error answer. */
 		if (rc == -1 && promerr)
-			return qs_err_set(err, EX_UNAVAILABLE, "HTTP %ld%s%s: %s",
+			return qs_err_set(err, perr.status, "HTTP %ld%s%s: %s",
 			    code, reason[0] ? " " : "", reason, perr.msg);
 		return qs_err_set(err, EX_UNAVAILABLE, "HTTP %ld%s%s", code,
 		    reason[0] ? " " : "", reason);
 	}
 	if (rc == -1 && promerr)
-		return qs_err_set(err, EX_UNAVAILABLE, "Prometheus answered %s",
+		return qs_err_set(err, perr.status, "Prometheus answered %s",
 		    perr.msg);
 	if (rc == -1)
 		*err = perr;

@@ -24,7 +24,8 @@ resource(const char *name, const char *kind, int namespaced,
 	    "", "namespaced", namespaced, "kind", kind, "verbs", v);
 	if (shortname != NULL)
 		json_object_set_new(r, "shortNames", json_pack("[s]", shortname));
-	if (strchr(name, '/') == NULL)
+	/* As on a real API server, Events are not in kubectl get all. */
+	if (strchr(name, '/') == NULL && strcmp(name, "events") != 0)
 		json_object_set_new(r, "categories", json_pack("[s]", "all"));
 	return r;
 }

@@ -103,7 +103,8 @@ int qs_kube_set_replicas(struct qs_kube *k, const char *ns, const char *name,
 /*
  * Parse a Deployment object, len bytes of JSON (need not be
  * NUL-terminated), as the API server or kubectl print it.  Returns 0 with
- * out filled, or -1 with err (EX_UNAVAILABLE: the answer is not one).
+ * out filled, or -1 with err (EX_UNAVAILABLE: the answer is not one, or
+ * has no spec.replicas, which the API server always sets).
  */
 int qs_kube_parse_deployment(const char *body, size_t len,
     struct qs_kube_scale *out, struct qs_err *err);

@@ -49,9 +49,12 @@ const char *qs_prom_url(const struct qs_prom *p);
  * before each next one.  Returns 0 and the sample in *value (which may be
  * NaN or infinite), QS_PROM_EMPTY for an empty vector, or -1 with err:
  * EX_UNAVAILABLE when Prometheus cannot be reached, answers an HTTP error
- * or an error of its own or something that is not its JSON; EX_TEMPFAIL
- * for a timeout; EX_DATAERR for an answer of several series or of a type
- * other than vector or scalar.  Messages never contain secrets.
+ * or an error of its own or something that is not its JSON; EX_CONFIG
+ * when Prometheus refuses the query itself (errorType bad_data, as for a
+ * syntax error or an unknown function), which is never retried;
+ * EX_TEMPFAIL for a timeout; EX_DATAERR for an answer of several series
+ * or of a type other than vector or scalar.  Messages never contain
+ * secrets.
  */
 int qs_prom_query(struct qs_prom *p, const char *q, double t, double *value,
     struct qs_err *err);
@@ -61,7 +64,8 @@ int qs_prom_query(struct qs_prom *p, const char *q, double t, double *value,
  * NUL-terminated).  Returns 0 with the single sample of a vector or the
  * value of a scalar in *value, QS_PROM_EMPTY for an empty vector, or -1
  * with err as for qs_prom_query.  A "status": "error" answer gives
- * EX_UNAVAILABLE and a message "errorType: error".
+ * EX_UNAVAILABLE (EX_CONFIG for errorType bad_data) and a message
+ * "errorType: error".
  */
 int qs_prom_parse(const char *body, size_t len, double *value,
     struct qs_err *err);
