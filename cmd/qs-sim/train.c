@@ -49,6 +49,7 @@ static void meta_check(const struct train_meta *mo, const struct common *c,
 static double train_period(const struct common *c,
     const struct qs_simtrain *o);
 static int q_was_planned(const struct qs_meta *m, const char *table);
+static int drop_model(const char *table, struct qs_err *err);
 static void meta_write(const struct common *c, double period,
     const struct qs_table *t, const char *table, const char *learner);
 /* The model learner's level window (seconds); -1 for the Q learner's. */
@@ -308,6 +309,12 @@ sim_train(int argc, char *argv[])
 	if (rc != 0)
 		qs_die_err(&err);
 	meta_write(&c, train_period(&c, &o), t, table, "q");
+	/*
+	 * A model left beside a Q-learned table would have qs-update and
+	 * qs-decide plan over it: the table is no longer the model's.
+	 */
+	if (drop_model(table, &err) != 0)
+		qs_die_err(&err);
 	if (clamped)
 		qs_warn("some observations fell outside %s's buckets and were "
 		    "counted in the edge buckets", table);
@@ -585,4 +592,17 @@ meta_write(const struct common *c, double period,
 	if (qs_meta_save(&m, table, &err) != 0)
 		qs_die_err(&err);
 	qs_meta_free(&m);
+}
+
+/* Remove table's model, if it has one.  Returns 0, or -1 with err. */
+static int
+drop_model(const char *table, struct qs_err *err)
+{
+	char *model = qs_plan_path(table);
+	int rc = 0;
+
+	if (unlink(model) != 0 && errno != ENOENT)
+		rc = qs_err_sys(err, EX_CANTCREAT, "cannot remove %s", model);
+	free(model);
+	return rc;
 }
