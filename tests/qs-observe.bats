@@ -717,25 +717,28 @@ for _ in range(2):
 
 # --- the Kubernetes client's odd answers -----------------------------------
 
+# qs-observe against the canned answer: 69 and "invalid deployment: $1",
+# then the fake server stopped for the next answer.
+refused_deployment() {
+	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: $1"
+	grep -q '"path": "/apis/apps/v1/namespaces/default/deployments/web"' fake.log
+	kill "$(cat fake.pid)"
+	rm -f fake.port fake.pid
+}
+
 @test "a Kubernetes answer that is not a Deployment is 69, never pod 0" {
 	# An empty object with 200 once made qs-observe print pod 0 and exit 0.
 	canned <<-'EOF'
 	[{"body": "{}"}]
 	EOF
-	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
-	assert_failure 69
-	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no kind, not a Deployment"
-	kill "$(cat fake.pid)"
-	rm -f fake.port fake.pid
+	refused_deployment "the answer has no kind, not a Deployment"
 	canned <<-'EOF'
 	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"DeploymentList\",\"items\":[]}"}]
 	EOF
-	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
-	assert_failure 69
-	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer is a DeploymentList, not a Deployment"
-	grep -q '"path": "/apis/apps/v1/namespaces/default/deployments/web"' fake.log
+	refused_deployment "the answer is a DeploymentList, not a Deployment"
 }
 
 @test "a Deployment without spec, or without spec.replicas, is 69 as any other malformed answer" {
@@ -743,19 +746,11 @@ for _ in range(2):
 	canned <<-'EOF'
 	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"status\":{\"replicas\":2,\"readyReplicas\":2}}"}]
 	EOF
-	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
-	assert_failure 69
-	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no spec"
-	kill "$(cat fake.pid)"
-	rm -f fake.port fake.pid
+	refused_deployment "the answer has no spec"
 	canned <<-'EOF'
 	[{"body": "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"spec\":{\"paused\":false},\"status\":{\"replicas\":2,\"readyReplicas\":2}}"}]
 	EOF
-	run --separate-stderr qs-observe --prometheus "$PROM" --deployment web --kube-server "$FAKE"
-	assert_failure 69
-	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get the ready replicas of web: invalid deployment: the answer has no spec.replicas"
+	refused_deployment "the answer has no spec.replicas"
 }
 
 @test "a Kubernetes timeout is 75, as a Prometheus one" {
