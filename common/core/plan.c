@@ -66,11 +66,21 @@ qs_plan_path(const char *table)
 	return qs_file_beside(table, ".model");
 }
 
-/* The centre of ratio bin k, as a ratio. */
+/* The centre of ratio bin k, as a ratio: computed once, used per decision. */
 static double
 ratio_of(int k)
 {
-	return exp(((double)k - QS_PLAN_RATIO_N / 2 + 0.5) * QS_PLAN_RATIO_W);
+	static double r[QS_PLAN_RATIO_N];
+	static int made;
+	int i;
+
+	if (!made) {
+		for (i = 0; i < QS_PLAN_RATIO_N; i++)
+			r[i] = exp(((double)i - QS_PLAN_RATIO_N / 2 + 0.5) *
+			    QS_PLAN_RATIO_W);
+		made = 1;
+	}
+	return r[k];
 }
 
 static double
@@ -588,21 +598,30 @@ qs_plan_fill(struct qs_plan *pl, struct qs_table *t)
 	free(ppk);
 }
 
+/* Plan state s of t with the curve c prepared from pl. */
+static void
+fill_state(struct qs_plan *pl, const struct curve *c, struct qs_table *t,
+    size_t s)
+{
+	double *pat, *ppk;
+	int b = (int)(s % (size_t)t->nreq);
+
+	pat = xcalloc((size_t)t->nact, sizeof(double));
+	ppk = xcalloc((size_t)t->nact, sizeof(double));
+	bucket_pviol(pl, c, t, b, pat, ppk);
+	fill_row(pl, c, t, s, pat, ppk, qs_plan_count(pl));
+	free(pat);
+	free(ppk);
+}
+
 void
 qs_plan_fill_state(struct qs_plan *pl, struct qs_table *t, size_t s)
 {
 	struct curve c;
-	double *pat, *ppk;
-	int b = (int)(s % (size_t)t->nreq);
 
 	qs_plan_refit(pl);
 	curve_prepare(&c, pl);
-	pat = xcalloc((size_t)t->nact, sizeof(double));
-	ppk = xcalloc((size_t)t->nact, sizeof(double));
-	bucket_pviol(pl, &c, t, b, pat, ppk);
-	fill_row(pl, &c, t, s, pat, ppk, qs_plan_count(pl));
-	free(pat);
-	free(ppk);
+	fill_state(pl, &c, t, s);
 }
 
 struct qs_table *
@@ -1289,6 +1308,20 @@ qs_plan_online_weight(const struct qs_plan *pl)
 	return (long)fmax(1, round(tot / QS_PLAN_PRIOR));
 }
 
+/*
+ * The latency curve, prepared once: only the load is learned online, so
+ * the curve stays as the model had it, and preparing it for every
+ * decision was most of a decision's time.
+ */
+static void
+online_curve(struct qs_plan_online *o)
+{
+	qs_plan_refit(&o->pl);
+	if (o->curve == NULL)
+		o->curve = xcalloc(1, sizeof(struct curve));
+	curve_prepare(o->curve, &o->pl);
+}
+
 void
 qs_plan_online_init(struct qs_plan_online *o, const struct qs_plan *pl,
     const struct qs_table *t)
@@ -1305,6 +1338,7 @@ qs_plan_online_init(struct qs_plan_online *o, const struct qs_plan *pl,
 	o->feed.latency = 0;
 	o->nstates = t->nrows;
 	o->stamp = xcalloc(o->nstates, sizeof(*o->stamp));
+	online_curve(o);
 }
 
 void
@@ -1318,6 +1352,7 @@ qs_plan_online_reset(struct qs_plan_online *o, const struct qs_plan *pl,
 	o->nstates = t->nrows;
 	o->stamp = xreallocarray(o->stamp, o->nstates, sizeof(*o->stamp));
 	memset(o->stamp, 0, o->nstates * sizeof(*o->stamp));
+	online_curve(o);
 }
 
 void
@@ -1325,7 +1360,9 @@ qs_plan_online_free(struct qs_plan_online *o)
 {
 	qs_plan_feed_free(&o->feed);
 	free(o->stamp);
+	free(o->curve);
 	o->stamp = NULL;
+	o->curve = NULL;
 }
 
 /* Halve every ratio count k times, rounding: old samples fade out. */
@@ -1366,7 +1403,7 @@ qs_plan_online_step(struct qs_plan_online *o, struct qs_table *t, size_t s,
 		o->feed.weight = (long)fmax(1, round(o->wf));
 	}
 	if (s < o->nstates && o->stamp[s] != o->added) {
-		qs_plan_fill_state(&o->pl, t, s);
+		fill_state(&o->pl, o->curve, t, s);
 		o->stamp[s] = o->added;
 	}
 }

@@ -229,6 +229,8 @@ void qs_plan_fill_state(struct qs_plan *pl, struct qs_table *t, size_t s);
  * table and the model are changed in memory only: the files are
  * qs-update's.
  */
+struct curve;
+
 struct qs_plan_online {
 	struct qs_plan pl;
 	struct qs_plan_feed feed;
@@ -236,6 +238,7 @@ struct qs_plan_online {
 	double wf, memory;	/* the next sample's weight; QS_PLAN_MEMORY */
 	long *stamp;		/* per state: added when it was last planned */
 	size_t nstates;
+	struct curve *curve;	/* the latency curve, prepared once */
 };
 
 /*
