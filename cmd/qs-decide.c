@@ -135,6 +135,12 @@ struct decider {
 	const char *recent;
 	/* The model learning the load online, when the table has one. */
 	struct qs_plan_online *on;
+	/*
+	 * The records' clock: a record without a time is a period after the
+	 * one before, not now, so that records read faster than they were
+	 * observed (a file, a simulator) keep their spacing.
+	 */
+	double period, clock;
 };
 
 /*
@@ -144,23 +150,37 @@ struct decider {
  */
 static int
 decide_rec(const struct decider *d, json_t *rec, const char *where,
-    double level, enum qs_policy_why *why, struct qs_err *err)
+    double level, double secs, enum qs_policy_why *why, struct qs_err *err)
 {
 	struct qs_obs o;
 	size_t state;
-	double secs;
 
 	if (state_of(d->t, rec, where, level, &state, err) != 0)
 		return -1;
 	/* state_of has read the observation: this cannot fail. */
 	(void)qs_rec_obs(rec, "", -1, &o, err);
-	if (d->on != NULL) {
-		if (qs_level_time(rec, &secs, err) != 0)
-			return -1;
+	if (d->on != NULL)
 		qs_plan_online_step(d->on, d->t, state, secs, &o,
 		    level >= 0 ? level : o.requests);
-	}
 	return qs_policy_decide(d->t, d->po, state, &o, d->rng, why);
+}
+
+/*
+ * The time of record rec (borrowed): its time field, else a period after
+ * the record before.  Returns 0, or -1 with err for a time that is not.
+ */
+static int
+record_time(struct decider *d, json_t *rec, double *t, struct qs_err *err)
+{
+	json_t *v = json_object_get(rec, "time");
+
+	if (v != NULL && !json_is_null(v)) {
+		if (qs_level_time(rec, t, err) != 0)
+			return -1;
+	} else
+		*t = d->clock + d->period;
+	d->clock = *t;
+	return 0;
 }
 
 /*
@@ -169,14 +189,12 @@ decide_rec(const struct decider *d, json_t *rec, const char *where,
  * err (a time or requests that are not, or the file cannot be written).
  */
 static int
-record_level(const struct decider *d, json_t *rec, double *level,
+record_level(const struct decider *d, json_t *rec, double t, double *level,
     struct qs_err *err)
 {
 	struct qs_obs o;
-	double t;
 
-	if (qs_rec_obs(rec, "", -1, &o, err) != 0 ||
-	    qs_level_time(rec, &t, err) != 0)
+	if (qs_rec_obs(rec, "", -1, &o, err) != 0)
 		return -1;
 	/* A record refused above leaves the file as it was. */
 	*level = qs_level_add(d->lv, t, o.requests);
@@ -191,14 +209,15 @@ decide(json_t *rec, long line, void *arg, struct qs_err *err)
 {
 	struct decider *d = arg;
 	enum qs_policy_why why;
-	double level = -1;
+	double level = -1, t;
 	char where[32];
 	int col;
 
 	snprintf(where, sizeof(where), "line %ld", line);
-	if (d->lv != NULL && record_level(d, rec, &level, err) != 0)
+	if (record_time(d, rec, &t, err) != 0 ||
+	    (d->lv != NULL && record_level(d, rec, t, &level, err) != 0))
 		return -1;
-	if ((col = decide_rec(d, rec, where, level, &why, err)) < 0)
+	if ((col = decide_rec(d, rec, where, level, t, &why, err)) < 0)
 		return -1;
 	if (d->lv != NULL)
 		qs_rec_set(rec, "level", json_real(level));
@@ -223,12 +242,12 @@ decide_cpa(const struct decider *d, struct qs_err *err)
 {
 	const struct qs_table *t = d->t;
 	/* The window in memory only: saved below, once. */
-	struct decider nosave = { d->t, d->po, d->rng, d->lv, NULL, NULL };
+	struct decider nosave = { d->t, d->po, d->rng, d->lv, NULL, NULL, 0, 0 };
 	enum qs_policy_why why;
 	json_t *recs, *rec;
 	size_t i;
 	long target = 0;
-	double level;
+	double level, secs = 0;
 	char where[32];
 	int col;
 
@@ -237,9 +256,11 @@ decide_cpa(const struct decider *d, struct qs_err *err)
 	json_array_foreach(recs, i, rec) {
 		snprintf(where, sizeof(where), "metric %zu", i + 1);
 		level = -1;
-		if ((d->lv != NULL && record_level(&nosave, rec, &level,
-		    err) != 0) ||
-		    (col = decide_rec(d, rec, where, level, &why, err)) < 0) {
+		/* CPA evaluates as it observes: a metric without a time is now. */
+		if ((d->lv != NULL && (qs_level_time(rec, &secs, err) != 0 ||
+		    record_level(&nosave, rec, secs, &level, err) != 0)) ||
+		    (col = decide_rec(d, rec, where, level, secs, &why,
+		    err)) < 0) {
 			qs_err_wrap(err, "invalid CPA input in <stdin>: %s", where);
 			json_decref(recs);
 			return -1;
@@ -381,6 +402,28 @@ decide_live(json_t *rec, long line, void *arg, struct qs_err *err)
 			qs_plan_online_reset(l->d->on, &pl, t);
 	}
 	return decide(rec, line, l->d, err);
+}
+
+/*
+ * The seconds between records: the table's period, else QS_PERIOD, else
+ * qs-run's 15.  Metadata that cannot be read was refused before.
+ */
+static double
+record_period(const char *table)
+{
+	struct qs_err err = { 0 };
+	struct qs_meta m;
+	const char *s = NULL;
+	double p = 15;
+
+	if (qs_meta_load(&m, table, &err) == 0) {
+		if ((s = qs_meta_get(&m, "period")) == NULL)
+			s = qs_env("QS_PERIOD", NULL);
+		if (s != NULL && (qs_num_parse(s, &p) != 0 || !(p > 0)))
+			p = 15;
+		qs_meta_free(&m);
+	}
+	return p;
 }
 
 int
@@ -606,10 +649,11 @@ main(int argc, char *argv[])
 		rc = print_policy(t, &po, fmt, &err);
 	else if (cpa)
 		rc = decide_cpa(&(struct decider){ t, &po, &rng,
-		    lwin > 0 ? &lv : NULL, recent, NULL }, &err);
+		    lwin > 0 ? &lv : NULL, recent, NULL, 0, 0 }, &err);
 	else {
 		struct decider d = { t, &po, &rng, lwin > 0 ? &lv : NULL,
-		    recent, mpath != NULL ? &on : NULL };
+		    recent, mpath != NULL ? &on : NULL, record_period(table),
+		    lv.n > 0 ? (double)lv.t[lv.n - 1] / 1000 : 0 };
 		struct live l = { &d, t, table, mpath };
 
 		if (qs_records_unbuffered())

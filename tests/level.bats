@@ -32,9 +32,10 @@ levels() {
 	assert_success
 	# 1060 (RFC 3339 here) is the edge: the peak at 1000 is out of
 	# (1000, 1060], 59.999 s after it still in.  After the gap only the
-	# record itself; a record without time is at the clock's now, long
-	# after 1200, and the next one is within the window of it.
-	assert_equal "$(levels <<<"$output")" "100 100 100 50 20 5 5"
+	# record itself; a record without time is a period (15 s: the table
+	# records none) after the one before, 1215 and 1230: 1200's 20 is
+	# still within the window of both.
+	assert_equal "$(levels <<<"$output")" "100 100 100 50 20 20 20"
 	# Without a window (the default for an unplanned table) no level.
 	run qs-decide --table t.csv --exploit < in.json
 	assert_success
@@ -201,4 +202,29 @@ levels() {
 	assert_success
 	run grep -c '^level_window' u.csv.meta
 	assert_output 0
+}
+
+@test "a record without a time is a period after the one before, however fast the records are read" {
+	plan_fixture 300
+	# A peak, then 24 quieter records, read at once: 15 s apart (no
+	# period in the metadata), so the peak leaves the 300-s window at the
+	# 21st record; taking each as "now" would keep it for ever.
+	{ echo '{"pod":6,"latency":300,"requests":100}'
+	  for i in $(seq 24); do echo '{"pod":6,"latency":300,"requests":10}'; done
+	} > in.json
+	run --separate-stderr qs-decide --exploit --table t.csv < in.json
+	assert_success
+	assert_equal "$(levels <<<"$output")" "$(printf '100 %.0s' $(seq 20); printf '10 10 10 10 10')"
+	# The table's period counts: at 60 s the peak is gone at the 6th.
+	echo period=60 >> t.csv.meta
+	run --separate-stderr qs-decide --exploit --table t.csv < in.json
+	assert_success
+	assert_equal "$(levels <<<"$output" | cut -d' ' -f1-7)" "100 100 100 100 100 10 10"
+	# Records with a time keep theirs.
+	run --separate-stderr qs-decide --exploit --table t.csv <<-'EOF'
+	{"time":1000,"pod":6,"latency":300,"requests":100}
+	{"time":1001,"pod":6,"latency":300,"requests":10}
+	EOF
+	assert_success
+	assert_equal "$(levels <<<"$output")" "100 100"
 }
