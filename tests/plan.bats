@@ -450,3 +450,25 @@ kill_everywhere() {
 	assert_success
 	assert_equal "$(digest t.csv.model)" "$m"
 }
+
+@test "qs-decide goes on learning the load after a record whose time is out of line" {
+	plan_fixture
+	fixed=$(greedy_awk t.csv 6 300 80)
+	flat_records 80 200 > in.json
+	# A record without time is read as now, far after the others; one
+	# with a time far ahead, or one far back, is a clock set wrong once.
+	for odd in '{"pod":6,"latency":300,"requests":80}' \
+	    '{"time":1e15,"pod":6,"latency":300,"requests":80}'; do
+		run --separate-stderr qs-decide --exploit --table t.csv \
+		    < <(printf '%s\n' "$odd"; cat in.json)
+		assert_success
+		[ "${#lines[@]}" -eq 201 ]
+		last=$(json_get action <<<"${lines[200]}")
+		[ "$last" -lt "$fixed" ] || { echo "after $odd: $last"; return 1; }
+	done
+	run --separate-stderr qs-decide --exploit --table t.csv \
+	    < <(head -100 in.json; echo '{"time":10,"pod":6,"latency":300,"requests":80}'; tail -100 in.json)
+	assert_success
+	last=$(json_get action <<<"${lines[200]}")
+	[ "$last" -lt "$fixed" ]
+}

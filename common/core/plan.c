@@ -1201,9 +1201,26 @@ qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
 	size_t i, m;
 	long added = 0;
 
-	/* Out of order or a repeat: the stream's times must rise. */
-	if (!isfinite(t) || (f->n > 0 && !(t > f->t[f->n - 1])))
+	/* A repeat: the stream's times must rise. */
+	if (!isfinite(t) || (f->n > 0 && t == f->t[f->n - 1]))
 		return 0;
+	/*
+	 * Time going back (a record without time, read as now, among older
+	 * ones; a clock set back) ends the stream before it and starts one:
+	 * ignored instead, every later record would be, until time caught up.
+	 */
+	if (f->n > 0 && t < f->t[f->n - 1]) {
+		added = qs_plan_feed_flush(f, pl);
+		f->n = f->first = 0;
+		f->seen = 0;
+	}
+	/*
+	 * Measured, the step starts again after a gap no pending sample
+	 * spans: a pause must not widen every later match of the horizon.
+	 */
+	if (f->step <= 0 && f->n > 0 && f->seen > 1 && t - f->t[f->n - 1] > h +
+	    (f->t[f->n - 1] - f->t0) / (double)(f->seen - 1))
+		f->seen = 0;
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 64;
 		f->t = xreallocarray(f->t, f->cap, sizeof(*f->t));
