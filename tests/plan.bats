@@ -472,3 +472,20 @@ kill_everywhere() {
 	last=$(json_get action <<<"${lines[200]}")
 	[ "$last" -lt "$fixed" ]
 }
+
+@test "qs-sim eval --learn --no-adapt decides from a planned table as it is, not Q-learning into it" {
+	plan_fixture
+	{ echo t,requests; for i in $(seq 0 179); do echo "$i,$((100 + i % 7 * 20))"; done; } > load.csv
+	run --separate-stderr qs-sim eval --trace load.csv --policy table:t.csv \
+	    --period 15 --seed 3 --no-adapt
+	assert_success
+	want=$output
+	for a in --learn "--learn --alpha 0.9"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr qs-sim eval --trace load.csv \
+		    --policy table:t.csv --period 15 --seed 3 --no-adapt $a
+		assert_success
+		assert_equal "$output" "$want"
+		assert_equal "$stderr" ""
+	done
+}
