@@ -489,3 +489,26 @@ kill_everywhere() {
 		assert_equal "$stderr" ""
 	done
 }
+
+@test "qs-decide's forgetting over a long stream keeps what a level not seen since learned" {
+	plan_fixture
+	# Two weeks at 15 s of a load between 40 and 80 (the weights are
+	# scaled down once on the way), then requests the stream never had,
+	# a second apart: nothing has been learned of their level since the
+	# model was fitted, so they are decided as the table has them.
+	awk 'BEGIN {
+		for (i = 0; i < 85000; i++)
+			printf "{\"time\":%d,\"pod\":6,\"latency\":300,\"requests\":%d}\n",
+			    1000 + 15 * i, int(i / 25) % 2 ? 80 : 40
+		for (r = 102; r <= 126; r += 8)
+			printf "{\"time\":%d,\"pod\":6,\"latency\":300,\"requests\":%d}\n",
+			    3000000 + r / 8, r
+	}' > long.json
+	run --separate-stderr qs-decide --exploit --no-adapt --table t.csv < long.json
+	assert_success
+	want=$(tail -4 <<<"$output" | jq -r .action)
+	run --separate-stderr qs-decide --exploit --table t.csv < long.json
+	assert_success
+	[ "${#lines[@]}" -eq 85004 ]
+	assert_equal "$(tail -4 <<<"$output" | jq -r .action)" "$want"
+}
