@@ -512,3 +512,28 @@ kill_everywhere() {
 	[ "${#lines[@]}" -eq 85004 ]
 	assert_equal "$(tail -4 <<<"$output" | jq -r .action)" "$want"
 }
+
+@test "a long-lived qs-decide --unbuffered stops learning into a model removed beside its table, and starts again when it is back" {
+	plan_fixture
+	cp t.csv.model saved.model
+	fixed=$(greedy_awk t.csv 6 300 80)
+	flat_records 80 400 > in.json
+	# shellcheck disable=SC2317 # called by roundtrip
+	between() {
+		case $1 in
+		200) rm t.csv.model ;;
+		210) cp saved.model new.model && mv new.model t.csv.model ;;
+		esac
+	}
+	run roundtrip in.json 30 qs-decide --unbuffered --exploit --table t.csv
+	assert_success
+	assert_equal "$(cat status)" 0
+	run jq -r .action answers
+	# Learned a flat load: fewer replicas than the table has.
+	[ "${lines[199]}" -lt "$fixed" ]
+	# The model gone, the table decides as it is, what was planned in
+	# memory from the model dropped with it.
+	assert_equal "$(sed -n '201,210p' <<<"$output" | sort -u)" "$fixed"
+	# Back, it learns the load again.
+	[ "${lines[399]}" -lt "$fixed" ]
+}
