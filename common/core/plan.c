@@ -1214,13 +1214,6 @@ qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
 		f->n = f->first = 0;
 		f->seen = 0;
 	}
-	/*
-	 * Measured, the step starts again after a gap no pending sample
-	 * spans: a pause must not widen every later match of the horizon.
-	 */
-	if (f->step <= 0 && f->n > 0 && f->seen > 1 && t - f->t[f->n - 1] > h +
-	    (f->t[f->n - 1] - f->t0) / (double)(f->seen - 1))
-		f->seen = 0;
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 64;
 		f->t = xreallocarray(f->t, f->cap, sizeof(*f->t));
