@@ -1,4 +1,8 @@
 /* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,7 +368,32 @@ struct live {
 	struct decider *d;
 	struct qs_table *t;
 	const char *path, *model;
+	/*
+	 * The learner when the table's model adapts (else NULL), and the
+	 * model file it was loaded from, kept open: -1 while there is none.
+	 */
+	struct qs_plan_online *on;
+	int mfd;
 };
+
+/*
+ * Whether the model has been replaced, removed or put back since it was
+ * loaded: qs-update commits the table before the model, and a model
+ * removed beside a table that stays must no longer plan it.
+ */
+static int
+model_changed(const struct live *l)
+{
+	struct stat a, b;
+
+	if (l->on == NULL)
+		return 0;
+	if (l->mfd < 0)
+		return access(l->model, F_OK) == 0;
+	/* The open file keeps its inode from being reused: equal means same. */
+	return fstat(l->mfd, &a) != 0 || stat(l->model, &b) != 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
 
 /* Load the model at path into pl.  Returns 0, or -1 with err. */
 static int
@@ -386,11 +415,16 @@ decide_live(json_t *rec, long line, void *arg, struct qs_err *err)
 	struct qs_table *t;
 	struct qs_plan pl;
 
-	if (l->t->src_fd >= 0 && !qs_table_is_current(l->t, l->path)) {
+	if (l->t->src_fd >= 0 && (!qs_table_is_current(l->t, l->path) ||
+	    model_changed(l))) {
 		/* Not the record's fault: not "invalid record ... line N". */
 		/* A table no longer planned (its model gone) is decided as it is. */
-		if (l->d->on != NULL && access(l->model, F_OK) != 0)
-			l->d->on = NULL;
+		if (l->on != NULL) {
+			if (l->mfd >= 0)
+				close(l->mfd);
+			l->mfd = open(l->model, O_RDONLY | O_CLOEXEC);
+			l->d->on = l->mfd >= 0 || errno != ENOENT ? l->on : NULL;
+		}
 		if ((t = qs_table_load(l->path, err)) == NULL ||
 		    (l->d->on != NULL && load_model(l->model, &pl, err) != 0))
 			qs_die_err(err);
@@ -471,6 +505,7 @@ main(int argc, char *argv[])
 	struct qs_plan_online on;
 	struct qs_plan pl;
 	char *mpath = NULL;
+	int mfd = -1;
 	int c, rc, cpa = 0, policy = 0, fmtset = 0, exploit = 0, recentopt = 0;
 	int adapt = 1, adaptopt = 0;
 
@@ -634,6 +669,7 @@ main(int argc, char *argv[])
 	/* A planned table's model learns the load of the records it decides. */
 	if (!cpa && !policy && adapt && (mpath = qs_plan_path(table)) != NULL &&
 	    access(mpath, F_OK) == 0) {
+		mfd = open(mpath, O_RDONLY | O_CLOEXEC);
 		if (load_model(mpath, &pl, &err) != 0)
 			qs_die_err(&err);
 		qs_plan_online_init(&on, &pl, t);
@@ -654,7 +690,7 @@ main(int argc, char *argv[])
 		struct decider d = { t, &po, &rng, lwin > 0 ? &lv : NULL,
 		    recent, mpath != NULL ? &on : NULL, record_period(table),
 		    lv.n > 0 ? (double)lv.t[lv.n - 1] / 1000 : 0 };
-		struct live l = { &d, t, table, mpath };
+		struct live l = { &d, t, table, mpath, d.on, mfd };
 
 		if (qs_records_unbuffered())
 			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
@@ -663,7 +699,10 @@ main(int argc, char *argv[])
 			rc = qs_records_filter(stdin, "<stdin>", stdout, fmt,
 			    decide, &d, &err);
 		t = l.t;
+		mfd = l.mfd;
 	}
+	if (mfd >= 0)
+		close(mfd);
 	qs_table_free(t);
 	qs_level_free(&lv);
 	if (mpath != NULL)

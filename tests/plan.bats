@@ -450,3 +450,90 @@ kill_everywhere() {
 	assert_success
 	assert_equal "$(digest t.csv.model)" "$m"
 }
+
+@test "qs-decide goes on learning the load after a record whose time is out of line" {
+	plan_fixture
+	fixed=$(greedy_awk t.csv 6 300 80)
+	flat_records 80 200 > in.json
+	# A record without time is read as now, far after the others; one
+	# with a time far ahead, or one far back, is a clock set wrong once.
+	for odd in '{"pod":6,"latency":300,"requests":80}' \
+	    '{"time":1e15,"pod":6,"latency":300,"requests":80}'; do
+		run --separate-stderr qs-decide --exploit --table t.csv \
+		    < <(printf '%s\n' "$odd"; cat in.json)
+		assert_success
+		[ "${#lines[@]}" -eq 201 ]
+		last=$(json_get action <<<"${lines[200]}")
+		[ "$last" -lt "$fixed" ] || { echo "after $odd: $last"; return 1; }
+	done
+	run --separate-stderr qs-decide --exploit --table t.csv \
+	    < <(head -100 in.json; echo '{"time":10,"pod":6,"latency":300,"requests":80}'; tail -100 in.json)
+	assert_success
+	last=$(json_get action <<<"${lines[200]}")
+	[ "$last" -lt "$fixed" ]
+}
+
+@test "qs-sim eval --learn --no-adapt decides from a planned table as it is, not Q-learning into it" {
+	plan_fixture
+	{ echo t,requests; for i in $(seq 0 179); do echo "$i,$((100 + i % 7 * 20))"; done; } > load.csv
+	run --separate-stderr qs-sim eval --trace load.csv --policy table:t.csv \
+	    --period 15 --seed 3 --no-adapt
+	assert_success
+	want=$output
+	for a in --learn "--learn --alpha 0.9"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr qs-sim eval --trace load.csv \
+		    --policy table:t.csv --period 15 --seed 3 --no-adapt $a
+		assert_success
+		assert_equal "$output" "$want"
+		assert_equal "$stderr" ""
+	done
+}
+
+@test "qs-decide's forgetting over a long stream keeps what a level not seen since learned" {
+	plan_fixture
+	# Two weeks at 15 s of a load between 40 and 80 (the weights are
+	# scaled down once on the way), then requests the stream never had,
+	# a second apart: nothing has been learned of their level since the
+	# model was fitted, so they are decided as the table has them.
+	awk 'BEGIN {
+		for (i = 0; i < 85000; i++)
+			printf "{\"time\":%d,\"pod\":6,\"latency\":300,\"requests\":%d}\n",
+			    1000 + 15 * i, int(i / 25) % 2 ? 80 : 40
+		for (r = 102; r <= 126; r += 8)
+			printf "{\"time\":%d,\"pod\":6,\"latency\":300,\"requests\":%d}\n",
+			    3000000 + r / 8, r
+	}' > long.json
+	run --separate-stderr qs-decide --exploit --no-adapt --table t.csv < long.json
+	assert_success
+	want=$(tail -4 <<<"$output" | jq -r .action)
+	run --separate-stderr qs-decide --exploit --table t.csv < long.json
+	assert_success
+	[ "${#lines[@]}" -eq 85004 ]
+	assert_equal "$(tail -4 <<<"$output" | jq -r .action)" "$want"
+}
+
+@test "a long-lived qs-decide --unbuffered stops learning into a model removed beside its table, and starts again when it is back" {
+	plan_fixture
+	cp t.csv.model saved.model
+	fixed=$(greedy_awk t.csv 6 300 80)
+	flat_records 80 400 > in.json
+	# shellcheck disable=SC2317 # called by roundtrip
+	between() {
+		case $1 in
+		200) rm t.csv.model ;;
+		210) cp saved.model new.model && mv new.model t.csv.model ;;
+		esac
+	}
+	run roundtrip in.json 30 qs-decide --unbuffered --exploit --table t.csv
+	assert_success
+	assert_equal "$(cat status)" 0
+	run jq -r .action answers
+	# Learned a flat load: fewer replicas than the table has.
+	[ "${lines[199]}" -lt "$fixed" ]
+	# The model gone, the table decides as it is, what was planned in
+	# memory from the model dropped with it.
+	assert_equal "$(sed -n '201,210p' <<<"$output" | sort -u)" "$fixed"
+	# Back, it learns the load again.
+	[ "${lines[399]}" -lt "$fixed" ]
+}

@@ -236,12 +236,19 @@ sim_eval(int argc, char *argv[])
 	if (path != NULL && ((o.table = qs_table_load(path, &err)) == NULL ||
 	    qs_level_setting(path, NULL, NULL, &o.level_window, &err) != 0))
 		qs_die_err(&err);
-	/* As in qs-decide, a planned table's model learns the load online. */
-	if (path != NULL && !noadapt && (mpath = qs_plan_path(path)) != NULL &&
+	/*
+	 * As in qs-decide, a planned table's model learns the load online.
+	 * A planned table is not Q-learned, with --no-adapt either: its
+	 * values are the model's, as qs-update keeps them.
+	 */
+	if (path != NULL && (mpath = qs_plan_path(path)) != NULL &&
 	    access(mpath, F_OK) == 0) {
-		if (qs_plan_load(&model, mpath, &err) != 0)
-			qs_die_err(&err);
-		o.model = &model;
+		o.learn = 0;
+		if (!noadapt) {
+			if (qs_plan_load(&model, mpath, &err) != 0)
+				qs_die_err(&err);
+			o.model = &model;
+		}
 	}
 	o.reward = c.reward;
 	if (o.table != NULL)

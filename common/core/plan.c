@@ -1220,9 +1220,19 @@ qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
 	size_t i, m;
 	long added = 0;
 
-	/* Out of order or a repeat: the stream's times must rise. */
-	if (!isfinite(t) || (f->n > 0 && !(t > f->t[f->n - 1])))
+	/* A repeat: the stream's times must rise. */
+	if (!isfinite(t) || (f->n > 0 && t == f->t[f->n - 1]))
 		return 0;
+	/*
+	 * Time going back (a record without time, read as now, among older
+	 * ones; a clock set back) ends the stream before it and starts one:
+	 * ignored instead, every later record would be, until time caught up.
+	 */
+	if (f->n > 0 && t < f->t[f->n - 1]) {
+		added = qs_plan_feed_flush(f, pl);
+		f->n = f->first = 0;
+		f->seen = 0;
+	}
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 64;
 		f->t = xreallocarray(f->t, f->cap, sizeof(*f->t));
@@ -1365,17 +1375,45 @@ qs_plan_online_free(struct qs_plan_online *o)
 	o->curve = NULL;
 }
 
-/* Halve every ratio count k times, rounding: old samples fade out. */
+/* The significant bits a level's ratio counts keep when scaled down. */
+#define SCALE_KEEP 10
+
+/*
+ * Halve the ratio counts h of one level k times, rounding, or fewer times
+ * so that the largest keeps SCALE_KEEP bits.  A level's ratios are weighed
+ * against each other only (hist_weights): scaled as the newest, a level
+ * not seen for a week or two rounded to nothing and fell back to all
+ * levels' ratios, though nothing had been learned of it since.  A sample
+ * it learns anew, at the current weight, still outweighs it by far.
+ */
+static void
+row_scale(long *h, int k)
+{
+	long max = 0;
+	int b, bits = 0;
+
+	for (b = 0; b < QS_PLAN_RATIO_N; b++)
+		max = h[b] > max ? h[b] : max;
+	while (bits < 62 && (max >> bits) > 0)
+		bits++;
+	if (k > bits - SCALE_KEEP)
+		k = bits - SCALE_KEEP;
+	if (k <= 0)
+		return;
+	for (b = 0; b < QS_PLAN_RATIO_N; b++)
+		h[b] = (h[b] + (1L << (k - 1))) >> k;
+}
+
+/* Halve the ratio counts k times (row_scale): old samples fade out. */
 static void
 hist_scale(struct qs_plan *pl, int k)
 {
-	int l, b;
+	int l;
 
-	for (l = 0; l < QS_PLAN_LEVELS; l++)
-		for (b = 0; b < QS_PLAN_RATIO_N; b++) {
-			pl->at[l][b] = (pl->at[l][b] + (1L << (k - 1))) >> k;
-			pl->peak[l][b] = (pl->peak[l][b] + (1L << (k - 1))) >> k;
-		}
+	for (l = 0; l < QS_PLAN_LEVELS; l++) {
+		row_scale(pl->at[l], k);
+		row_scale(pl->peak[l], k);
+	}
 }
 
 void

@@ -200,8 +200,10 @@ void qs_plan_feed_free(struct qs_plan_feed *f);
 
 /*
  * Feed one observation, its level (the requests when there is no level
- * window; 0 or less: no ratio from it).  An observation not later than
- * the last is ignored.  Returns the ratio samples it completed.
+ * window; 0 or less: no ratio from it).  An observation at the last's
+ * time is ignored; one before it ends the stream there (as
+ * qs_plan_feed_flush) and starts another.  Returns the ratio samples it
+ * completed.
  */
 long qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
     long pod, double latency, double requests, double level);
