@@ -210,7 +210,7 @@ levels() {
 	# period in the metadata), so the peak leaves the 300-s window at the
 	# 21st record; taking each as "now" would keep it for ever.
 	{ echo '{"pod":6,"latency":300,"requests":100}'
-	  for i in $(seq 24); do echo '{"pod":6,"latency":300,"requests":10}'; done
+	  for _ in $(seq 24); do echo '{"pod":6,"latency":300,"requests":10}'; done
 	} > in.json
 	run --separate-stderr qs-decide --exploit --table t.csv < in.json
 	assert_success
