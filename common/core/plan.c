@@ -163,12 +163,6 @@ qs_plan_add_ratio(struct qs_plan *pl, double requests, double after)
 }
 
 void
-qs_plan_add_peak(struct qs_plan *pl, double requests, double peak)
-{
-	add_ratio(pl, pl->peak, requests, peak, 1);
-}
-
-void
 qs_plan_observe(struct qs_plan *pl, const struct qs_obs *before,
     const struct qs_obs *after)
 {
@@ -612,16 +606,6 @@ fill_state(struct qs_plan *pl, const struct curve *c, struct qs_table *t,
 	fill_row(pl, c, t, s, pat, ppk, qs_plan_count(pl));
 	free(pat);
 	free(ppk);
-}
-
-void
-qs_plan_fill_state(struct qs_plan *pl, struct qs_table *t, size_t s)
-{
-	struct curve c;
-
-	qs_plan_refit(pl);
-	curve_prepare(&c, pl);
-	fill_state(pl, &c, t, s);
 }
 
 struct qs_table *

@@ -120,9 +120,6 @@ void qs_plan_add_latency(struct qs_plan *pl, long pod, double requests,
 /* Add one "at" ratio sample: requests, then later requests after. */
 void qs_plan_add_ratio(struct qs_plan *pl, double requests, double after);
 
-/* Add one "peak" ratio sample: requests, then the most within the horizon. */
-void qs_plan_add_peak(struct qs_plan *pl, double requests, double peak);
-
 /*
  * As qs_plan_observe, the ratio taken against level, the load level the
  * state before was decided at (its record's level field), when above 0.
@@ -217,12 +214,6 @@ long qs_plan_feed_flush(struct qs_plan_feed *f, struct qs_plan *pl);
  * yields to this one's within QS_PLAN_PRIOR decisions.
  */
 long qs_plan_online_weight(const struct qs_plan *pl);
-
-/*
- * Plan one state s of t from the model, as qs_plan_fill plans them all:
- * a decider that learns online plans the state it decides in.
- */
-void qs_plan_fill_state(struct qs_plan *pl, struct qs_table *t, size_t s);
 
 /*
  * A decider's model learning the load online: the observations it decides
