@@ -537,3 +537,83 @@ kill_everywhere() {
 	# Back, it learns the load again.
 	[ "${lines[399]}" -lt "$fixed" ]
 }
+
+# The fixture's table without a level window, and a model t.csv.model
+# with its latency and two request levels: up to 100 requests, $1 ratio
+# samples of 1, and above, the samples $2 ("bin:count ...", bin 40 the
+# ratio 1, 45 about 4/3), the same in at and in peak.
+two_level_model() {
+	qs-sim train --observations "$DATA/plan-observations.csv" --table t.csv \
+	    --level-window 0 2>/dev/null
+	awk -F, -v a="$1" -v b="$2" '
+	function lo(k) { return sprintf("%.17g", exp((k - 40) * 0.05)) }
+	function rows(l, h, spec,   n, i, kv, s) {
+		n = split(spec, s, " ")
+		for (i = 1; i <= n; i++) {
+			split(s[i], kv, ":")
+			print "at," l "," h "," lo(kv[1]) "," lo(kv[1] + 1) "," kv[2] ",,"
+			print "peak," l "," h "," lo(kv[1]) "," lo(kv[1] + 1) "," kv[2] ",,"
+		}
+	}
+	$1 != "level" && $1 != "at" && $1 != "peak"
+	END {
+		print "level,0,100,,,,100,"; rows(0, 100, "40:" a)
+		print "level,100,,,,,200,"; rows(100, "", b)
+	}' t.csv.model > new.model
+	mv new.model t.csv.model
+}
+
+# Records of a flat load of 60 requests, $1 of them every 15 s, then
+# requests $2 and, 60 s later, 140: one ratio sample at $2's level.
+revisit_records() {
+	awk -v n="$1" -v r="$2" 'BEGIN {
+		f = "{\"time\":%d,\"pod\":6,\"latency\":300,\"requests\":%d}\n"
+		for (i = 0; i < n; i++)
+			printf f, 1000 + 15 * i, 60
+		printf f, 1000 + 15 * n, r
+		printf f, 1060 + 15 * n, 140
+	}'
+}
+
+@test "one online sample at a thin level does not define it, though the prior's weight outweighs the level's samples" {
+	# 72000 samples: an online one weighs 50, the level above 100
+	# requests has 10 of its own.
+	two_level_model 72000 "40:10"
+	run --separate-stderr qs-decide --exploit --table t.csv < <(revisit_records 0 140)
+	assert_success
+	want=$(json_get action <<<"${lines[1]}")
+	# The one sample rises by a third: the level is still thin, and
+	# borrows every level's ratios, as it did before the sample.
+	run --separate-stderr qs-decide --exploit --table t.csv < <(revisit_records 0 105)
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	assert_equal "$(json_get action <<<"${lines[1]}")" "$want"
+	# Forty samples of its own rising so make it trusted: more replicas.
+	two_level_model 72000 "40:10 45:40"
+	run --separate-stderr qs-decide --exploit --table t.csv < <(revisit_records 0 60)
+	assert_success
+	[ "$(json_get action <<<"${lines[1]}")" -gt "$want" ]
+}
+
+@test "a level revisited after days away is not defined by its first new sample" {
+	# The level above 100 requests is trusted (40 samples of 1), and an
+	# online sample weighs as one of them, at first.
+	two_level_model 1400 "40:40"
+	run --separate-stderr qs-decide --exploit --table t.csv < <(revisit_records 0 140)
+	assert_success
+	want=$(json_get action <<<"${lines[1]}")
+	# At first a rise counts as one of the level's 41 samples.
+	run --separate-stderr qs-decide --exploit --table t.csv < <(revisit_records 0 105)
+	assert_success
+	[ "$(json_get action <<<"${lines[1]}")" -gt "$want" ]
+	# After 33 hours at 60 requests an online sample weighs 16 of the
+	# level's old ones: it is as if the level had one sample, and it
+	# borrows every level's ratios, which hold.
+	run --separate-stderr qs-decide --exploit --table t.csv < <(revisit_records 8000 140)
+	assert_success
+	[ "${#lines[@]}" -eq 8002 ]
+	assert_equal "$(json_get action <<<"${lines[8001]}")" "$want"
+	run --separate-stderr qs-decide --exploit --table t.csv < <(revisit_records 8000 105)
+	assert_success
+	assert_equal "$(json_get action <<<"${lines[8001]}")" "$want"
+}

@@ -151,9 +151,14 @@ static void
 add_ratio(struct qs_plan *pl, long h[][QS_PLAN_RATIO_N], double requests,
     double after, long weight)
 {
+	int l, j = h == pl->at ? 0 : 1;
+
 	if (!(requests > 0) || pl->nlevel < 1 || !(after >= 0))
 		return;
-	h[level_of(pl, requests)][ratio_bin(after / requests)] += weight;
+	l = level_of(pl, requests);
+	h[l][ratio_bin(after / requests)] += weight;
+	pl->ratio_sw[j][l] += (double)weight;
+	pl->ratio_sw2[j][l] += (double)weight * (double)weight;
 }
 
 void
@@ -466,12 +471,22 @@ static void
 hist_weights(const struct qs_plan *pl, long h[][QS_PLAN_RATIO_N], int level,
     double *w)
 {
-	double tot = 0;
-	int k, l;
+	double tot = 0, sw, sw2, n;
+	int k, l, j = (const void *)h == (const void *)pl->at ? 0 : 1;
 
 	for (k = 0; k < QS_PLAN_RATIO_N; k++)
 		tot += (double)h[level][k];
-	if (tot >= MIN_LEVEL) {
+	/*
+	 * The level's effective sample count, not its weighted one: online
+	 * samples weigh more and more (forgetting), and a single one would
+	 * make a thin or long-unvisited level look trusted, its ratios that
+	 * one sample's.  Samples of weight 1, a fitted or loaded model's,
+	 * count as themselves: offline, the rule is the count's.
+	 */
+	sw = pl->ratio_sw[j][level];
+	sw2 = pl->ratio_sw2[j][level];
+	n = sw2 > 0 ? sw * sw / sw2 : 0;
+	if (tot > 0 && n >= MIN_LEVEL) {
 		for (k = 0; k < QS_PLAN_RATIO_N; k++)
 			w[k] = (double)h[level][k] / tot;
 		return;
@@ -687,6 +702,8 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	pl->nlevel = 0;
 	memset(pl->at, 0, sizeof(pl->at));
 	memset(pl->peak, 0, sizeof(pl->peak));
+	memset(pl->ratio_sw, 0, sizeof(pl->ratio_sw));
+	memset(pl->ratio_sw2, 0, sizeof(pl->ratio_sw2));
 	v = xcalloc(s.n + 1, sizeof(double));
 	/* The level of every observation: the planner's state is on it. */
 	lv = xcalloc(s.n + 1, sizeof(double));
@@ -995,6 +1012,8 @@ load_row(struct qs_plan *pl, const char *kind, const double *x,
 			return qs_err_set(err, EX_DATAERR, "%s", "a ratio bin given "
 			    "twice");
 		h[l][k] = (long)x[4];
+		pl->ratio_sw[kind[0] == 'a' ? 0 : 1][l] += x[4];
+		pl->ratio_sw2[kind[0] == 'a' ? 0 : 1][l] += x[4];
 		return 0;
 	}
 	return qs_err_set(err, EX_DATAERR, "unknown kind \"%.40s\"", kind);
@@ -1368,9 +1387,11 @@ qs_plan_online_free(struct qs_plan_online *o)
  * against each other only (hist_weights): scaled as the newest, a level
  * not seen for a week or two rounded to nothing and fell back to all
  * levels' ratios, though nothing had been learned of it since.  A sample
- * it learns anew, at the current weight, still outweighs it by far.
+ * it learns anew, at the current weight, still outweighs it by far: its
+ * effective count (hist_weights) sees that it is one sample.  Returns the
+ * halvings made.
  */
-static void
+static int
 row_scale(long *h, int k)
 {
 	long max = 0;
@@ -1383,20 +1404,29 @@ row_scale(long *h, int k)
 	if (k > bits - SCALE_KEEP)
 		k = bits - SCALE_KEEP;
 	if (k <= 0)
-		return;
+		return 0;
 	for (b = 0; b < QS_PLAN_RATIO_N; b++)
 		h[b] = (h[b] + (1L << (k - 1))) >> k;
+	return k;
 }
 
-/* Halve the ratio counts k times (row_scale): old samples fade out. */
+/*
+ * Halve the ratio counts k times (row_scale): old samples fade out.  A
+ * level's weight sums are scaled by the halvings its own counts took,
+ * which leaves its effective sample count as it was.
+ */
 static void
 hist_scale(struct qs_plan *pl, int k)
 {
-	int l;
+	int l, ka, kp;
 
 	for (l = 0; l < QS_PLAN_LEVELS; l++) {
-		row_scale(pl->at[l], k);
-		row_scale(pl->peak[l], k);
+		ka = row_scale(pl->at[l], k);
+		kp = row_scale(pl->peak[l], k);
+		pl->ratio_sw[0][l] = ldexp(pl->ratio_sw[0][l], -ka);
+		pl->ratio_sw2[0][l] = ldexp(pl->ratio_sw2[0][l], -2 * ka);
+		pl->ratio_sw[1][l] = ldexp(pl->ratio_sw[1][l], -kp);
+		pl->ratio_sw2[1][l] = ldexp(pl->ratio_sw2[1][l], -2 * kp);
 	}
 }
 

@@ -64,6 +64,13 @@ struct qs_plan {
 	long at[QS_PLAN_LEVELS][QS_PLAN_RATIO_N];
 	long peak[QS_PLAN_LEVELS][QS_PLAN_RATIO_N];
 	/*
+	 * Per level of at (0) and peak (1): the sum of its ratio samples'
+	 * weights and of their squares, for its effective sample count
+	 * (Kish's, sw^2 / sw2) that decides whether it borrows every level's.
+	 * A model's file has counts only: they load as samples of weight 1.
+	 */
+	double ratio_sw[2][QS_PLAN_LEVELS], ratio_sw2[2][QS_PLAN_LEVELS];
+	/*
 	 * The rows of the table's history the model has learned, its
 	 * "learned" row; -1 when it has none (taken as up to date).
 	 */
