@@ -4,6 +4,9 @@
 
 bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load.bash
 bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load.bash
+# The suites use run's flags (--separate-stderr, -N): without this, bats
+# warns (BW02) at every one of them.
+bats_require_minimum_version 1.5.0
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 # shellcheck disable=SC2034 # used by the suites that load this file
