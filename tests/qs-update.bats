@@ -671,3 +671,27 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 2,1,1,2,1,1,-20,-2,1'
 	cmp t.csv t2.csv
 }
+
+@test "a record's expected_pod is the count it is checked against, in place of its own; a bad one is exit 65" {
+	for mode in batch unbuffered; do
+		prepare
+		# Its own count (applied 2) is ready, but its writer expected 3.
+		echo '{"pod":1,"latency":1,"requests":1,"action":3,"applied":2,"expected_pod":3,"new_pod":2,"new_latency":1,"new_requests":1,"reward":1}' >in
+		update_in "$mode"
+		assert_equal "$status" 0
+		assert_equal "$err" "qs-update: line 1: dropped: foreign or not ready (new_pod 2, expected_pod 3)"
+		unchanged
+		# And the other way: 3 ready as expected, though it applied 2.
+		echo '{"pod":1,"latency":1,"requests":1,"action":3,"applied":2,"expected_pod":3,"new_pod":3,"new_latency":1,"new_requests":1,"reward":1}' >in
+		update_in "$mode"
+		assert_equal "$status" 0
+		assert_equal "$err" ""
+		assert_equal "$(wc -l <h.csv)" 14
+		prepare
+		echo '{"pod":1,"latency":1,"requests":1,"action":2,"expected_pod":"x","new_pod":2,"new_latency":1,"new_requests":1,"reward":1}' >in
+		update_in "$mode"
+		assert_equal "$status" 65
+		assert_equal "$err" 'qs-update: invalid record in <stdin>: line 1: field expected_pod is not an integer'
+		unchanged
+	done
+}

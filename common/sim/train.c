@@ -175,10 +175,10 @@ qs_simtrain_run(struct qs_table *t, const struct qs_sim_params *p,
 			    tr.action, tr.before.latency, tr.after.latency);
 			/*
 			 * As qs-update drops it: what followed was not its
-			 * doing.  Its own count is checked, not the newest
-			 * decision's (qs-run's expected_pod), which at a short
-			 * period is a start-up not yet over; so its history
-			 * row replays through qs-update alike.
+			 * doing.  Its own count is checked, as qs-run has
+			 * qs-update check it, not the newest decision's,
+			 * which at a short period is a start-up not yet over;
+			 * so its history row replays through qs-update alike.
 			 */
 			if (qs_ready_dropped(tr.after.pod, tr.action)) {
 				dropped++;

@@ -23,11 +23,14 @@ struct qs_ready {
 
 /*
  * The rule on a record rec (borrowed): when it has new_pod, compare it
- * with the count it should be, expected_pod (the newest decision's, as
- * qs-run writes it when several transitions are in flight), else applied
- * (what qs-scale set), else action.  Returns 1 when rec is dropped, 0
- * when not (or it has no new_pod), with r filled in; -1 with err
- * (EX_DATAERR) when a field is malformed.
+ * with the transition's own count, applied (what qs-scale set), else
+ * action, as qs-sim train compares each transition with its own action
+ * however many are in flight.  A record's expected_pod, the count its
+ * writer says the deployment should have by then, is taken instead of
+ * both: qs-run no longer writes it (it wrote the newest decision's count,
+ * which drops what follows a scale-up), but a pipeline may.  Returns 1
+ * when rec is dropped, 0 when not (or it has no new_pod), with r filled
+ * in; -1 with err (EX_DATAERR) when a field is malformed.
  */
 int qs_ready_check(json_t *rec, struct qs_ready *r, struct qs_err *err);
 
