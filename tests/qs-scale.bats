@@ -720,6 +720,10 @@ cell() {
 	run kubectl get events -o name
 	assert_success
 	assert_output ""
+	# Through kubectl too: it only gets the deployment.
+	run qs-scale --backend kubectl --deployment web --shadow --down-window 0 <<<'{"action":2}'
+	assert_success
+	assert_output '{"action":2,"recommended":2,"applied":5,"scaled":false}'
 	[ "$(sim_state resourceVersion)" = 1 ]
 }
 

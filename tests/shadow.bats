@@ -121,8 +121,12 @@ changed_columns() {
 	for bad in 2 yes ''; do
 		QS_SHADOW=$bad run --separate-stderr qs-run --once --state-dir st
 		if [ -z "$bad" ]; then
-			# Empty is unset: a live run.
+			# Empty is unset: a live run, whose recommendation is the
+			# count it set.
 			assert_success
+			assert_equal "$(metric qscale_shadow)" 0
+			assert_equal "$(metric qscale_recommended_replicas)" "$(metric qscale_applied_replicas)"
+			assert_equal "$(metric qscale_applied_replicas)" "$(replicas)"
 			continue
 		fi
 		assert_failure 64
