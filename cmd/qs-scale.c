@@ -484,9 +484,9 @@ main(int argc, char *argv[])
 /*
  * Post an Event for what the action of rec (borrowed) did: Scaled when the
  * count changed, ScaleHeld when a guard kept it where it was; nothing when
- * the action was the count already, or on a dry or shadow run.  Why the action was
- * chosen (rec's why, or random) and the guard that acted are in the
- * message.  A failure is said once and turns the Events off: they report
+ * the action was the count already, or on a dry or shadow run.  Why the
+ * action was chosen (rec's why, or random) and the guard that acted are in
+ * the message.  A failure is said once and turns the Events off: they report
  * the scaling, they are not part of it.
  */
 static void
