@@ -1,5 +1,6 @@
 /* See LICENSE file for copyright and license details. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,8 @@
 	"       [--insecure-skip-tls-verify] [--max-replicas n] [--max-step n]\n" \
 	"       [--max-step-down n] [--max-step-up n] [--min-replicas n]\n" \
 	"       [--namespace ns] [--no-events] [--recommendations file]\n" \
-	"       [--retries n] [--server url] [--timeout s] [--token-file file]\n" \
-	"       [--unbuffered]\n"
+	"       [--retries n] [--server url] [--shadow] [--timeout s]\n" \
+	"       [--token-file file] [--unbuffered]\n"
 
 /* The guards, and what qs-scale talks to. */
 struct scaler {
@@ -31,6 +32,12 @@ struct scaler {
 	const char *min_src, *max_src, *window_src;
 	long retries;
 	int dry;
+	/*
+	 * A shadow run decides as a live one, window file included, but
+	 * never writes the deployment: recommended is the count it would set.
+	 */
+	int shadow;
+	long recommended;
 	/* Separate limits up and down, and the option that set each. */
 	long step_up, step_down;
 	const char *up_opt, *down_opt;
@@ -80,12 +87,32 @@ help(void)
 	    "                          (QS_RECOMMENDATIONS)\n"
 	    "      --retries n         retries after a conflict (3)\n"
 	    "      --server url        the API server (in-cluster when absent)\n"
+	    "      --shadow            decide as live, keep the window, never scale:\n"
+	    "                          add recommended; applied is the current count\n"
 	    "      --timeout s         seconds per API call (10)\n"
 	    "      --token-file file   bearer token for the API server\n"
 	    "      --unbuffered        flush each record as it is written\n"
 	    "      --help              print this help\n"
 	    "      --version           print the version\n", stdout);
 	exit(qs_fshut_stdout());
+}
+
+/*
+ * Say what a guard did, as qs_warn; a shadow run, meant to last days
+ * beside another scaler, says nothing: its records show what it would do.
+ */
+static void __attribute__((format(printf, 2, 3)))
+guard_warn(const struct scaler *sc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (sc->shadow)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	qs_warn("%s", msg);
 }
 
 /*
@@ -104,30 +131,30 @@ guard(const struct scaler *sc, long action, long cur, long hi,
 	if (t < cur && hi > t) {
 		t = hi < cur ? hi : cur;
 		*by = sc->window_src;
-		qs_warn("action %ld for deployment %s held at %ld "
+		guard_warn(sc, "action %ld for deployment %s held at %ld "
 		    "(%s %ld: recommended %ld within it)", action,
 		    sc->name, t, sc->window_src, sc->window, hi);
 	}
 	if (t < sc->min) {
-		qs_warn("action %ld for deployment %s raised to %ld "
+		guard_warn(sc, "action %ld for deployment %s raised to %ld "
 		    "(%s)", action, sc->name, sc->min, sc->min_src);
 		t = sc->min;
 		*by = sc->min_src;
 	}
 	if (sc->max >= 0 && t > sc->max) {
-		qs_warn("action %ld for deployment %s lowered to %ld "
+		guard_warn(sc, "action %ld for deployment %s lowered to %ld "
 		    "(%s)", action, sc->name, sc->max, sc->max_src);
 		t = sc->max;
 		*by = sc->max_src;
 	}
 	if (sc->step_up > 0 && t > cur + sc->step_up) {
-		qs_warn("action %ld for deployment %s limited to %ld "
+		guard_warn(sc, "action %ld for deployment %s limited to %ld "
 		    "(%s %ld from %ld)", action, sc->name,
 		    cur + sc->step_up, sc->up_opt, sc->step_up, cur);
 		t = cur + sc->step_up;
 		*by = sc->up_opt;
 	} else if (sc->step_down > 0 && t < cur - sc->step_down) {
-		qs_warn("action %ld for deployment %s limited to %ld "
+		guard_warn(sc, "action %ld for deployment %s limited to %ld "
 		    "(%s %ld from %ld)", action, sc->name,
 		    cur - sc->step_down, sc->down_opt, sc->step_down, cur);
 		t = cur - sc->step_down;
@@ -169,7 +196,9 @@ recommend(struct scaler *sc, long action, long cur, long *hi,
 /*
  * Scale for one action.  The deployment is read again after a conflict,
  * so the guards always hold against its current count.  Sets *scaled and
- * *applied, the count set or, for a dry run or no change, that would be.
+ * *applied, the count set or, for a dry run or no change, that would be;
+ * a shadow run sets *applied to the current count, what is really in
+ * place, and sc->recommended to the count it would set.
  */
 static int
 scale(struct scaler *sc, long action, int *scaled, long *applied,
@@ -190,9 +219,14 @@ scale(struct scaler *sc, long action, int *scaled, long *applied,
 			return -1;
 		target = guard(sc, action, cur.replicas, hi, &sc->by);
 		*applied = target;
+		sc->recommended = target;
 		sc->from = cur.replicas;
 		snprintf(sc->uid, sizeof(sc->uid), "%s", cur.uid);
 		snprintf(sc->evns, sizeof(sc->evns), "%s", cur.namespace);
+		if (sc->shadow) {
+			*applied = cur.replicas;
+			return 0;
+		}
 		if (target == cur.replicas)
 			return 0;
 		if (sc->dry) {
@@ -224,6 +258,7 @@ static void post_event(struct scaler *sc, json_t *rec, long action,
 static int
 scale_record(json_t *rec, long line, void *arg, struct qs_err *err)
 {
+	struct scaler *sc = arg;
 	long action, applied = 0;
 	int scaled;
 
@@ -234,6 +269,8 @@ scale_record(json_t *rec, long line, void *arg, struct qs_err *err)
 	if (scale(arg, action, &scaled, &applied, err) != 0)
 		return -1;
 	post_event(arg, rec, action, applied, scaled);
+	if (sc->shadow)
+		qs_rec_set(rec, "recommended", json_integer(sc->recommended));
 	qs_rec_set(rec, "applied", json_integer(applied));
 	qs_rec_set(rec, "scaled", json_boolean(scaled));
 	return 0;
@@ -261,6 +298,7 @@ main(int argc, char *argv[])
 		{ "recommendations", required_argument, NULL, 'R' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "server", required_argument, NULL, 's' },
+		{ "shadow", no_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "unbuffered", no_argument, NULL, 'o' },
@@ -361,6 +399,9 @@ main(int argc, char *argv[])
 		case 's':
 			ko.server = optarg;
 			break;
+		case 'H':
+			sc.shadow = 1;
+			break;
 		case 'T':
 			ko.token_file = optarg;
 			break;
@@ -397,6 +438,9 @@ main(int argc, char *argv[])
 	if (qs_name_check_deployment(sc.name, name_src, &err) != 0 ||
 	    qs_name_check_namespace(ns, ns_src, &err) != 0)
 		qs_die_err(&err);
+	/* One is a rehearsal, the other a run that learns: never both. */
+	if (sc.shadow && sc.dry)
+		qs_die(EX_USAGE, "--shadow and --dry-run exclude each other");
 	if (sc.max >= 0 && sc.max < sc.min)
 		qs_die(EX_USAGE, "%s %ld is below %s %ld", sc.max_src, sc.max,
 		    sc.min_src, sc.min);
@@ -440,9 +484,9 @@ main(int argc, char *argv[])
 /*
  * Post an Event for what the action of rec (borrowed) did: Scaled when the
  * count changed, ScaleHeld when a guard kept it where it was; nothing when
- * the action was the count already, or on a dry run.  Why the action was
- * chosen (rec's why, or random) and the guard that acted are in the
- * message.  A failure is said once and turns the Events off: they report
+ * the action was the count already, or on a dry or shadow run.  Why the
+ * action was chosen (rec's why, or random) and the guard that acted are in
+ * the message.  A failure is said once and turns the Events off: they report
  * the scaling, they are not part of it.
  */
 static void
@@ -456,7 +500,8 @@ post_event(struct scaler *sc, json_t *rec, long action, long applied,
 	json_t *r = json_object_get(rec, "random");
 	int http;
 
-	if (!sc->events || sc->dry || (!scaled && action == sc->from))
+	if (!sc->events || sc->dry || sc->shadow ||
+	    (!scaled && action == sc->from))
 		return;
 	if (w == NULL && json_is_boolean(r))
 		w = json_is_true(r) ? "random" : "greedy";

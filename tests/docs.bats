@@ -175,7 +175,7 @@ use_lab() {
 	# The second needs a cluster at 10.0.0.1 and its credentials.
 	NOT_RUN=("https://10.0.0.1:6443")
 	run_examples qs-scale.1
-	assert_equal "$ran $skipped" "2 1"
+	assert_equal "$ran $skipped" "3 1"
 }
 
 @test "qs-observe(1) EXAMPLES run against the lab's Prometheus" {

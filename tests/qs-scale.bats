@@ -696,3 +696,47 @@ cell() {
 	assert_line --index 1 --regexp '^0,1,900,30,18,400,30,-0\.0325,-0\.003250*3?,False,2026-12-01T09:00:00Z,2026-12-01T09:01:00Z,5,5$'
 	assert_equal "${#lines[@]}" 2
 }
+
+@test "qs-scale --shadow decides as live, keeps the window, never writes the deployment, says nothing" {
+	start_sim --replicas 5
+	# A write of any kind would fail the run: a shadow run needs only get.
+	sim_fail 403 100 PATCH
+	# A first recommendation, one held by the window, one limited by a step.
+	scale_api $'{"action":4}\n{"action":2}\n{"action":9}' --shadow --recommendations recs --max-step-up 2
+	assert_success
+	assert_output $'{"action":4,"recommended":4,"applied":5,"scaled":false}\n{"action":2,"recommended":4,"applied":5,"scaled":false}\n{"action":9,"recommended":7,"applied":5,"scaled":false}'
+	# The window is kept as a live run keeps it: the next run holds a
+	# scale-down at the highest recommendation, capped by the real count.
+	run awk '{ print $2 }' recs
+	assert_output 9
+	scale_api '{"action":1}' --shadow --recommendations recs
+	assert_success
+	assert_output '{"action":1,"recommended":5,"applied":5,"scaled":false}'
+	# Nothing changed, as kubectl sees it: the replicas, and no Event.
+	write_kubeconfig "$URL"
+	run kubectl get deployment web -o 'jsonpath={.spec.replicas}'
+	assert_success
+	assert_output 5
+	run kubectl get events -o name
+	assert_success
+	assert_output ""
+	# Through kubectl too: it only gets the deployment.
+	run qs-scale --backend kubectl --deployment web --shadow --down-window 0 <<<'{"action":2}'
+	assert_success
+	assert_output '{"action":2,"recommended":2,"applied":5,"scaled":false}'
+	[ "$(sim_state resourceVersion)" = 1 ]
+}
+
+@test "qs-scale --shadow with --dry-run is a usage error, 64, before anything is asked" {
+	start_sim --replicas 5
+	sim_fail 500 100
+	for opts in "--shadow --dry-run" "-n --shadow"; do
+		# shellcheck disable=SC2086 # options, split
+		run --separate-stderr qs-scale --server "$URL" --deployment web $opts --recommendations recs <<<'{"action":2}'
+		assert_failure 64
+		assert_output ""
+		assert_equal "$stderr" "qs-scale: --shadow and --dry-run exclude each other"
+	done
+	[ ! -e recs ]
+	[ "$(sim_state replicas)" = 5 ]
+}

@@ -20,7 +20,7 @@
 const char *const qs_history_cols[] = {
 	"epoch", "pod", "latency", "requests", "action", "new_latency",
 	"new_requests", "reward", "q_value", "random", "time", "new_time",
-	"applied", "new_pod", "level", NULL
+	"applied", "new_pod", "level", "recommended", NULL
 };
 
 /*
@@ -228,6 +228,9 @@ qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err)
 				continue;
 			/* The model learner's ratio base, to learn it again. */
 			if (i0 == 14 && !qs_rec_has(rec, "level"))
+				continue;
+			/* A shadow run's count, to compare with the real one. */
+			if (i0 == 15 && !qs_rec_has(rec, "recommended"))
 				continue;
 			json_array_append_new(h->cols, json_string(qs_history_cols[i0]));
 		}

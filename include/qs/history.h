@@ -25,7 +25,7 @@ struct qs_history {
 
 /*
  * The notebook's ten history columns, then time and new_time, then
- * applied and new_pod, then level.
+ * applied and new_pod, then level, then recommended.
  */
 extern const char *const qs_history_cols[];
 
@@ -45,7 +45,8 @@ int qs_history_open(struct qs_history *h, const char *path, double wait,
  * columns, in one write, then fsync.  A new file gets the notebook's
  * header, plus time and new_time when the first record has time, plus
  * applied and new_pod when it has time or applied, plus level when it
- * has a level (qs-decide's on a planned table).
+ * has a level (qs-decide's on a planned table), plus recommended when it
+ * has one (qs-scale --shadow's).
  */
 int qs_history_append(struct qs_history *h, json_t *recs, struct qs_err *err);
 
