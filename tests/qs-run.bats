@@ -84,6 +84,11 @@ local_teardown() {
 	run --separate-stderr qs-run --epochs 3 --period 1 --wait 1
 	assert_success
 	assert_equal "$(rows history.csv)" 3
+	# Each transition, due a moment after the next period's start, is
+	# completed before that period's decision: its after-state is its own.
+	run awk -F, 'NR > 2 && $11 < nt { print "row " NR - 1 " decided at " $11 " before " nt }
+	    { nt = $12 }' history.csv
+	assert_output ""
 	assert_equal "$(echo "$stderr" | grep -c '^qs-run: epoch [0-9]*: pod ')" 3
 	# The last transition's Q-value is in its state's row, action's column.
 	IFS=, read -r _ pod lat req action _ _ _ q _ < <(tail -1 history.csv)
