@@ -140,3 +140,27 @@ changed_columns() {
 	assert_equal "$(replicas)" 3
 	assert_equal "$(find st/pending -name '*.json' | wc -l)" 0
 }
+
+@test "a shadow qs-run beside a scaler that goes beyond the table's actions drops those transitions as foreign and goes on" {
+	use_lab
+	# The other scaler allows more replicas than qscale's table has.
+	hpa 7
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	[[ $(cat st/pending/*.json) == *'"applied":7,"scaled":false'* ]]
+	cp table.csv before.csv
+	sleep 1
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	assert_equal "$(replicas)" 7
+	[[ $stderr == *"qs-update: line 1: dropped: foreign (applied 7 is not an action of the table)"* ]]
+	assert_equal "$(metric 'qscale_transitions_dropped_total{reason="foreign"}')" 1
+	assert_equal "$(metric qscale_transitions_learned_total)" 0
+	cmp before.csv table.csv
+	# The next tick does not meet it again: it was dropped, not kept.
+	assert_equal "$(find st/pending -name '*.json' | wc -l)" 1
+	sleep 1
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	assert_equal "$(metric 'qscale_transitions_dropped_total{reason="foreign"}')" 2
+}
