@@ -164,3 +164,21 @@ changed_columns() {
 	assert_success
 	assert_equal "$(metric 'qscale_transitions_dropped_total{reason="foreign"}')" 2
 }
+
+@test "a shadow qs-run on a history begun live says, once, that its recommendations are not kept" {
+	use_lab
+	echo 'epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod' > history.csv
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	assert_equal "$stderr" "qs-run: history.csv has no recommended column (it was begun by a live run): the counts qscale would set are not kept; give a new --history"
+	# A history a shadow run began has it: nothing said.
+	rm -r st history.csv
+	run --separate-stderr qs-run --once --shadow --state-dir st --history new.csv --wait 1 --max-age 60
+	assert_success
+	assert_equal "$stderr" ""
+	echo 'epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod,recommended' > new.csv
+	rm -r st
+	run --separate-stderr qs-run --once --shadow --state-dir st --history new.csv --wait 1 --max-age 60
+	assert_success
+	assert_equal "$stderr" ""
+}
