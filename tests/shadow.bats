@@ -182,3 +182,12 @@ changed_columns() {
 	assert_success
 	assert_equal "$stderr" ""
 }
+
+@test "qs-scale --shadow in QS_SCALE_OPTS is a shadow run: its gauge says 1" {
+	use_lab
+	QS_SCALE_OPTS="$QS_SCALE_OPTS --shadow" run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(replicas)" 3
+	grep -q '"recommended":' st/pending/*.json
+	assert_equal "$(metric qscale_shadow)" 1
+}
