@@ -212,8 +212,9 @@ struct ages {
 	double min, max;
 };
 
-static int dropped(json_t *rec, long line, const struct ages *a,
-    struct qs_err *err);
+static int dropped(const struct qs_table *t, json_t *rec, long line,
+    const struct ages *a, struct qs_err *err);
+static int shadow_outside(const struct qs_table *t, json_t *rec, long line);
 static int drops_save(const char *path, struct qs_err *err);
 /* --drops: the transitions not learned, by reason, in drop_names' order. */
 enum { DROP_STALE, DROP_INSTANT, DROP_FOREIGN, DROP_DUPLICATE, DROP_N };
@@ -428,7 +429,7 @@ main(int argc, char *argv[])
 	recs = json_array();
 	r = qs_reader_new(stdin, "<stdin>");
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
-		if ((dup = dropped(rec, qs_reader_line(r), &ages, &err)) != 0) {
+		if ((dup = dropped(t, rec, qs_reader_line(r), &ages, &err)) != 0) {
 			json_decref(rec);
 			if (dup < 0) {
 				rc = -1;
@@ -567,11 +568,13 @@ secs(char *buf, double v)
  * learn from, saying why on standard error: instant (it lasted less than
  * a->min), stale (it began more than a->max ago), or foreign or not ready
  * (the replicas observed after it are not those applied, so what followed
- * is not the action's effect).  Returns 1, 0, or -1 with err (EX_DATAERR,
- * naming the line) when a field it reads is malformed.
+ * is not the action's effect), or foreign at a count outside t's actions
+ * (shadow_outside).  Returns 1, 0, or -1 with err (EX_DATAERR, naming the
+ * line) when a field it reads is malformed.
  */
 static int
-dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
+dropped(const struct qs_table *t, json_t *rec, long line, const struct ages *a,
+    struct qs_err *err)
 {
 	char b1[QS_NUM_MAX], b2[QS_NUM_MAX];
 	struct qs_ready rd;
@@ -607,7 +610,7 @@ dropped(json_t *rec, long line, const struct ages *a, struct qs_err *err)
 		drop_count[DROP_FOREIGN]++;
 		return 1;
 	}
-	return 0;
+	return shadow_outside(t, rec, line);
 bad:
 	return qs_err_wrap(err, "invalid record in <stdin>: line %ld", line);
 }
@@ -640,7 +643,7 @@ stream(struct qs_table *t, const char *table, const char *history,
 	atexit(undo);
 	while ((rc = qs_reader_next(r, &rec, &err)) == 1) {
 		line = qs_reader_line(r);
-		if ((skip = dropped(rec, line, a, &err)) != 0) {
+		if ((skip = dropped(t, rec, line, a, &err)) != 0) {
 			json_decref(rec);
 			if (skip < 0)
 				fail(&err, NULL, NULL);
@@ -847,4 +850,28 @@ model_catch_up(struct qs_table *t, struct qs_history *h, struct qs_err *err)
 	    "update killed before its end); learned from the history", h->path,
 	    n, n == 1 ? " is" : "s are");
 	return n;
+}
+
+/*
+ * Whether rec (borrowed), a shadow run's transition (qs-scale --shadow's,
+ * with recommended), is at a count another scaler set outside the table's
+ * actions: it cannot be learned, and it is not bad data (the count was
+ * not qscale's), so it is dropped as foreign, said on line, instead of
+ * failing the update, and every later one with it.  A live run's count
+ * outside the table stays an error.
+ */
+static int
+shadow_outside(const struct qs_table *t, json_t *rec, long line)
+{
+	struct qs_err err = { 0 };
+	long applied;
+
+	if (!qs_rec_has(rec, "recommended") ||
+	    qs_rec_applied(rec, &applied, &err) != 0 ||
+	    qs_table_action(t, applied) >= 0)
+		return 0;
+	qs_warn("line %ld: dropped: foreign (applied %ld is not an action of "
+	    "the table)", line, applied);
+	drop_count[DROP_FOREIGN]++;
+	return 1;
 }

@@ -695,3 +695,24 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 		unchanged
 	done
 }
+
+@test "a shadow run's transition at a count outside the table is dropped as foreign, with the good ones learned; a live one is still 65" {
+	for mode in batch unbuffered; do
+		prepare
+		# The other scaler's 7, held: not a column of the table.
+		printf '%s\n' '{"pod":7,"latency":1,"requests":1,"action":2,"recommended":2,"applied":7,"new_pod":7,"new_latency":1,"new_requests":1,"reward":1}' \
+		    '{"pod":1,"latency":1,"requests":1,"action":3,"recommended":3,"applied":2,"new_pod":2,"new_latency":1,"new_requests":1,"reward":1}' >in
+		update_in "$mode" --drops d
+		assert_equal "$status" 0
+		assert_equal "$err" "qs-update: line 1: dropped: foreign (applied 7 is not an action of the table)"
+		assert_equal "$(grep -c '' <<< "$output")" 1
+		assert_equal "$(wc -l <h.csv)" 14
+		grep -qx 'foreign 1' d
+		prepare
+		echo '{"pod":7,"latency":1,"requests":1,"action":2,"applied":7,"new_pod":7,"new_latency":1,"new_requests":1,"reward":1}' >in
+		update_in "$mode"
+		assert_equal "$status" 65
+		assert_equal "$err" 'qs-update: invalid record in <stdin>: line 1: action 7 is not an action column of the table'
+		unchanged
+	done
+}

@@ -140,3 +140,54 @@ changed_columns() {
 	assert_equal "$(replicas)" 3
 	assert_equal "$(find st/pending -name '*.json' | wc -l)" 0
 }
+
+@test "a shadow qs-run beside a scaler that goes beyond the table's actions drops those transitions as foreign and goes on" {
+	use_lab
+	# The other scaler allows more replicas than qscale's table has.
+	hpa 7
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	[[ $(cat st/pending/*.json) == *'"applied":7,"scaled":false'* ]]
+	cp table.csv before.csv
+	sleep 1
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	assert_equal "$(replicas)" 7
+	[[ $stderr == *"qs-update: line 1: dropped: foreign (applied 7 is not an action of the table)"* ]]
+	assert_equal "$(metric 'qscale_transitions_dropped_total{reason="foreign"}')" 1
+	assert_equal "$(metric qscale_transitions_learned_total)" 0
+	cmp before.csv table.csv
+	# The next tick does not meet it again: it was dropped, not kept.
+	assert_equal "$(find st/pending -name '*.json' | wc -l)" 1
+	sleep 1
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	assert_equal "$(metric 'qscale_transitions_dropped_total{reason="foreign"}')" 2
+}
+
+@test "a shadow qs-run on a history begun live says, once, that its recommendations are not kept" {
+	use_lab
+	echo 'epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod' > history.csv
+	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
+	assert_success
+	assert_equal "$stderr" "qs-run: history.csv has no recommended column (it was begun by a live run): the counts qscale would set are not kept; give a new --history"
+	# A history a shadow run began has it: nothing said.
+	rm -r st history.csv
+	run --separate-stderr qs-run --once --shadow --state-dir st --history new.csv --wait 1 --max-age 60
+	assert_success
+	assert_equal "$stderr" ""
+	echo 'epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod,recommended' > new.csv
+	rm -r st
+	run --separate-stderr qs-run --once --shadow --state-dir st --history new.csv --wait 1 --max-age 60
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "qs-scale --shadow in QS_SCALE_OPTS is a shadow run: its gauge says 1" {
+	use_lab
+	QS_SCALE_OPTS="$QS_SCALE_OPTS --shadow" run --separate-stderr qs-run --once --state-dir st
+	assert_success
+	assert_equal "$(replicas)" 3
+	grep -q '"recommended":' st/pending/*.json
+	assert_equal "$(metric qscale_shadow)" 1
+}
