@@ -8,7 +8,6 @@
 load helpers
 # One lab for the file, whose state the tests change: one at a time.
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 setup_file() {
 	lab_file_init

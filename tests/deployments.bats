@@ -8,7 +8,6 @@ load helpers
 load simserve
 # One lab for the whole file (setup_file); the tests run one at a time.
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 # Three deployments, each with its own load, replicas and names: web
 # (1 request/s over 2 replicas) in default; api (6 over 3) and cart

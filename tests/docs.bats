@@ -6,7 +6,6 @@
 
 load helpers
 load simserve
-bats_require_minimum_version 1.5.0
 # The examples share one lab: they run one at a time.
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 

@@ -8,7 +8,6 @@ load simserve
 # One lab for the whole file (setup_file): its observations are exported
 # once and the tests read them; they run one at a time, even under --jobs.
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 # qs-sim serve's model: latency = 283 + (500 - 283) * rate / ready / 0.353.
 BASE=283

@@ -75,3 +75,11 @@ lab_file_done() {
 	lab_stop "$LAB"
 	rm -rf "$LAB"
 }
+
+# The settings a loop's tools take against lab_file_init's lab, as a
+# user's config would give them: the deployment web, from 1 replica to at
+# most $1.
+lab_tool_opts() {
+	export QS_OBSERVE_OPTS="--prometheus $PROM_URL --window 3s --deployment web --kube-server $SIM_URL --retries 0"
+	export QS_SCALE_OPTS="--server $SIM_URL --deployment web --min-replicas 1 --max-replicas $1"
+}

@@ -28,7 +28,6 @@ fixtures() {
 }
 
 @test "every example in the README prints what it shows" {
-	bats_require_minimum_version 1.5.0
 	fixtures
 	split_doc
 	n=0
@@ -64,7 +63,6 @@ fixtures() {
 }
 
 @test "the last day by time: rows newer than a day, header kept" {
-	bats_require_minimum_version 1.5.0
 	t() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 	{
 		echo "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time"

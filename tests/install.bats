@@ -82,7 +82,6 @@ installed_files() {
 }
 
 @test "man -l renders every installed page" {
-	bats_require_minimum_version 1.5.0
 	install_to PREFIX=/opt/qscale install
 	for page in "$T"/dest/opt/qscale/share/man/man*/*; do
 		name=${page##*/}

@@ -5,7 +5,6 @@
 
 load helpers
 
-bats_require_minimum_version 1.5.0
 
 # The planned table of the fixture's observations, level window $1.
 plan_fixture() {

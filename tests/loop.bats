@@ -5,7 +5,6 @@
 
 load helpers
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 # A deployment under load: at 3 replicas, 1.5 requests/s are above the
 # ideal latency (about 590 ms for 500).
@@ -22,8 +21,7 @@ teardown_file() {
 # Settings for the tools, and qs-decide's records logged in decisions.json
 # as they leave it.
 use_lab() {
-	export QS_OBSERVE_OPTS="--prometheus $PROM_URL --window 3s --deployment web --kube-server $SIM_URL --retries 0"
-	export QS_SCALE_OPTS="--server $SIM_URL --deployment web --min-replicas 1 --max-replicas 5"
+	lab_tool_opts 5
 	[ -e table.csv ] || qs-init-table --max-replicas 5 --request-width 2 -o table.csv
 	local real
 	real=$(command -v qs-decide)

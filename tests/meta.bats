@@ -3,7 +3,6 @@
 # train, checked by qs-decide and qs-update (issue 16, item 1).
 
 load helpers
-bats_require_minimum_version 1.5.0
 
 rec() {
 	printf '{"pod":%s,"latency":%s,"requests":%s}\n' "$1" "$2" "$3"

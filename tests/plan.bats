@@ -6,7 +6,6 @@
 load helpers
 load coprocess
 
-bats_require_minimum_version 1.5.0
 
 # Field $1 of the JSON object on standard input.
 json_get() {

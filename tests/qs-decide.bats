@@ -126,7 +126,6 @@ cpa() {
 }
 
 @test "--cpa: one metric gives CPA's targetReplicas" {
-	bats_require_minimum_version 1.5.0
 	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < "$DATA/cpa-evaluate.json"
 	assert_success
 	assert_output '{"targetReplicas":3}'
@@ -137,7 +136,6 @@ cpa() {
 }
 
 @test "--cpa: several metrics take the highest action, in any order" {
-	bats_require_minimum_version 1.5.0
 	# Greedy actions on the notebook's table: 1, 3 and 2.
 	for order in "1 100 5|2 700 10|3 100 5" "2 700 10|3 100 5|1 100 5"; do
 		IFS='|' read -r a b c <<< "$order"
@@ -160,7 +158,6 @@ cpa() {
 }
 
 @test "--cpa: an observation outside the table warns naming the metric" {
-	bats_require_minimum_version 1.5.0
 	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0 < <(cpa "$(rec 1 100 5)" "$(rec 2 9000 5)")
 	assert_success
 	# Metric 2's state has no learned value: it holds 2.
@@ -170,7 +167,6 @@ cpa() {
 
 # A bad CPA input: exit 65, nothing on stdout, one line on stderr.
 bad_cpa() {
-	bats_require_minimum_version 1.5.0
 	run --separate-stderr qs-decide --cpa --table "$DATA/notebook-table.csv" --epsilon 0
 	assert_failure 65
 	assert_output ""
@@ -365,7 +361,6 @@ random_share() {
 }
 
 @test "a fresh table holds the current count; --unlearned hpa takes HPA's answer" {
-	bats_require_minimum_version 1.5.0
 	# On standard output, without metadata: the rules' settings vary here.
 	qs-init-table --max-replicas 10 --request-width 1000 > t.csv
 	run --separate-stderr qs-decide --table t.csv --exploit < <(rec 4 900 300; rec 12 900 300)
@@ -441,7 +436,6 @@ random_share() {
 }
 
 @test "exploration decays with the state's visits" {
-	bats_require_minimum_version 1.5.0
 	qs-init-table -o t.csv
 	# State pod 2, 0-500 ms, 0-18, learned with v visits.
 	visited() {
@@ -548,7 +542,6 @@ plan_level() {
 }
 
 @test "--cpa on a planned table decides on the level: --recent keeps the window from one evaluation to the next" {
-	bats_require_minimum_version 1.5.0
 	plan_level
 	peak='{"time":1000,"pod":8,"latency":400,"requests":60}'
 	dip='{"time":1015,"pod":8,"latency":300,"requests":20}'
@@ -584,7 +577,6 @@ plan_level() {
 }
 
 @test "--cpa with a level window and no --recent is 64 before reading; a window of 0 decides on the requests" {
-	bats_require_minimum_version 1.5.0
 	plan_level
 	run --separate-stderr qs-decide --cpa --exploit --table t.csv < <(cpa "$(rec 8 300 20)")
 	assert_failure 64

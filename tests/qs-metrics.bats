@@ -4,7 +4,6 @@
 # (--metrics-listen) is in tests/metrics.bats.
 
 load helpers
-bats_require_minimum_version 1.5.0
 
 # Start qs-metrics on a port the kernel picks, serving m.prom; its
 # address is in $addr and its pid in $pid.

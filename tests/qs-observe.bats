@@ -7,7 +7,6 @@ load helpers
 # One lab for the whole file (setup_file), whose state the tests change or
 # time: they run one at a time, even under bats --jobs.
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 FIXTURE="$TOP/tests/fixture-server.py"
 

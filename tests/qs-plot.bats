@@ -3,7 +3,6 @@
 
 load helpers
 
-bats_require_minimum_version 1.5.0
 
 # PNG files start with \211PNG\r\n\032\n.
 is_png() {

@@ -8,7 +8,6 @@
 load helpers
 load simserve
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 setup_file() {
 	lab_file_init
@@ -22,8 +21,7 @@ teardown_file() {
 
 # The tools' settings, and the deployment back at 2 replicas, all ready.
 use_lab() {
-	export QS_OBSERVE_OPTS="--prometheus $PROM_URL --window 3s --deployment web --kube-server $SIM_URL --retries 0"
-	export QS_SCALE_OPTS="--server $SIM_URL --deployment web --min-replicas 1 --max-replicas 5"
+	lab_tool_opts 5
 	export QS_DECIDE_OPTS=--exploit
 	write_kubeconfig "$SIM_URL"
 	kubectl scale deployment web --replicas 2 >/dev/null

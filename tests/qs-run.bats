@@ -5,7 +5,6 @@ load helpers
 # One lab for the whole file (setup_file), whose state the tests change or
 # time: they run one at a time, even under bats --jobs.
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 # One simulated cluster and Prometheus for the file: Prometheus needs a few
 # seconds before its first scrape.
@@ -21,8 +20,7 @@ teardown_file() {
 
 # Settings for the tools, as a user's config would give them.
 use_lab() {
-	export QS_OBSERVE_OPTS="--prometheus $PROM_URL --window 3s --deployment web --kube-server $SIM_URL --retries 0"
-	export QS_SCALE_OPTS="--server $SIM_URL --deployment web --min-replicas 1 --max-replicas 3"
+	lab_tool_opts 3
 	export QS_DECIDE_OPTS="--seed 5"
 	[ -e table.csv ] || qs-init-table --request-width 2 -o table.csv
 }

@@ -3,7 +3,6 @@
 
 load helpers
 load simserve
-bats_require_minimum_version 1.5.0
 
 local_teardown() {
 	stop_sim

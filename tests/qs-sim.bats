@@ -6,7 +6,6 @@
 
 load helpers
 load simserve
-bats_require_minimum_version 1.5.0
 
 local_teardown() {
 	stop_sim
@@ -1336,7 +1335,6 @@ step_table() {
 }
 
 @test "train and eval decide by qs-decide's rules: explore near, never down above the ideal, hold when unlearned" {
-	bats_require_minimum_version 1.5.0
 	tiny_trace
 	run --separate-stderr qs-sim train --trace trace.csv --table table.csv \
 	    --max-replicas 8 --history h.csv --epochs 400 --epsilon 1 --noise 0 --seed 3

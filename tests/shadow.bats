@@ -7,7 +7,6 @@ load helpers
 load simserve
 # One lab for the whole file, whose deployment the tests scale: one at a time.
 export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-bats_require_minimum_version 1.5.0
 
 setup_file() {
 	lab_file_init
@@ -23,8 +22,7 @@ teardown_file() {
 # that qscale's choice is not the count the other scaler keeps; the
 # deployment at 3 replicas, as the other scaler set it.
 use_lab() {
-	export QS_OBSERVE_OPTS="--prometheus $PROM_URL --window 3s --deployment web --kube-server $SIM_URL --retries 0"
-	export QS_SCALE_OPTS="--server $SIM_URL --deployment web --min-replicas 1 --max-replicas 5"
+	lab_tool_opts 5
 	export QS_DECIDE_OPTS="--seed 5 --epsilon 1"
 	[ -e table.csv ] || qs-init-table --max-replicas 5 --request-width 2 -o table.csv
 	write_kubeconfig "$SIM_URL"

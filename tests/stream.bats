@@ -7,7 +7,6 @@
 load helpers
 load simserve
 load coprocess
-bats_require_minimum_version 1.5.0
 
 local_teardown() {
 	stop_sim

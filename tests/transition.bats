@@ -3,7 +3,6 @@
 # qs-reward | qs-update learn online from the same observations.
 # shellcheck disable=SC2154 # bats' run --separate-stderr sets stderr
 
-bats_require_minimum_version 1.5.0
 load helpers
 
 # Nothing of the caller's shell may change the defaults compared here.
