@@ -41,3 +41,39 @@ qs-decide: ... (and 4 more observations outside the table)"
 	assert_success
 	[ "$(wc -l < out.json)" -eq 3000 ]
 }
+
+# The planned table of the fixture's observations: t.csv, its model and
+# metadata (a level window of 300 s).
+planned() {
+	qs-sim train --observations "$DATA/plan-observations.csv" --table t.csv \
+	    2>/dev/null
+}
+
+@test "a stream whose time starts again from 0 (a new episode) starts the level window anew" {
+	planned
+	# An episode of 10 minutes, at 15 s, with a peak near its end; then
+	# another from time 0 at the quiet load.
+	for run in 1 2; do
+		for ((i = 0; i <= 40; i++)); do
+			r=20
+			[ "$run" = 1 ] && [ "$i" -eq 39 ] && r=150
+			printf '{"time":%d,"pod":5,"latency":300,"requests":%d}\n' \
+			    $((i * 15)) "$r"
+		done
+	done > in.json
+	run --separate-stderr qs-decide --unbuffered --exploit --table t.csv < in.json
+	assert_success
+	[ "${#lines[@]}" -eq 82 ]
+	# Within an episode the peak holds the level for the window.
+	assert_equal "$(jq -r .level <<<"${lines[40]}")" 150
+	# The new episode's level is its own load, not the old peak held
+	# until the new clock caught up with the old one.
+	assert_equal "$(jq -r .level <<<"${lines[41]}")" 20
+	assert_equal "$(jq -r .level <<<"${lines[81]}")" 20
+	# A step back within the window is a clock set back: at the last time.
+	printf '%s\n' '{"time":1000,"pod":5,"latency":300,"requests":150}' \
+	    '{"time":990,"pod":5,"latency":300,"requests":20}' > back.json
+	run --separate-stderr qs-decide --exploit --table t.csv < back.json
+	assert_success
+	assert_equal "$(jq -r .level <<<"${lines[1]}")" 150
+}

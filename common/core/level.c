@@ -47,6 +47,14 @@ put(struct qs_level *l, long long ms, double r)
 {
 	size_t k;
 
+	/*
+	 * A clock set back a little counts as the last time; one set back by
+	 * more than the window (an episode a harness starts again from 0)
+	 * has every point after it: held, they made the level the highest
+	 * requests since, until time caught up.  The window starts anew.
+	 */
+	if (l->n > 0 && ms < l->t[l->n - 1] - l->window)
+		l->n = 0;
 	if (l->n > 0 && ms < l->t[l->n - 1])
 		ms = l->t[l->n - 1];
 	/* Out of the window of ms: never the highest again. */
