@@ -107,7 +107,8 @@ qs_level_time(json_t *rec, double *t, struct qs_err *err)
 		*t = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 		return 0;
 	}
-	if (json_is_number(v) && json_number_value(v) >= 0) {
+	if (json_is_number(v) && json_number_value(v) >= 0 &&
+	    json_number_value(v) <= QS_TIME_LAST) {
 		*t = json_number_value(v);
 		return 0;
 	}
