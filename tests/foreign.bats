@@ -95,3 +95,19 @@ planned() {
 	assert_equal "$stderr" "qs-sim: invalid observations obs.csv: line 3: time is not RFC 3339 or seconds since the epoch"
 	[ ! -e u.csv ]
 }
+
+@test "a co-process's malformed record ends the run with 65 and one line, after the decisions before it" {
+	planned
+	printf '%s\n' '{"time":0,"pod":2,"latency":300,"requests":20}' \
+	    '{"time":15,"pod":2,"latency":300,"requests":25}' \
+	    '{"time":30,"pod":2,"latency":NaN,"requests":25}' \
+	    '{"time":45,"pod":2,"latency":300,"requests":25}' > in.json
+	run roundtrip in.json 10 qs-decide --unbuffered --exploit --table t.csv
+	# Two answers, then the end of the output where the third was awaited.
+	assert_failure 1
+	[ "$(wc -l < answers)" -eq 2 ]
+	assert_equal "$(jq -r .action answers | wc -l)" 2
+	assert_equal "$(cat status)" 65
+	assert_equal "$(cat filter.err)" "qs-decide: invalid record in <stdin>: line 3: invalid token near 'NaN'"
+	[ ! -s rest ]
+}
