@@ -108,7 +108,7 @@ qs_level_time(json_t *rec, double *t, struct qs_err *err)
 		return 0;
 	}
 	if (json_is_number(v) && json_number_value(v) >= 0 &&
-	    json_number_value(v) <= QS_TIME_LAST) {
+	    json_number_value(v) <= QS_TIME_NUM_MAX) {
 		*t = json_number_value(v);
 		return 0;
 	}

@@ -89,7 +89,7 @@ qs_time_parse(const char *s, double *out)
 
 	if (rfc3339(s, out) == 0)
 		return 0;
-	if (qs_num_parse(s, &v) != 0 || v < 0 || v > QS_TIME_LAST)
+	if (qs_num_parse(s, &v) != 0 || v < 0 || v > 253402300799.0)
 		return -1;
 	*out = v;
 	return 0;

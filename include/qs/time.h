@@ -6,11 +6,6 @@
 
 /* Room for qs_time_format's text, with its NUL. */
 #define QS_TIME_MAX 32
-/*
- * The last time a record can hold, 9999-12-31T23:59:59Z in seconds since
- * the epoch: in milliseconds, beyond it, a time no longer fits a long long.
- */
-#define QS_TIME_LAST 253402300799.0
 
 /*
  * Parse a time as records and users write it: RFC 3339 with a Z or a
