@@ -111,3 +111,45 @@ planned() {
 	assert_equal "$(cat filter.err)" "qs-decide: invalid record in <stdin>: line 3: invalid token near 'NaN'"
 	[ ! -s rest ]
 }
+
+@test "one record long before the stream does not change what qs-decide learns online" {
+	planned
+	# The fixture's observations as a harness's stream, its clock from
+	# 1e9; the same stream after one record at time 0 (a warm-up, a
+	# clock not yet set): after a gap, no ratio spans it, and what the
+	# model learns of the stream is the same.  The stream's time step
+	# was the mean since the first record, so that one gap made the next
+	# record "a horizon later" for the rest of the run.
+	awk -F, 'NR > 1 { printf "{\"time\":%d,\"pod\":%s,\"latency\":%s,\"requests\":%s}\n", 1e9 + $1, $2, $3, $4 }' \
+	    "$DATA/plan-observations.csv" > stream.json
+	{
+		echo '{"time":0,"pod":1,"latency":300,"requests":5}'
+		cat stream.json
+	} > early.json
+	qs-decide --unbuffered --exploit --table t.csv < stream.json |
+	    jq -c '[.time, .action]' > stream.out
+	qs-decide --unbuffered --exploit --table t.csv < early.json |
+	    jq -c '[.time, .action]' | tail -n +2 > early.out
+	[ "$(wc -l < stream.out)" -eq 719 ]
+	run diff stream.out early.out
+	assert_success
+	# The model does learn from the stream: it is not the table as it is.
+	qs-decide --exploit --no-adapt --table t.csv < stream.json |
+	    jq -c '[.time, .action]' > fixed.out
+	run cmp -s stream.out fixed.out
+	assert_failure
+}
+
+@test "train --observations: a gap's length beyond the horizon does not change the table" {
+	# The fixture's observations with a gap of 100 and of 1000 steps in
+	# the middle: no ratio spans either, so the tables are the same.  The
+	# time step was the series' mean, which the longer gap made 36 s, and
+	# ratios over 45 s were learned as the 60-s horizon's.
+	for g in 100 1000; do
+		awk -F, -v g="$g" -v OFS=, 'NR > 361 { $1 += g * 15 } { print }' \
+		    "$DATA/plan-observations.csv" > gap$g.csv
+		qs-sim train --observations gap$g.csv --table t$g.csv 2>/dev/null
+	done
+	cmp t100.csv t1000.csv
+	cmp t100.csv.model t1000.csv.model
+}
