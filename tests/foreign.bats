@@ -153,3 +153,34 @@ planned() {
 	cmp t100.csv t1000.csv
 	cmp t100.csv.model t1000.csv.model
 }
+
+@test "a planned table in a read-only directory decides; a model it cannot read is 66 unless --no-adapt" {
+	planned
+	head -40 "$DATA/plan-observations.csv" > obs.csv
+	awk -F, 'NR > 1 { printf "{\"time\":%s,\"pod\":%s,\"latency\":%s,\"requests\":%s}\n", $1, $2, $3, $4 }' \
+	    obs.csv > in.json
+	mkdir ro
+	mv t.csv t.csv.meta t.csv.model ro/
+	rm -f t.csv.lock
+	chmod 444 ro/*
+	chmod 555 ro
+	# Two at once, as parallel harness runs: neither writes beside the table.
+	as_nobody qs-decide --unbuffered --exploit --table ro/t.csv < in.json > a.json &
+	as_nobody qs-decide --unbuffered --exploit --table ro/t.csv < in.json > b.json
+	wait $!
+	[ "$(wc -l < a.json)" -eq 39 ]
+	cmp a.json b.json
+	run ls ro
+	assert_output "t.csv
+t.csv.meta
+t.csv.model"
+	chmod 755 ro
+	chmod 000 ro/t.csv.model
+	run --separate-stderr as_nobody qs-decide --exploit --table ro/t.csv < in.json
+	assert_failure 66
+	assert_output ""
+	assert_equal "$stderr" "qs-decide: cannot open ro/t.csv.model: Permission denied"
+	run --separate-stderr as_nobody qs-decide --exploit --no-adapt --table ro/t.csv < in.json
+	assert_success
+	[ "${#lines[@]}" -eq 39 ]
+}
