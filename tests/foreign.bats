@@ -184,3 +184,23 @@ t.csv.model"
 	assert_success
 	[ "${#lines[@]}" -eq 39 ]
 }
+
+@test "a harness's CSV over a pipe, CRLF, columns in its own order, extra fields: answered row by row, as JSON is" {
+	planned
+	awk -F, 'NR > 1 && NR <= 41 { printf "{\"time\":%s,\"pod\":%s,\"latency\":%s,\"requests\":%s}\n", $1, $2, $3, $4 }' \
+	    "$DATA/plan-observations.csv" > in.json
+	{
+		printf 'requests,note,latency,time,pod\r\n'
+		awk -F, 'NR > 1 && NR <= 41 { printf "%s,\"a, b\",%s.0,%s,%s\r\n", $4, $3, $1, $2 }' \
+		    "$DATA/plan-observations.csv"
+	} > in.csv
+	run roundtrip in.csv 10 qs-decide --unbuffered --exploit --table t.csv
+	assert_success
+	assert_equal "$(cat status)" 0
+	# The header line, then one answer a row.
+	[ "$(wc -l < answers)" -eq 41 ]
+	assert_equal "$(head -1 answers)" "requests,note,latency,time,pod,level,action,random,why"
+	qs-decide --exploit --table t.csv < in.json | jq -r .action > want
+	tail -n +2 answers | awk -F, '{ print $(NF - 2) }' > got
+	cmp want got
+}
