@@ -91,10 +91,24 @@ help(void)
 	exit(qs_fshut_stdout());
 }
 
+/*
+ * The kinds of clamping warned about so far, and the observations clamped
+ * since that were not: a co-process whose standard error nobody reads
+ * blocked once a warning per record had filled the pipe.
+ */
+static int clamp_warned;
+static long clamp_more;
+
 static void
 warn_clamped(const struct qs_table *t, const char *where, long pod, double lat,
     double req, int clamped)
 {
+	if ((clamped & ~clamp_warned) == 0) {
+		clamp_more++;
+		return;
+	}
+	clamped &= ~clamp_warned;
+	clamp_warned |= clamped;
 	if (clamped & QS_CLAMP_POD)
 		qs_warn("%s: pod %ld is outside the table (%ld-%ld), "
 		    "using the nearest", where, pod, t->pod_min, t->pod_max);
@@ -360,6 +374,7 @@ env_rules(struct qs_policy_opts *po, struct rule_src *src)
 		po->ideal = qs_opt_double("QS_IDEAL_LATENCY", s, 0, 1e9);
 }
 
+static void clamp_report(void);
 static _Noreturn void cpa_needs_recent(const char *table, const char *name,
     const char *value, double window);
 
@@ -708,6 +723,7 @@ main(int argc, char *argv[])
 	if (mpath != NULL)
 		qs_plan_online_free(&on);
 	free(mpath);
+	clamp_report();
 	if (rc < 0)
 		qs_die_err(&err);
 	return qs_fshut_stdout();
@@ -731,4 +747,13 @@ cpa_needs_recent(const char *table, const char *name, const char *value,
 	qs_die(EX_USAGE, "--cpa on %s, planned with level_window %s, needs "
 	    "--recent file (or QS_RECENT): each evaluation sees one "
 	    "observation, and the level is that of the window", table, w);
+}
+
+/* Count the observations outside the table that were not warned about. */
+static void
+clamp_report(void)
+{
+	if (clamp_more > 0)
+		qs_warn("... (and %ld more observations outside the table)",
+		    clamp_more);
 }

@@ -47,6 +47,14 @@ put(struct qs_level *l, long long ms, double r)
 {
 	size_t k;
 
+	/*
+	 * A clock set back a little counts as the last time; one set back by
+	 * more than the window (an episode a harness starts again from 0)
+	 * has every point after it: held, they made the level the highest
+	 * requests since, until time caught up.  The window starts anew.
+	 */
+	if (l->n > 0 && ms < l->t[l->n - 1] - l->window)
+		l->n = 0;
 	if (l->n > 0 && ms < l->t[l->n - 1])
 		ms = l->t[l->n - 1];
 	/* Out of the window of ms: never the highest again. */
@@ -99,7 +107,8 @@ qs_level_time(json_t *rec, double *t, struct qs_err *err)
 		*t = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 		return 0;
 	}
-	if (json_is_number(v) && json_number_value(v) >= 0) {
+	if (json_is_number(v) && json_number_value(v) >= 0 &&
+	    json_number_value(v) <= QS_TIME_NUM_MAX) {
 		*t = json_number_value(v);
 		return 0;
 	}

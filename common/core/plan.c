@@ -684,6 +684,8 @@ qs_plan_fit_file(struct qs_plan *pl, const char *path, struct qs_err *err)
 	return rc;
 }
 
+static double series_step(const double *t, size_t n);
+
 int
 qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
     struct qs_err *err)
@@ -763,7 +765,7 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	 * horizon, where the series has the time ahead: a feed, as a
 	 * long-lived qs-decide learns them.
 	 */
-	step = s.n > 1 ? (s.t[s.n - 1] - s.t[0]) / (double)(s.n - 1) : 0;
+	step = series_step(s.t, s.n);
 	qs_plan_feed_init(&f, step, 1);
 	for (i = 0; i < s.n; i++)
 		qs_plan_feed_add(&f, pl, s.t[i], s.pod[i], s.lat[i], s.req[i],
@@ -1187,6 +1189,8 @@ feed_peak(const struct qs_plan_feed *f, size_t i, size_t k)
 	return pk;
 }
 
+static double feed_step(const struct qs_plan_feed *f);
+
 /* Pending ratio states: the "at" sample's index, or one of these. */
 enum { FEED_WAIT = -1, FEED_DONE = -2 };
 
@@ -1254,8 +1258,7 @@ qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
 		f->t0 = t;
 	if (f->latency && qs_obs_settled(f->t, f->pod, m, pl->window))
 		qs_plan_add_latency(pl, pod, requests, latency);
-	step = f->step > 0 ? f->step : f->seen > 1 ? (t - f->t0) /
-	    (double)(f->seen - 1) : 0;
+	step = f->step > 0 ? f->step : feed_step(f);
 	for (i = f->first; i < m; i++) {
 		if (f->at[i] == FEED_WAIT && t >= f->t[i] + h - step / 2) {
 			if (t > f->t[i] + h + step / 2) {
@@ -1458,4 +1461,45 @@ qs_plan_online_step(struct qs_plan_online *o, struct qs_table *t, size_t s,
 		fill_state(&o->pl, o->curve, t, s);
 		o->stamp[s] = o->added;
 	}
+}
+
+/*
+ * The median of the n - 1 intervals of times t (the lower one of an even
+ * count), 0 for fewer than two: the time step, as the simulator's fit
+ * takes it.  The mean of a series with a gap was the gap's share, and
+ * a horizon's ratio was matched that much too early or late.
+ */
+static double
+series_step(const double *t, size_t n)
+{
+	double *d, step;
+	size_t i;
+
+	if (n < 2)
+		return 0;
+	d = xreallocarray(NULL, n - 1, sizeof(*d));
+	for (i = 1; i < n; i++)
+		d[i - 1] = t[i] - t[i - 1];
+	qsort(d, n - 1, sizeof(*d), cmp_double);
+	step = d[(n - 2) / 2];
+	free(d);
+	return step;
+}
+
+/* The intervals feed_step looks at: a few horizons' worth at 15 s. */
+#define FEED_STEPS 32
+
+/*
+ * The time step of the feed's stream: the median of its last FEED_STEPS
+ * intervals.  It was the mean since the stream began, so that one gap (a
+ * harness's first record at 0, then times from 1e9) widened the match of
+ * a horizon to many steps, and ratios over one step were learned as a
+ * horizon's for the rest of a long run.
+ */
+static double
+feed_step(const struct qs_plan_feed *f)
+{
+	size_t k = f->n < FEED_STEPS + 1 ? f->n : FEED_STEPS + 1;
+
+	return series_step(f->t + (f->n - k), k);
 }

@@ -698,7 +698,8 @@ qs_rec_obs_time(json_t *rec, double *t, struct qs_err *err)
 
 	if (v == NULL || json_is_null(v))
 		return qs_err_set(err, EX_DATAERR, "no time");
-	if (json_is_number(v) && json_number_value(v) >= 0) {
+	if (json_is_number(v) && json_number_value(v) >= 0 &&
+	    json_number_value(v) <= QS_TIME_NUM_MAX) {
 		*t = json_number_value(v);
 		return 0;
 	}

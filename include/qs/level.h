@@ -32,7 +32,8 @@ void qs_level_free(struct qs_level *l);
 /*
  * Add requests seen at time t (seconds since the epoch) and return the
  * level at t.  A time before the last one added counts as the last one
- * (a clock set back); with window 0 the level is requests.
+ * (a clock set back), unless it is more than the window before it: the
+ * window then starts anew at t.  With window 0 the level is requests.
  */
 double qs_level_add(struct qs_level *l, double t, double requests);
 

@@ -77,6 +77,11 @@ int qs_rec_bool(json_t *rec, const char *key, int *out, struct qs_err *err);
 
 /* The ranges of the observed fields: beyond them a record is malformed. */
 #define QS_POD_MAX 1000000000L
+/*
+ * The most seconds a record's numeric time can be: in milliseconds, less
+ * a level window, it still fits a long long (1e300 overflowed).
+ */
+#define QS_TIME_NUM_MAX 9e15
 #define QS_LATENCY_MAX 1e12
 #define QS_REQUESTS_MAX 1e15
 
