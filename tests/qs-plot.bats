@@ -187,7 +187,11 @@ greedy_table() {
 	assert_failure 64
 	run --separate-stderr qs-plot -o x.png series nope.csv
 	assert_failure 66
-	assert_equal "$stderr" "qs-plot: cannot open nope.csv: No such file"
+	assert_equal "$stderr" "qs-plot: cannot open nope.csv: No such file or directory"
+	mkdir dir.csv
+	run --separate-stderr qs-plot -o x.png series dir.csv
+	assert_failure 66
+	assert_equal "$stderr" "qs-plot: cannot open dir.csv: Is a directory"
 	run --separate-stderr qs-plot -o x.png series history.csv
 	assert_failure 65
 	assert_equal "$stderr" "qs-plot: invalid series history.csv: it needs the columns t, requests, latency, replicas and a row"
