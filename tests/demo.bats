@@ -11,6 +11,7 @@ load helpers
 	assert_line "== qs-run: 2 epochs, a decision every 15 s, each observed again 15 s after it"
 	assert_line --regexp '^qs-run: epoch 1: pod [0-9]+ latency [0-9]+ requests [0-9]+ -> action [1-3]'
 	assert_line --regexp '^epochs: +2 \([0-2] random\)$'
+	assert_line "not learned:            0 of 2 decisions (dropped, see qs-update(1))"
 	assert_line --regexp '^latency within ideal: +[0-2] of 2 '
 	assert_line "table:                  $T/out/table.csv"
 	assert_equal "$(wc -l < "$T/out/history.csv")" 3

@@ -222,8 +222,12 @@ use_lab() {
 @test "qs-plot(1) EXAMPLES run" {
 	printf 't,requests\n0,10\n1,40\n2,70\n3,26\n4,5\n' > trace.csv
 	qs-sim train --trace trace.csv --table table.csv --history history.csv --epochs 200 --seed 1
+	# A shadow run's history: applied and recommended, after the time columns.
+	awk -F, -v OFS=, '{ NF = 10 } NR == 1 { print $0, "time,new_time,applied,new_pod,recommended"; next }
+	    { print $0, "t", "t", 2, 2, $5 }' history.csv > shadow.csv
 	run_examples qs-plot.1
-	assert_equal "$ran $skipped" "4 0"
+	assert_equal "$ran $skipped" "5 0"
+	head -c 8 shadow.png | od -An -tx1 | grep -q '89 50 4e 47'
 	head -c 8 policy.png | od -An -tx1 | grep -q '89 50 4e 47'
 	grep -q '<svg' history.svg
 }

@@ -123,3 +123,25 @@ fixtures() {
 	assert_line -n 1 --regexp '^2 +1 +903 '
 	assert_line -n 5 --regexp '^6 +1 +907 '
 }
+
+@test "README.md, one epoch by hand: the records each tool adds to, as shown" {
+	# The "$ " lines of the section's transcript, with their continuation
+	# lines, each followed by the output the page shows.
+	awk '/^## / { on = $0 == "## One epoch, by hand"; next }
+	     !on || !/^    / { next }
+	     /^    \$ / { n++; sub(/^    \$ /, ""); print > ("cmd." n); next }
+	     /^        / && n { print > ("cmd." n); next }
+	     n { sub(/^    /, ""); print > ("out." n) }' "$DOC"
+	[ "$(printf '%s\n' cmd.* | wc -l)" -eq 3 ]
+	for c in cmd.*; do
+		k=${c#cmd.}
+		run --separate-stderr bash -o pipefail "$c"
+		assert_success
+		assert_equal "$stderr" ""
+		if [ -e "out.$k" ]; then
+			assert_output "$(cat "out.$k")"
+		else
+			assert_output ""
+		fi
+	done
+}

@@ -6,7 +6,8 @@
   plotcheck.py series SVG RGB CSV XCOL YCOL [HLINE-RGB VALUE]
       The line drawn in colour RGB ("31,119,180") must show exactly the
       points (XCOL, YCOL) of CSV: as many, and each where one map, the
-      same for all, puts it (x grows to the right, y upwards).  With
+      same for all, puts it (x grows to the right, y upwards); a row with
+      an empty YCOL must have no point.  With
       HLINE-RGB, the line of that colour must be horizontal at VALUE on
       the same axes.
   plotcheck.py images SVG
@@ -51,11 +52,16 @@ def paths(svg, rgb):
 
 
 def points(d):
-    """The last subpath (a key's sample comes first) as (x, y) pairs."""
-    runs = re.split(r"M", d)
-    last = [r for r in runs if r.strip()][-1]
-    return [tuple(float(v) for v in p.split(","))
-            for p in re.findall(r"[-\d.]+,[-\d.]+", last)]
+    """The line's points as (x, y) pairs: its subpaths after the key's
+    sample, which comes first, two points level to the right of the rest
+    (a line with gaps, as at undefined values, has several)."""
+    runs = [[tuple(float(v) for v in p.split(","))
+             for p in re.findall(r"[-\d.]+,[-\d.]+", r)]
+            for r in re.split(r"M", d) if r.strip()]
+    if len(runs) > 1 and len(runs[0]) == 2 and runs[0][0][1] == runs[0][1][1] \
+            and min(x for x, _ in runs[0]) > max(x for r in runs[1:] for x, _ in r):
+        runs = runs[1:]
+    return [p for r in runs for p in r]
 
 
 def fail(msg):
@@ -86,6 +92,7 @@ def series(svg, rgb, data, xcol, ycol, hline=None, value=None):
         at[x] = y
     with open(data) as f:
         rows = list(csv.DictReader(f))
+    rows = [r for r in rows if r[ycol] != ""]
     xs = [float(r[xcol]) for r in rows]
     ys = [float(r[ycol]) for r in rows]
     if len(at) != len(set(xs)):

@@ -187,7 +187,11 @@ greedy_table() {
 	assert_failure 64
 	run --separate-stderr qs-plot -o x.png series nope.csv
 	assert_failure 66
-	assert_equal "$stderr" "qs-plot: cannot open nope.csv: No such file"
+	assert_equal "$stderr" "qs-plot: cannot open nope.csv: No such file or directory"
+	mkdir dir.csv
+	run --separate-stderr qs-plot -o x.png series dir.csv
+	assert_failure 66
+	assert_equal "$stderr" "qs-plot: cannot open dir.csv: Is a directory"
 	run --separate-stderr qs-plot -o x.png series history.csv
 	assert_failure 65
 	assert_equal "$stderr" "qs-plot: invalid series history.csv: it needs the columns t, requests, latency, replicas and a row"
@@ -372,4 +376,71 @@ greedy_table() {
 	assert_line "latency 0-500 ms"
 	assert_line "latency above 500 ms"
 	refute_line --partial "1000000000"
+}
+
+# A shadow history from a training one: applied 1 to 3, what another
+# scaler ran, and recommended 2 to 5, what qscale would have run, beyond
+# applied's range; rows from $1 on are live (no recommended).
+shadow_history() {
+	awk -F, -v OFS=, -v live="${1:-0}" '{ NF = 10 }
+	    NR == 1 { print $0, "time", "new_time", "applied", "new_pod", "recommended"; next }
+	    { a = 1 + NR % 3; w = 2 + ($5 + NR) % 4; if (live && NR - 1 >= live) w = ""
+	      print $0, "2026-12-01T00:00:00Z", "2026-12-01T00:01:00Z", a, a, w }' history.csv
+}
+
+@test "history: a shadow history draws the recommended count beside the applied one, both in the key" {
+	make_inputs
+	shadow_history >shadow.csv
+	run --separate-stderr qs-plot -o shadow.svg history shadow.csv
+	assert_success
+	assert_equal "$stderr" ""
+	run texts shadow.svg
+	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch applied recommended)"
+	line_shows shadow.svg 44,160,44 shadow.csv epoch applied
+	line_shows shadow.svg 255,127,14 shadow.csv epoch recommended
+	line_shows shadow.svg 214,39,40 shadow.csv epoch new_latency 0,0,0 500
+	run line_shows shadow.svg 255,127,14 shadow.csv epoch applied
+	assert_failure 1
+	# Dashed, to be told apart without its colour.
+	grep -q "<path stroke='rgb(255, 127,  14)' stroke-dasharray=" shadow.svg
+	python3 "$PLOTCHECK" overlap shadow.svg
+	# The rows after the shadow run, live, have no recommended: a gap.
+	shadow_history 150 >handover.csv
+	run --separate-stderr qs-plot -o handover.svg history handover.csv
+	assert_success
+	line_shows handover.svg 255,127,14 handover.csv epoch recommended
+	line_shows handover.svg 44,160,44 handover.csv epoch applied
+	# The column without a value, and a live history: no second line.
+	shadow_history 1 >empty.csv
+	qs-plot -o empty.svg history empty.csv
+	run texts empty.svg
+	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch)"
+	run grep -c "rgb(255, 127,  14)" empty.svg
+	assert_output 0
+}
+
+@test "history: a long shadow history draws the bins' mean recommended count beside the applied band" {
+	awk 'BEGIN {
+		OFS = ","
+		print "epoch,pod,latency,requests,action,new_latency,new_requests,reward,q_value,random,time,new_time,applied,new_pod,recommended"
+		for (i = 0; i < 3000; i++) {
+			q = 40 + int(30 * sin(i / 400)) + i % 7
+			r = 1 + int(q / 10) % 8
+			w = i % 2 ? 9 : 10
+			if (i >= 2990) w = ""
+			print i, r, 300, q, r, 250 + q * 5, q, 10, 1, "False", "t", "t", r, r, w
+		}
+	}' >long.csv
+	# 3 rows a bin; the last bins' recommended is the mean of those with one.
+	awk -F, -v OFS=, 'NR == 1 { print "epoch,applied,recommended"; next }
+	{ n++; x += $1; r += $13; if ($15 != "") { w += $15; m++ } }
+	n == 3 { print x / 3, r / 3, m ? w / m : ""; n = x = r = w = m = 0 }' long.csv >bins.csv
+	run --separate-stderr qs-plot -o long.svg history long.csv
+	assert_success
+	assert_equal "$stderr" ""
+	line_shows long.svg 44,160,44 bins.csv epoch applied
+	line_shows long.svg 255,127,14 bins.csv epoch recommended
+	run texts long.svg
+	assert_output "$(printf '%s\n' 'each point: a bin of 3 rows' requests min-max mean 'latency (ms)' min-max latency ideal replicas epoch min-max applied recommended)"
+	python3 "$PLOTCHECK" overlap long.svg
 }
