@@ -616,3 +616,20 @@ revisit_records() {
 	assert_success
 	assert_equal "$(json_get action <<<"${lines[8001]}")" "$want"
 }
+
+@test "train --observations warns when no latency curve fits: the table is a guess" {
+	# Twelve observations, each at its own rate: no bin has three.
+	{
+		echo time,pod,latency,requests
+		for i in $(seq 1 12); do echo "$((i * 15)),2,$((200 + i * 20)),$((30 + i * 8))"; done
+	} > few.csv
+	run --separate-stderr qs-sim train --observations few.csv --table t.csv
+	assert_success
+	assert_equal "${stderr_lines[0]}" "qs-sim: few.csv: no latency curve fits its 12 latency samples (it needs 3 in each of two bins of requests per replica, below twice the ideal): the table is a guess beyond the rates observed; evaluate it before use"
+	assert_equal "$(json_get fit <<<"${stderr_lines[1]}")" none
+	[ -s t.csv ]
+	# With enough of them, no warning: one summary line.
+	run --separate-stderr qs-sim train --observations "$DATA/plan-observations.csv" --table u.csv
+	assert_success
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}

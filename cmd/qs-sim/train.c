@@ -460,6 +460,18 @@ train_model(struct common *c, const char *table, const char *history,
 	if (!(rate > 0))
 		qs_die(EX_DATAERR, "cannot plan from %s: no load meets the ideal "
 		    "latency", c->observations ? c->observations : c->trace);
+	/*
+	 * Without a curve the bins alone carry the plan, and beyond the few
+	 * rates observed it is a guess: the user is told, not refused, since
+	 * a first table may rightly start from little.
+	 */
+	if (pl.fit_kind == QS_PLAN_FIT_NONE)
+		qs_warn("%s: no latency curve fits its %ld latency samples "
+		    "(it needs %d in each of two bins of requests per "
+		    "replica, below twice the ideal): the table is a guess "
+		    "beyond the rates observed; evaluate it before use",
+		    c->observations ? c->observations : c->trace,
+		    qs_plan_count(&pl), QS_PLAN_MIN_BIN);
 	pl.min_replicas = c->min_replicas;
 	/* Enough replicas for twice the peak seen, at the ideal. */
 	need = ceil(2 * pl.level_hi[pl.nlevel - 1] / pl.window / rate);

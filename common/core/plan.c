@@ -18,7 +18,7 @@
 #include "qs/xalloc.h"
 
 /* Bins with fewer samples are not trusted on their own. */
-#define MIN_BIN 3
+#define MIN_BIN QS_PLAN_MIN_BIN
 /* The spread of a bin is shrunk toward the pooled one with this weight. */
 #define SHRINK 20.0
 /* A level with fewer ratio samples borrows every level's. */

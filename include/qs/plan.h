@@ -26,6 +26,8 @@
 
 /* Latency bins of request rate per replica; more are never made. */
 #define QS_PLAN_LAT_BINS 400
+/* Samples a latency bin needs to count for the curve's fit on its own. */
+#define QS_PLAN_MIN_BIN 3
 /* Request levels the load ratios are kept for. */
 #define QS_PLAN_LEVELS 8
 /* Log-ratio bins of width QS_PLAN_RATIO_W, QS_PLAN_RATIO_N/2 each side. */
