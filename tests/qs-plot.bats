@@ -444,3 +444,16 @@ shadow_history() {
 	assert_output "$(printf '%s\n' 'each point: a bin of 3 rows' requests min-max mean 'latency (ms)' min-max latency ideal replicas epoch min-max applied recommended)"
 	python3 "$PLOTCHECK" overlap long.svg
 }
+
+@test "history: a shadow history saved with CRLF still draws its recommended count" {
+	make_inputs
+	shadow_history >shadow.csv
+	sed 's/$/\r/' shadow.csv >crlf.csv
+	run --separate-stderr qs-plot -o crlf.svg history crlf.csv
+	assert_success
+	assert_equal "$stderr" ""
+	run texts crlf.svg
+	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch applied recommended)"
+	line_shows crlf.svg 255,127,14 shadow.csv epoch recommended
+	line_shows crlf.svg 44,160,44 shadow.csv epoch applied
+}
