@@ -760,8 +760,8 @@ static void
 clamp_report(void)
 {
 	if (clamp_more > 0)
-		qs_warn("... (and %ld more observations outside the table)",
-		    clamp_more);
+		qs_warn("... (and %ld more observation%s outside the table)",
+		    clamp_more, clamp_more == 1 ? "" : "s");
 }
 
 /*
