@@ -457,3 +457,17 @@ shadow_history() {
 	line_shows crlf.svg 255,127,14 shadow.csv epoch recommended
 	line_shows crlf.svg 44,160,44 shadow.csv epoch applied
 }
+
+@test "an input on a pipe is drawn as the file is: a history from <(...), a table from standard input" {
+	make_inputs
+	shadow_history >shadow.csv
+	run --separate-stderr qs-plot -o pipe.svg history <(cat shadow.csv)
+	assert_success
+	assert_equal "$stderr" ""
+	line_shows pipe.svg 255,127,14 shadow.csv epoch recommended
+	line_shows pipe.svg 44,160,44 shadow.csv epoch applied
+	greedy_table 0 >g.csv
+	# shellcheck disable=SC2002 # a pipe, not a file, on standard input
+	cat g.csv | qs-plot -o g.svg table /dev/stdin
+	python3 "$PLOTCHECK" greedy g.svg g.csv
+}
