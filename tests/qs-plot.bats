@@ -445,7 +445,7 @@ shadow_history() {
 	python3 "$PLOTCHECK" overlap long.svg
 }
 
-@test "history: a shadow history saved with CRLF still draws its recommended count" {
+@test "CRLF, as the C tools read it: a shadow history still draws its recommended count, a table its policy" {
 	make_inputs
 	shadow_history >shadow.csv
 	sed 's/$/\r/' shadow.csv >crlf.csv
@@ -456,6 +456,10 @@ shadow_history() {
 	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch applied recommended)"
 	line_shows crlf.svg 255,127,14 shadow.csv epoch recommended
 	line_shows crlf.svg 44,160,44 shadow.csv epoch applied
+	greedy_table 0 >g.csv
+	sed 's/$/\r/' g.csv >gcrlf.csv
+	qs-plot -o g.svg table gcrlf.csv
+	python3 "$PLOTCHECK" greedy g.svg g.csv
 }
 
 @test "an input on a pipe is drawn as the file is: a history from <(...), a table from standard input" {
