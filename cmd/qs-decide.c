@@ -423,6 +423,9 @@ load_model(const char *path, struct qs_plan *pl, struct qs_err *err)
  * qs-decide (--unbuffered, a co-process) sees what qs-update learned
  * since it started.  A table read from a pipe is never loaded again.
  */
+static void clamp_rewarn(const struct qs_table *old,
+    const struct qs_table *t);
+
 static int
 decide_live(json_t *rec, long line, void *arg, struct qs_err *err)
 {
@@ -441,8 +444,11 @@ decide_live(json_t *rec, long line, void *arg, struct qs_err *err)
 			l->d->on = l->mfd >= 0 || errno != ENOENT ? l->on : NULL;
 		}
 		if ((t = qs_table_load(l->path, err)) == NULL ||
-		    (l->d->on != NULL && load_model(l->model, &pl, err) != 0))
+		    (l->d->on != NULL && load_model(l->model, &pl, err) != 0)) {
+			clamp_report();
 			qs_die_err(err);
+		}
+		clamp_rewarn(l->t, t);
 		qs_table_free(l->t);
 		l->t = t;
 		l->d->t = t;
@@ -754,6 +760,24 @@ static void
 clamp_report(void)
 {
 	if (clamp_more > 0)
-		qs_warn("... (and %ld more observations outside the table)",
-		    clamp_more);
+		qs_warn("... (and %ld more observation%s outside the table)",
+		    clamp_more, clamp_more == 1 ? "" : "s");
+}
+
+/*
+ * A table replaced by one with other ranges is warned about again, kind by
+ * kind: the warning said the old table's ranges, and a co-process kept on
+ * across the new one was never told that its observations fall outside it.
+ */
+static void
+clamp_rewarn(const struct qs_table *old, const struct qs_table *t)
+{
+	if (old->pod_min != t->pod_min || old->pod_max != t->pod_max)
+		clamp_warned &= ~QS_CLAMP_POD;
+	if (old->lat_lo[0] != t->lat_lo[0] ||
+	    old->lat_hi[old->nlat - 1] != t->lat_hi[t->nlat - 1])
+		clamp_warned &= ~QS_CLAMP_LATENCY;
+	if (old->req_lo[0] != t->req_lo[0] ||
+	    old->req_hi[old->nreq - 1] != t->req_hi[t->nreq - 1])
+		clamp_warned &= ~QS_CLAMP_REQUESTS;
 }

@@ -204,3 +204,36 @@ t.csv.model"
 	tail -n +2 answers | awk -F, '{ print $(NF - 2) }' > got
 	cmp want got
 }
+
+@test "a long-lived qs-decide warns again when the table is replaced by one with other ranges" {
+	qs-init-table -o t.csv
+	recs 4 9 100 10 > in.json
+	# The table replaced after the second answer, by one of 1-5 replicas.
+	# shellcheck disable=SC2317 # called by roundtrip
+	between() {
+		[ "$1" -eq 2 ] || return 0
+		qs-init-table -f --max-replicas 5 -o t.csv
+	}
+	run roundtrip in.json 30 qs-decide --unbuffered --exploit --table t.csv
+	assert_success
+	assert_equal "$(cat status)" 0
+	assert_equal "$(cat filter.err)" "qs-decide: line 1: pod 9 is outside the table (1-3), using the nearest
+qs-decide: line 3: pod 9 is outside the table (1-5), using the nearest
+qs-decide: ... (and 2 more observations outside the table)"
+}
+
+@test "a long-lived qs-decide whose table no longer loads counts the observations outside it before its error" {
+	qs-init-table -o t.csv
+	recs 3 9 100 10 > in.json
+	# shellcheck disable=SC2317 # called by roundtrip
+	between() {
+		[ "$1" -eq 2 ] || return 0
+		echo garbage > bad.csv
+		mv bad.csv t.csv
+	}
+	run roundtrip in.json 30 qs-decide --unbuffered --exploit --table t.csv
+	assert_equal "$(cat status)" 65
+	assert_equal "$(cat filter.err)" "qs-decide: line 1: pod 9 is outside the table (1-3), using the nearest
+qs-decide: ... (and 1 more observation outside the table)
+qs-decide: invalid table t.csv: line 1: column garbage should be pod"
+}

@@ -227,3 +227,26 @@ levels() {
 	assert_success
 	assert_equal "$(levels <<<"$output")" "100 100"
 }
+
+@test "--recent: a time beyond the records' limit is 65; a clock a period past it is kept at the limit, and the file is read again" {
+	qs-init-table -o t.csv
+	# Its milliseconds, a period on, no longer fit: the window started
+	# anew at LLONG_MIN, saved, and the next run refused its own file.
+	printf '9223372036854775000 5\n' > recent
+	cp recent before
+	run --separate-stderr qs-decide --exploit --table t.csv --level-window 60 \
+	    --recent recent <<<'{"pod":1,"latency":100,"requests":7}'
+	assert_failure 65
+	assert_equal "$stderr" "qs-decide: invalid recent file recent: line 1: not \"unix_milliseconds requests\""
+	cmp recent before
+	printf '1000 5\n' > recent
+	QS_PERIOD=1e300 run --separate-stderr qs-decide --exploit --table t.csv \
+	    --level-window 60 --recent recent <<<'{"pod":1,"latency":100,"requests":7}'
+	assert_success
+	run cat recent
+	assert_output "9000000000000000000 7"
+	run --separate-stderr qs-decide --exploit --table t.csv --level-window 60 \
+	    --recent recent <<<'{"pod":1,"latency":100,"requests":3}'
+	assert_success
+	assert_equal "$(jq -r .level <<<"$output")" 7
+}

@@ -444,3 +444,34 @@ shadow_history() {
 	assert_output "$(printf '%s\n' 'each point: a bin of 3 rows' requests min-max mean 'latency (ms)' min-max latency ideal replicas epoch min-max applied recommended)"
 	python3 "$PLOTCHECK" overlap long.svg
 }
+
+@test "CRLF, as the C tools read it: a shadow history still draws its recommended count, a table its policy" {
+	make_inputs
+	shadow_history >shadow.csv
+	sed 's/$/\r/' shadow.csv >crlf.csv
+	run --separate-stderr qs-plot -o crlf.svg history crlf.csv
+	assert_success
+	assert_equal "$stderr" ""
+	run texts crlf.svg
+	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch applied recommended)"
+	line_shows crlf.svg 255,127,14 shadow.csv epoch recommended
+	line_shows crlf.svg 44,160,44 shadow.csv epoch applied
+	greedy_table 0 >g.csv
+	sed 's/$/\r/' g.csv >gcrlf.csv
+	qs-plot -o g.svg table gcrlf.csv
+	python3 "$PLOTCHECK" greedy g.svg g.csv
+}
+
+@test "an input on a pipe is drawn as the file is: a history from <(...), a table from standard input" {
+	make_inputs
+	shadow_history >shadow.csv
+	run --separate-stderr qs-plot -o pipe.svg history <(cat shadow.csv)
+	assert_success
+	assert_equal "$stderr" ""
+	line_shows pipe.svg 255,127,14 shadow.csv epoch recommended
+	line_shows pipe.svg 44,160,44 shadow.csv epoch applied
+	greedy_table 0 >g.csv
+	# shellcheck disable=SC2002 # a pipe, not a file, on standard input
+	cat g.csv | qs-plot -o g.svg table /dev/stdin
+	python3 "$PLOTCHECK" greedy g.svg g.csv
+}

@@ -92,7 +92,12 @@ qs_level_add(struct qs_level *l, double t, double requests)
 {
 	if (l->window <= 0 || !(requests >= 0) || !isfinite(t))
 		return requests;
-	put(l, llround(t * 1000), requests);
+	/*
+	 * Beyond the records' limit (a clock a period after a late --recent
+	 * file's last time) its milliseconds did not fit: llround's LLONG_MIN
+	 * started the window anew and was saved, as a file the next run refused.
+	 */
+	put(l, llround(fmin(fmax(t, 0), QS_TIME_NUM_MAX) * 1000), requests);
 	return l->r[0];
 }
 
@@ -128,7 +133,7 @@ parse_line(char *s, long long *ms, double *r)
 	if (sp == NULL)
 		return -1;
 	*sp = '\0';
-	if (qs_num_parse_long(s, 0, LONG_MAX, &v) != 0 ||
+	if (qs_num_parse_long(s, 0, (long)(QS_TIME_NUM_MAX * 1000), &v) != 0 ||
 	    qs_num_parse(sp + 1, r) != 0 || !(*r >= 0) || !isfinite(*r))
 		return -1;
 	*ms = v;
