@@ -112,15 +112,8 @@ qs_level_time(json_t *rec, double *t, struct qs_err *err)
 		*t = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 		return 0;
 	}
-	if (json_is_number(v) && json_number_value(v) >= 0 &&
-	    json_number_value(v) <= QS_TIME_NUM_MAX) {
-		*t = json_number_value(v);
-		return 0;
-	}
-	if (json_is_string(v) && qs_time_parse(json_string_value(v), t) == 0)
-		return 0;
-	return qs_err_set(err, EX_DATAERR, "%s", "time is not RFC 3339 or "
-	    "seconds since the epoch");
+	/* A time given is read as every record's is. */
+	return qs_rec_obs_time(rec, t, err);
 }
 
 /* Parse "unix_milliseconds requests" (the newline already cut off). */

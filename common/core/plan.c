@@ -684,7 +684,7 @@ qs_plan_fit_file(struct qs_plan *pl, const char *path, struct qs_err *err)
 	return rc;
 }
 
-static double series_step(const double *t, size_t n);
+static double series_step(const double *t, size_t n, double *d);
 
 int
 qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
@@ -693,7 +693,7 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	struct qs_obs_series s;
 	struct qs_plan_feed f;
 	struct qs_level lw;
-	double *v, *lv, rmax = 0, step, pk;
+	double *v, *lv, *d, rmax = 0, step, pk;
 	size_t i, nv = 0;
 	long used = 0;
 	int l;
@@ -765,7 +765,9 @@ qs_plan_fit_fp(struct qs_plan *pl, FILE *fp, const char *path,
 	 * horizon, where the series has the time ahead: a feed, as a
 	 * long-lived qs-decide learns them.
 	 */
-	step = series_step(s.t, s.n);
+	d = s.n > 1 ? xreallocarray(NULL, s.n - 1, sizeof(*d)) : NULL;
+	step = series_step(s.t, s.n, d);
+	free(d);
 	qs_plan_feed_init(&f, step, 1);
 	for (i = 0; i < s.n; i++)
 		qs_plan_feed_add(&f, pl, s.t[i], s.pod[i], s.lat[i], s.req[i],
@@ -1238,7 +1240,6 @@ qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
 	if (f->n > 0 && t < f->t[f->n - 1]) {
 		added = qs_plan_feed_flush(f, pl);
 		f->n = f->first = 0;
-		f->seen = 0;
 	}
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 64;
@@ -1254,8 +1255,6 @@ qs_plan_feed_add(struct qs_plan_feed *f, struct qs_plan *pl, double t,
 	f->lv[m] = level;
 	f->pod[m] = pod;
 	f->at[m] = level > 0 ? FEED_WAIT : FEED_DONE;
-	if (f->seen++ == 0)
-		f->t0 = t;
 	if (f->latency && qs_obs_settled(f->t, f->pod, m, pl->window))
 		qs_plan_add_latency(pl, pod, requests, latency);
 	step = f->step > 0 ? f->step : feed_step(f);
@@ -1465,25 +1464,22 @@ qs_plan_online_step(struct qs_plan_online *o, struct qs_table *t, size_t s,
 
 /*
  * The median of the n - 1 intervals of times t (the lower one of an even
- * count), 0 for fewer than two: the time step, as the simulator's fit
- * takes it.  The mean of a series with a gap was the gap's share, and
- * a horizon's ratio was matched that much too early or late.
+ * count), 0 for fewer than two, sorted in d (room for n - 1): the time
+ * step, as the simulator's fit takes it.  The mean of a series with a gap
+ * was the gap's share, and a horizon's ratio was matched that much too
+ * early or late.
  */
 static double
-series_step(const double *t, size_t n)
+series_step(const double *t, size_t n, double *d)
 {
-	double *d, step;
 	size_t i;
 
 	if (n < 2)
 		return 0;
-	d = xreallocarray(NULL, n - 1, sizeof(*d));
 	for (i = 1; i < n; i++)
 		d[i - 1] = t[i] - t[i - 1];
 	qsort(d, n - 1, sizeof(*d), cmp_double);
-	step = d[(n - 2) / 2];
-	free(d);
-	return step;
+	return d[(n - 2) / 2];
 }
 
 /* The intervals feed_step looks at: a few horizons' worth at 15 s. */
@@ -1499,7 +1495,9 @@ series_step(const double *t, size_t n)
 static double
 feed_step(const struct qs_plan_feed *f)
 {
+	double d[FEED_STEPS];
 	size_t k = f->n < FEED_STEPS + 1 ? f->n : FEED_STEPS + 1;
 
-	return series_step(f->t + (f->n - k), k);
+	/* Once per record: the intervals are sorted on the stack. */
+	return series_step(f->t + (f->n - k), k, d);
 }

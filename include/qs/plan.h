@@ -187,8 +187,6 @@ int qs_plan_print(FILE *fp, const struct qs_plan *pl);
 struct qs_plan_feed {
 	double step;		/* seconds between observations; 0: measured */
 	long weight;
-	double t0;
-	long seen;
 	/* Recent observations; their ratios are pending from first. */
 	double *t, *req, *lv;
 	long *pod, *at;
