@@ -388,16 +388,22 @@ shadow_history() {
 	      print $0, "2026-12-01T00:00:00Z", "2026-12-01T00:01:00Z", a, a, w }' history.csv
 }
 
+# Plot shadow history $1 as $2, quietly, and check that its key names both
+# counts and that both lines draw the data of $3 (the same rows as $1).
+shadow_plot() {
+	run --separate-stderr qs-plot -o "$2" history "$1"
+	assert_success
+	assert_equal "$stderr" ""
+	run texts "$2"
+	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch applied recommended)"
+	line_shows "$2" 44,160,44 "$3" epoch applied
+	line_shows "$2" 255,127,14 "$3" epoch recommended
+}
+
 @test "history: a shadow history draws the recommended count beside the applied one, both in the key" {
 	make_inputs
 	shadow_history >shadow.csv
-	run --separate-stderr qs-plot -o shadow.svg history shadow.csv
-	assert_success
-	assert_equal "$stderr" ""
-	run texts shadow.svg
-	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch applied recommended)"
-	line_shows shadow.svg 44,160,44 shadow.csv epoch applied
-	line_shows shadow.svg 255,127,14 shadow.csv epoch recommended
+	shadow_plot shadow.csv shadow.svg shadow.csv
 	line_shows shadow.svg 214,39,40 shadow.csv epoch new_latency 0,0,0 500
 	run line_shows shadow.svg 255,127,14 shadow.csv epoch applied
 	assert_failure 1
@@ -449,13 +455,7 @@ shadow_history() {
 	make_inputs
 	shadow_history >shadow.csv
 	sed 's/$/\r/' shadow.csv >crlf.csv
-	run --separate-stderr qs-plot -o crlf.svg history crlf.csv
-	assert_success
-	assert_equal "$stderr" ""
-	run texts crlf.svg
-	assert_output "$(printf '%s\n' requests 'latency (ms)' latency ideal replicas epoch applied recommended)"
-	line_shows crlf.svg 255,127,14 shadow.csv epoch recommended
-	line_shows crlf.svg 44,160,44 shadow.csv epoch applied
+	shadow_plot crlf.csv crlf.svg shadow.csv
 	greedy_table 0 >g.csv
 	sed 's/$/\r/' g.csv >gcrlf.csv
 	qs-plot -o g.svg table gcrlf.csv
