@@ -1312,6 +1312,24 @@ step_table() {
 	assert_equal "$(jq -c '[.violation_rate, .hpa_frontier_replica_minutes, .merit_hpa, .merit_oracle]' <<<"$output")" "[0,null,null,0]"
 }
 
+@test "eval --merit: the target-tuned frontier, HPA's other knobs at their defaults" {
+	# 1.2/s for a minute, then 0.2/s: every target from 0.6 to 1.05 sets
+	# 2 replicas at t=0; with the default 300-s scale-down window it holds
+	# them to the end (13 replica-minutes), with a window of 0 it drops
+	# to 1 within a minute (8.25, target 0.7).
+	printf 't,requests\n0,72\n1,12\n2,12\n3,12\n4,12\n5,12\n6,12\n' > trace.csv
+	run qs-sim eval --trace trace.csv --policy static:2 --capacity 1 --noise 0 \
+	    --startup-delay 0 --merit
+	assert_success
+	assert_equal "$(jq -c '[.violation_rate, .replica_minutes, .hpa_frontier_replica_minutes, .hpa_target_frontier_replica_minutes]' <<<"$output")" "[0,14,8.25,13]"
+	assert_equal "$(jq -r '[.merit_hpa, .merit_hpa_target] | map(. * 1000 | round) | @csv' <<<"$output")" 697,77
+	# The default HPA is on the target-tuned frontier, not on the other.
+	run qs-sim eval --trace trace.csv --policy hpa --hpa-target 1 --capacity 1 \
+	    --noise 0 --startup-delay 0 --merit
+	assert_success
+	assert_equal "$(jq -r '[.merit_hpa, .merit_hpa_target] | map(. * 1000 | round) | @csv' <<<"$output")" 576,0
+}
+
 @test "eval --observation-delay: policies see the metrics that many seconds late" {
 	# The HPA trace of the 30 s window test: with metrics 60 s late, every
 	# decision comes one interval later.

@@ -451,6 +451,28 @@ qs_simeval_print(FILE *fp, const struct qs_simeval_result *res)
 	return 0;
 }
 
+/*
+ * Mark the points of v that no other has at as few violations and fewer
+ * replica-minutes (the first of equals).
+ */
+static void
+mark_frontier(struct qs_simeval_point *v, size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < len; i++) {
+		v[i].frontier = 1;
+		for (j = 0; j < len && v[i].frontier; j++)
+			if (j != i && v[j].res.violation_rate <=
+			    v[i].res.violation_rate &&
+			    (v[j].res.replica_minutes < v[i].res.replica_minutes ||
+			    (v[j].res.replica_minutes == v[i].res.replica_minutes &&
+			    (v[j].res.violation_rate < v[i].res.violation_rate ||
+			    j < i))))
+				v[i].frontier = 0;
+	}
+}
+
 int
 qs_simeval_sweep(const struct qs_sim_params *p, const double *trace,
     size_t n, const struct qs_simeval *o, struct qs_simeval_point **pts,
@@ -459,7 +481,7 @@ qs_simeval_sweep(const struct qs_sim_params *p, const double *trace,
 	static const double windows[] = { 0, 60, 300 }, tols[] = { 0, 0.1 };
 	struct qs_simeval q = *o;
 	struct qs_simeval_point *v;
-	size_t i, j, w, t, len = 0;
+	size_t i, w, t, len = 0;
 
 	v = xcalloc(15 * 3 * 2, sizeof(*v));
 	q.policy = QS_POLICY_HPA;
@@ -480,17 +502,7 @@ qs_simeval_sweep(const struct qs_sim_params *p, const double *trace,
 				}
 				len++;
 			}
-	for (i = 0; i < len; i++) {
-		v[i].frontier = 1;
-		for (j = 0; j < len && v[i].frontier; j++)
-			if (j != i && v[j].res.violation_rate <=
-			    v[i].res.violation_rate &&
-			    (v[j].res.replica_minutes < v[i].res.replica_minutes ||
-			    (v[j].res.replica_minutes == v[i].res.replica_minutes &&
-			    (v[j].res.violation_rate < v[i].res.violation_rate ||
-			    j < i))))
-				v[i].frontier = 0;
-	}
+	mark_frontier(v, len);
 	*pts = v;
 	*npts = len;
 	return 0;
@@ -531,13 +543,27 @@ qs_simeval_merit(const struct qs_sim_params *p, const double *trace,
 {
 	struct qs_simeval_point *pts;
 	struct qs_simeval q = *o;
-	size_t npts;
+	struct qs_hpa_params def;
+	size_t npts, i, j;
 
 	if (qs_simeval_sweep(p, trace, n, o, &pts, &npts, err) != 0)
 		return -1;
 	m->hpa_replica_minutes = qs_simeval_frontier_at(pts, npts,
 	    res->violation_rate);
 	m->hpa = res->replica_minutes / m->hpa_replica_minutes - 1;
+	/*
+	 * The frontier of HPA's target alone, its other knobs at Kubernetes'
+	 * defaults: what a user who tunes only the target would get.
+	 */
+	qs_hpa_defaults(&def);
+	for (i = j = 0; i < npts; i++)
+		if (pts[i].down_window == def.down_window &&
+		    pts[i].tolerance == def.tolerance)
+			pts[j++] = pts[i];
+	mark_frontier(pts, j);
+	m->hpa_target_replica_minutes = qs_simeval_frontier_at(pts, j,
+	    res->violation_rate);
+	m->hpa_target = res->replica_minutes / m->hpa_target_replica_minutes - 1;
 	free(pts);
 	q.policy = QS_POLICY_ORACLE;
 	q.series = NULL;
@@ -562,17 +588,21 @@ qs_simeval_print_merit(FILE *fp, const struct qs_simeval_result *res,
     const struct qs_simeval_merit *m)
 {
 	char a[QS_NUM_MAX], b[QS_NUM_MAX], c[QS_NUM_MAX], d[QS_NUM_MAX];
-	char e[QS_NUM_MAX];
+	char e[QS_NUM_MAX], f[QS_NUM_MAX], g[QS_NUM_MAX];
 
 	format_or_null(a, m->hpa_replica_minutes);
 	format_or_null(b, m->hpa);
 	format_or_null(c, m->oracle.replica_minutes);
 	format_or_null(d, m->oracle.violation_rate);
 	format_or_null(e, m->oracle_merit);
+	format_or_null(f, m->hpa_target_replica_minutes);
+	format_or_null(g, m->hpa_target);
 	if (fputc('{', fp) == EOF || print_fields(fp, res) != 0 ||
 	    fprintf(fp, ",\"hpa_frontier_replica_minutes\":%s,\"merit_hpa\":%s,"
+	    "\"hpa_target_frontier_replica_minutes\":%s,"
+	    "\"merit_hpa_target\":%s,"
 	    "\"oracle_replica_minutes\":%s,\"oracle_violation_rate\":%s,"
-	    "\"merit_oracle\":%s}\n", a, b, c, d, e) < 0)
+	    "\"merit_oracle\":%s}\n", a, b, f, g, c, d, e) < 0)
 		return -1;
 	return 0;
 }

@@ -207,6 +207,9 @@ double qs_simeval_frontier_at(const struct qs_simeval_point *pts, size_t n,
 struct qs_simeval_merit {
 	double hpa_replica_minutes;	/* the frontier's at res's rate */
 	double hpa;		/* NAN outside the frontier's reach */
+	/* The same for the frontier of the target alone, at hpa.h's defaults. */
+	double hpa_target_replica_minutes;
+	double hpa_target;
 	struct qs_simeval_result oracle;	/* the lead-time oracle's run */
 	double oracle_merit;
 };
