@@ -559,7 +559,7 @@ pending"
 	assert_equal "$(find state/pending -name "*.json" | wc -l)" 1
 }
 
-@test "qs-update gets --min-age (the wait) and --max-age, qs-scale --recommendations, once they take them" {
+@test "qs-update gets --min-age (the wait less the slack) and --max-age, qs-scale --recommendations, once they take them" {
 	use_lab
 	# Tools that say they take the options, log them, and run the real
 	# tools without.
@@ -586,7 +586,7 @@ pending"
 	assert_equal "$(rows history.csv)" 1
 	assert_equal "$(sort gate.args)" "qs-scale --recommendations st/recommendations
 qs-update --max-age 10.5
-qs-update --min-age 1"
+qs-update --min-age 0.5"
 }
 
 @test "--epochs never waits for a transition named in the future: its record's time counts" {
