@@ -513,7 +513,22 @@ pending"
 	assert_failure 64
 	run --separate-stderr qs-run --loop --period 0
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: invalid --period: 0 (seconds above 0)"
+	assert_equal "$stderr" "qs-run: invalid --period: 0 (a number from 0.001 to 1e+09)"
+	# qs-init-table's bounds for the period it records, and its numbers.
+	run --separate-stderr qs-run --loop --period 2e9 --state-dir st
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --period: 2e9 (a number from 0.001 to 1e+09)"
+	[ ! -e st ]
+	run --separate-stderr qs-run --loop --period 0.0009
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --period: 0.0009 (a number from 0.001 to 1e+09)"
+	QS_PERIOD=1e10 run --separate-stderr qs-run --epochs 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 1e10 (a number from 0.001 to 1e+09)"
+	QS_PERIOD=1e9 run --separate-stderr qs-run --epochs 1 --table nope.csv
+	assert_failure 66
+	run --separate-stderr qs-run --loop --period 0.001 --table nope.csv
+	assert_failure 66
 	run --separate-stderr qs-run --epochs x
 	assert_failure 64
 	run --separate-stderr qs-run --epochs 1 --wait soon
@@ -527,7 +542,7 @@ pending"
 	QS_WAIT=soon run --separate-stderr qs-run --epochs 1 --wait later
 	assert_equal "$stderr" "qs-run: invalid --wait: later (seconds, a decimal number)"
 	QS_PERIOD=0 run --separate-stderr qs-run --epochs 1
-	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 0 (seconds above 0)"
+	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 0 (a number from 0.001 to 1e+09)"
 	QS_MAX_AGE=soon run --separate-stderr qs-run --epochs 1
 	assert_equal "$stderr" "qs-run: invalid QS_MAX_AGE: soon (seconds, a decimal number)"
 	QS_MAX_FAILURES=0 run --separate-stderr qs-run --epochs 1
