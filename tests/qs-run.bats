@@ -25,6 +25,15 @@ use_lab() {
 	[ -e table.csv ] || qs-init-table --request-width 2 -o table.csv
 }
 
+# Wait until Prometheus has three scrapes in the tools' 3-s window: a
+# scrape late under load would leave a tick's observation, which has no
+# retries, empty.
+fresh_data() {
+	# shellcheck source=../scripts/lab.bash
+	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
+	lab_wait_data "$LAB" 3s
+}
+
 sim_replicas() {
 	curl -fsS "$SIM_URL/qs-sim/state" |
 	    python3 -c 'import json, sys; print(json.load(sys.stdin)["replicas"])'
@@ -212,12 +221,16 @@ local_teardown() {
 
 @test "a killed tick leaves table and history readable" {
 	use_lab
-	qs-run --once --state-dir st 2>/dev/null
+	fresh_data
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
 	# A fresh table holds: without a second between them, both decisions
 	# would have the same time, state and action, one transition to
 	# qs_history_seen.
 	sleep 1
-	qs-run --once --state-dir st --wait 0 --max-age 60 2>/dev/null
+	fresh_data
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
 	assert_equal "$(rows history.csv)" 1
 	table=$(digest table.csv)
 	history=$(digest history.csv)
@@ -231,6 +244,7 @@ local_teardown() {
 	echo "$$" > "$GATE.pid"
 	exec "$REAL" "$@" >&3
 	EOS
+	fresh_data
 	setsid qs-run --once --state-dir st --wait 0 --max-age 60 2>/dev/null &
 	pid=$!
 	await gate.pid
@@ -251,6 +265,7 @@ local_teardown() {
 	# The transition was not learned, so it is still pending: the next tick
 	# learns it, once.
 	PATH=${PATH#"$T/wrap:"}
+	fresh_data
 	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
 	assert_equal "$(rows history.csv)" 2
