@@ -214,6 +214,7 @@ struct ages {
 
 static int dropped(const struct qs_table *t, json_t *rec, long line,
     const struct ages *a, struct qs_err *err);
+static const char *where(char *buf, size_t n, json_t *rec, long line);
 static int shadow_outside(const struct qs_table *t, json_t *rec, long line);
 static int drops_save(const char *path, struct qs_err *err);
 /* --drops: the transitions not learned, by reason, in drop_names' order. */
@@ -576,7 +577,7 @@ static int
 dropped(const struct qs_table *t, json_t *rec, long line, const struct ages *a,
     struct qs_err *err)
 {
-	char b1[QS_NUM_MAX], b2[QS_NUM_MAX];
+	char b1[QS_NUM_MAX], b2[QS_NUM_MAX], at[96];
 	struct qs_ready rd;
 	double t0, t1, age;
 	int not_ready;
@@ -585,8 +586,9 @@ dropped(const struct qs_table *t, json_t *rec, long line, const struct ages *a,
 		if (qs_rec_time(rec, "time", &t0, err) != 0)
 			goto bad;
 		if (a->max > 0 && (age = (double)time(NULL) - t0) > a->max) {
-			qs_warn("line %ld: dropped: stale transition (age %s s > "
-			    "max %s s)", line, secs(b1, age), secs(b2, a->max));
+			qs_warn("%s: dropped: stale transition (age %s s > max "
+			    "%s s)", where(at, sizeof(at), rec, line), secs(b1, age),
+			    secs(b2, a->max));
 			drop_count[DROP_STALE]++;
 			return 1;
 		}
@@ -594,9 +596,9 @@ dropped(const struct qs_table *t, json_t *rec, long line, const struct ages *a,
 			if (qs_rec_time(rec, "new_time", &t1, err) != 0)
 				goto bad;
 			if (t1 - t0 < a->min) {
-				qs_warn("line %ld: dropped: instant transition "
-				    "(lasted %s s < min %s s)", line, secs(b1, t1 - t0),
-				    secs(b2, a->min));
+				qs_warn("%s: dropped: instant transition (lasted "
+				    "%s s < min %s s)", where(at, sizeof(at), rec,
+				    line), secs(b1, t1 - t0), secs(b2, a->min));
 				drop_count[DROP_INSTANT]++;
 				return 1;
 			}
@@ -605,8 +607,9 @@ dropped(const struct qs_table *t, json_t *rec, long line, const struct ages *a,
 	if ((not_ready = qs_ready_check(rec, &rd, err)) < 0)
 		goto bad;
 	if (not_ready) {
-		qs_warn("line %ld: dropped: foreign or not ready (new_pod %ld, "
-		    "%s %ld)", line, rd.new_pod, rd.key, rd.expected);
+		qs_warn("%s: dropped: foreign or not ready (new_pod %ld, %s %ld)",
+		    where(at, sizeof(at), rec, line), rd.new_pod, rd.key,
+		    rd.expected);
 		drop_count[DROP_FOREIGN]++;
 		return 1;
 	}
@@ -864,14 +867,39 @@ static int
 shadow_outside(const struct qs_table *t, json_t *rec, long line)
 {
 	struct qs_err err = { 0 };
+	char at[96];
 	long applied;
 
 	if (!qs_rec_has(rec, "recommended") ||
 	    qs_rec_applied(rec, &applied, &err) != 0 ||
 	    qs_table_action(t, applied) >= 0)
 		return 0;
-	qs_warn("line %ld: dropped: foreign (applied %ld is not an action of "
-	    "the table)", line, applied);
+	qs_warn("%s: dropped: foreign (applied %ld is not an action of the "
+	    "table)", where(at, sizeof(at), rec, line), applied);
 	drop_count[DROP_FOREIGN]++;
 	return 1;
+}
+
+/*
+ * Where a dropped record rec (borrowed) is, for its warning, into buf of
+ * n bytes: "line N (time T)", by its line and its "time", since a caller
+ * that feeds one record at a time (qs-run) sees line 1 for every one; the
+ * line alone when it has no time fit for a one-line message (a string of
+ * up to 40 printable characters).
+ */
+static const char *
+where(char *buf, size_t n, json_t *rec, long line)
+{
+	json_t *v = json_object_get(rec, "time");
+	const char *t = json_is_string(v) ? json_string_value(v) : NULL;
+	size_t i, len = t != NULL ? strlen(t) : 0;
+
+	for (i = 0; i < len && len <= 40; i++)
+		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
+			break;
+	if (len == 0 || len > 40 || i < len)
+		snprintf(buf, n, "line %ld", line);
+	else
+		snprintf(buf, n, "line %ld (time %s)", line, t);
+	return buf;
 }

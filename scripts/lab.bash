@@ -51,12 +51,14 @@ lab_start() {
 }
 
 # Wait (up to about 60 s) until the target is up and the request counter
-# has samples over the given window.
+# has samples over the given window: three scrapes in it that succeeded
+# (up is 1), since a failed one leaves a sample of up, 0, but none of the
+# counter, and a late one none at all.
 lab_wait_data() {
 	local dir=$1 window=$2 i
 	for ((i = 0; i < 600; i++)); do
 		if curl -sf "$PROM_URL/api/v1/query" --data-urlencode \
-		    "query=count_over_time(up{job=\"qs-sim\"}[$window]) >= 3" |
+		    "query=sum_over_time(up{job=\"qs-sim\"}[$window]) >= 3" |
 		    grep -q '"value"'; then
 			return 0
 		fi

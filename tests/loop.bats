@@ -52,6 +52,11 @@ seconds() {
 	date -u -d "$1" +%s
 }
 
+# The time of a record in milliseconds since the epoch.
+millis() {
+	date -u -d "$1" +%s%3N
+}
+
 @test "--period 15 --wait 60: a decision every 15 s, each completed once, 60 s after" {
 	use_lab
 	# No exploring: a newer decision that changed the count before an
@@ -67,7 +72,8 @@ seconds() {
 	[[ $stderr != *"already in"* ]]
 	assert_equal "$(echo "$stderr" | grep -c '^qs-run: epoch [0-9]*: pod ')" 3
 	# 15 s apart (to the second of the records' times): three in flight at
-	# once, each observed again no sooner than the wait.
+	# once, each observed again the wait after its tick, so no sooner than
+	# the wait less the slack (a second) after its own observation.
 	mapfile -t t < <(decision_times)
 	for i in 1 2; do
 		d=$(($(seconds "${t[i]}") - $(seconds "${t[i - 1]}")))
@@ -75,8 +81,8 @@ seconds() {
 	done
 	paste -d' ' <(column history.csv time) <(column history.csv new_time) |
 	    while read -r a b; do
-		d=$(($(seconds "$b") - $(seconds "$a")))
-		[ "$d" -ge 60 ] && [ "$d" -le 62 ]
+		d=$(($(millis "$b") - $(millis "$a")))
+		[ "$d" -ge 59000 ] && [ "$d" -le 62000 ]
 	done
 	assert_equal "$(find st/pending -type f | wc -l)" 0
 }
@@ -127,4 +133,42 @@ seconds() {
 		[ "$r" -ge 3 ]
 		sleep 1
 	done
+}
+
+@test "chains stay on the period grid: a slow follow-up over many periods drops no transition" {
+	use_lab
+	# Every decision a random count, none held: a transition completed
+	# after the next decision would show that one's count, and be dropped.
+	export QS_EPSILON=1 QS_EXPLORE_DECAY=0
+	export QS_SCALE_OPTS="$QS_SCALE_OPTS --down-window 0"
+	# A slow Prometheus behind the completions: each chain's observation
+	# comes that much later after its tick, and chained from the last
+	# completion instead of from the tick, the chains drift later until one
+	# falls due after the next decision.
+	real=$(command -v qs-observe)
+	cat > wrap/qs-observe <<-EOW
+	#!/usr/bin/env bash
+	[ "\${1:-}" != --next ] || sleep 0.3
+	exec "$real" "\$@"
+	EOW
+	chmod +x wrap/qs-observe
+	run --separate-stderr qs-run --epochs 8 --period 1 --wait 1 --state-dir st
+	assert_success
+	[[ $stderr != *dropped* ]]
+	[[ $stderr != *dropping* ]]
+	assert_equal "$(column history.csv time | sort)" "$(decision_times | sort)"
+	assert_equal "$(grep -c '' history.csv)" 9
+	# The decisions after the first, which has no completion before it, sit
+	# at the same offset from the grid of periods, give or take less than
+	# the slack (half a period).
+	mapfile -t t < <(decision_times)
+	lo='' hi=''
+	for ((i = 1; i < ${#t[@]}; i++)); do
+		o=$(($(millis "${t[i]}") - i * 1000))
+		[ -n "$lo" ] && [ "$o" -ge "$lo" ] || lo=$o
+		[ -n "$hi" ] && [ "$o" -le "$hi" ] || hi=$o
+	done
+	echo "offsets from the grid within $((hi - lo)) ms"
+	[ $((hi - lo)) -lt 500 ]
+	assert_equal "$(find st/pending -type f | wc -l)" 0
 }

@@ -25,6 +25,15 @@ use_lab() {
 	[ -e table.csv ] || qs-init-table --request-width 2 -o table.csv
 }
 
+# Wait until Prometheus has three scrapes in the tools' 3-s window: a
+# scrape late under load would leave a tick's observation, which has no
+# retries, empty.
+fresh_data() {
+	# shellcheck source=../scripts/lab.bash
+	. "$BATS_TEST_DIRNAME/../scripts/lab.bash"
+	lab_wait_data "$LAB" 3s
+}
+
 sim_replicas() {
 	curl -fsS "$SIM_URL/qs-sim/state" |
 	    python3 -c 'import json, sys; print(json.load(sys.stdin)["replicas"])'
@@ -212,12 +221,16 @@ local_teardown() {
 
 @test "a killed tick leaves table and history readable" {
 	use_lab
-	qs-run --once --state-dir st 2>/dev/null
+	fresh_data
+	run --separate-stderr qs-run --once --state-dir st
+	assert_success
 	# A fresh table holds: without a second between them, both decisions
 	# would have the same time, state and action, one transition to
 	# qs_history_seen.
 	sleep 1
-	qs-run --once --state-dir st --wait 0 --max-age 60 2>/dev/null
+	fresh_data
+	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
+	assert_success
 	assert_equal "$(rows history.csv)" 1
 	table=$(digest table.csv)
 	history=$(digest history.csv)
@@ -231,6 +244,7 @@ local_teardown() {
 	echo "$$" > "$GATE.pid"
 	exec "$REAL" "$@" >&3
 	EOS
+	fresh_data
 	setsid qs-run --once --state-dir st --wait 0 --max-age 60 2>/dev/null &
 	pid=$!
 	await gate.pid
@@ -251,6 +265,7 @@ local_teardown() {
 	# The transition was not learned, so it is still pending: the next tick
 	# learns it, once.
 	PATH=${PATH#"$T/wrap:"}
+	fresh_data
 	run --separate-stderr qs-run --once --state-dir st --wait 0 --max-age 60
 	assert_success
 	assert_equal "$(rows history.csv)" 2
@@ -513,7 +528,22 @@ pending"
 	assert_failure 64
 	run --separate-stderr qs-run --loop --period 0
 	assert_failure 64
-	assert_equal "$stderr" "qs-run: invalid --period: 0 (seconds above 0)"
+	assert_equal "$stderr" "qs-run: invalid --period: 0 (a number from 0.001 to 1e+09)"
+	# qs-init-table's bounds for the period it records, and its numbers.
+	run --separate-stderr qs-run --loop --period 2e9 --state-dir st
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --period: 2e9 (a number from 0.001 to 1e+09)"
+	[ ! -e st ]
+	run --separate-stderr qs-run --loop --period 0.0009
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --period: 0.0009 (a number from 0.001 to 1e+09)"
+	QS_PERIOD=1e10 run --separate-stderr qs-run --epochs 1
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 1e10 (a number from 0.001 to 1e+09)"
+	QS_PERIOD=1e9 run --separate-stderr qs-run --epochs 1 --table nope.csv
+	assert_failure 66
+	run --separate-stderr qs-run --loop --period 0.001 --table nope.csv
+	assert_failure 66
 	run --separate-stderr qs-run --epochs x
 	assert_failure 64
 	run --separate-stderr qs-run --epochs 1 --wait soon
@@ -527,7 +557,7 @@ pending"
 	QS_WAIT=soon run --separate-stderr qs-run --epochs 1 --wait later
 	assert_equal "$stderr" "qs-run: invalid --wait: later (seconds, a decimal number)"
 	QS_PERIOD=0 run --separate-stderr qs-run --epochs 1
-	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 0 (seconds above 0)"
+	assert_equal "$stderr" "qs-run: invalid QS_PERIOD: 0 (a number from 0.001 to 1e+09)"
 	QS_MAX_AGE=soon run --separate-stderr qs-run --epochs 1
 	assert_equal "$stderr" "qs-run: invalid QS_MAX_AGE: soon (seconds, a decimal number)"
 	QS_MAX_FAILURES=0 run --separate-stderr qs-run --epochs 1
@@ -559,7 +589,7 @@ pending"
 	assert_equal "$(find state/pending -name "*.json" | wc -l)" 1
 }
 
-@test "qs-update gets --min-age (the wait) and --max-age, qs-scale --recommendations, once they take them" {
+@test "qs-update gets --min-age (the wait less the slack) and --max-age, qs-scale --recommendations, once they take them" {
 	use_lab
 	# Tools that say they take the options, log them, and run the real
 	# tools without.
@@ -586,7 +616,7 @@ pending"
 	assert_equal "$(rows history.csv)" 1
 	assert_equal "$(sort gate.args)" "qs-scale --recommendations st/recommendations
 qs-update --max-age 10.5
-qs-update --min-age 1"
+qs-update --min-age 0.5"
 }
 
 @test "--epochs never waits for a transition named in the future: its record's time counts" {

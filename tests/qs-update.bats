@@ -514,7 +514,7 @@ update_in() {
 
 @test "a stale transition is dropped with a warning, not applied, not in the history" {
 	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	stale='^qs-update: line 1: dropped: stale transition \(age [0-9]{9} s > max 300 s\)$'
+	stale='^qs-update: line 1 \(time 2020-01-01T09:00:00Z\): dropped: stale transition \(age [0-9]{9} s > max 300 s\)$'
 	for mode in batch unbuffered; do
 		prepare
 		timed 2020-01-01T09:00:00Z 2020-01-01T09:01:40Z 2 >in
@@ -548,18 +548,18 @@ update_in() {
 		update_in "$mode" --min-age 60
 		assert_equal "$status" 0
 		assert_equal "$output" ""
-		assert_equal "$err" "qs-update: line 1: dropped: instant transition (lasted 0 s < min 60 s)"
+		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00Z): dropped: instant transition (lasted 0 s < min 60 s)"
 		unchanged
 		# Offsets and fractions count: 09:00:00.5 to 10:00:30+01:00.
 		timed 2026-01-01T09:00:00.5Z 2026-01-01T10:00:30+01:00 2 >in
 		QS_MIN_AGE=30 update_in "$mode"
-		assert_equal "$err" "qs-update: line 1: dropped: instant transition (lasted 29.5 s < min 30 s)"
+		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00.5Z): dropped: instant transition (lasted 29.5 s < min 30 s)"
 		unchanged
 		timed 2026-01-01T09:00:00Z 2026-01-01T09:00:59Z 2 >in
 		timed 2026-01-01T09:01:00Z 2026-01-01T09:02:00Z 2 >>in
 		update_in "$mode" --min-age 60
 		assert_equal "$status" 0
-		assert_equal "$err" "qs-update: line 1: dropped: instant transition (lasted 59 s < min 60 s)"
+		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00Z): dropped: instant transition (lasted 59 s < min 60 s)"
 		assert_regex "$output" '^\{"time":"2026-01-01T09:01:00Z",.*"epoch":12}$'
 		assert_equal "$(wc -l <h.csv)" 14
 	done
@@ -575,8 +575,10 @@ update_in() {
 		update_in "$mode"
 		assert_equal "$status" 0
 		assert_equal "$output" ""
-		assert_equal "$err" "qs-update: line 1: dropped: foreign or not ready (new_pod 5, action 2)
-qs-update: line 2: dropped: foreign or not ready (new_pod 1, action 2)
+		# Each named by its line and, when it has one, its time: a caller
+		# feeding one record at a time sees line 1 for every one.
+		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00Z): dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: line 2 (time 2026-01-01T09:01:00Z): dropped: foreign or not ready (new_pod 1, action 2)
 qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 		unchanged
 		# The count applied, when there is one, is what must be ready.
@@ -585,8 +587,26 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 		  timed 2026-01-01T09:03:00Z 2026-01-01T09:04:40Z 3; } >in
 		update_in "$mode"
 		assert_equal "$status" 0
-		assert_equal "$err" "qs-update: line 3: dropped: foreign or not ready (new_pod 3, action 2)"
+		assert_equal "$err" "qs-update: line 3 (time 2026-01-01T09:03:00Z): dropped: foreign or not ready (new_pod 3, action 2)"
 		assert_equal "$(wc -l <h.csv)" 15
+	done
+}
+
+@test "a dropped transition is named by its time only when it is fit for a one-line message" {
+	long=$(printf '2026-01-01T09:00:00.%036dZ' 0)
+	for mode in batch unbuffered; do
+		prepare
+		# A control character, more than 40 characters, not a string: the
+		# line alone.  Only --min-age and --max-age read a time.
+		printf '{"time":%s,"pod":1,"latency":1,"requests":1,"action":2,"new_pod":5,"new_latency":1,"new_requests":1,"reward":1}\n' \
+		    '"2026-01-01T09:00:00Z\n"' "\"$long\"" 1767258000 '"2026-01-01T09:00:00.123Z"' >in
+		update_in "$mode"
+		assert_equal "$status" 0
+		assert_equal "$err" "qs-update: line 1: dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: line 2: dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: line 3: dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: line 4 (time 2026-01-01T09:00:00.123Z): dropped: foreign or not ready (new_pod 5, action 2)"
+		unchanged
 	done
 }
 
