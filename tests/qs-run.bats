@@ -589,7 +589,7 @@ pending"
 	assert_equal "$(find state/pending -name "*.json" | wc -l)" 1
 }
 
-@test "qs-update gets --min-age (the wait less the slack) and --max-age, qs-scale --recommendations, once they take them" {
+@test "qs-update gets --min-age (the wait less the slack, at least half the wait) and --max-age, qs-scale --recommendations, once they take them" {
 	use_lab
 	# Tools that say they take the options, log them, and run the real
 	# tools without.
@@ -611,12 +611,13 @@ pending"
 		exec "$REAL" "${args[@]}"
 		EOS
 	done
+	# The slack is a second: 1.5 less 1 is under half the wait, 0.75.
 	run --separate-stderr qs-run --epochs 1 --period 2 --wait 1.5 --lock-wait 1 --state-dir st
 	assert_success
 	assert_equal "$(rows history.csv)" 1
 	assert_equal "$(sort gate.args)" "qs-scale --recommendations st/recommendations
 qs-update --max-age 10.5
-qs-update --min-age 0.5"
+qs-update --min-age 0.75"
 }
 
 @test "--epochs never waits for a transition named in the future: its record's time counts" {
