@@ -273,6 +273,7 @@ main(int argc, char *argv[])
 	struct cell cell = { NULL, 0, -1 };
 	struct qs_history_match m = { same_cell, &cell, 0, 0, 0 };
 	long epoch0 = 0, replayed = 0;
+	char at[96];
 	unsigned char *touched = NULL;
 	int c, rc, lock, dup, restored = 0, nomodel = 0, changed, mark = 0;
 	struct qs_atomic msave;
@@ -446,14 +447,15 @@ main(int argc, char *argv[])
 			if (dup > 0 && model_path == NULL &&
 			    behind(t, &cell, &m, touched)) {
 				restored++;
-				qs_warn("<stdin>: line %ld: this transition is in %s "
-				    "but not in the table (an update killed before "
-				    "its end); its Q-value restored from the history",
-				    qs_reader_line(r), history);
+				qs_warn("%s: this transition is in %s but not in "
+				    "the table (an update killed before its end); "
+				    "its Q-value restored from the history",
+				    where(at, sizeof(at), rec, qs_reader_line(r)),
+				    history);
 			} else if (dup > 0)
-				qs_warn("<stdin>: line %ld: this transition is "
-				    "already in %s; not applied again",
-				    qs_reader_line(r), history);
+				qs_warn("%s: this transition is already in %s; "
+				    "not applied again", where(at, sizeof(at), rec,
+				    qs_reader_line(r)), history);
 			drop_count[DROP_DUPLICATE] += dup > 0;
 			json_decref(rec);
 			if (dup < 0) {
@@ -640,6 +642,7 @@ stream(struct qs_table *t, const char *table, const char *history,
 	json_t *one = json_array(), *rec;
 	struct cell cell = { NULL, 0, -1 };
 	struct qs_history_match m = { same_cell, &cell, 0, 0, 0 };
+	char at[96];
 	long line, epoch = 0;
 	int rc, lock, skip;
 
@@ -672,17 +675,18 @@ stream(struct qs_table *t, const char *table, const char *history,
 				fail(&err, h, NULL);
 			if (skip && model_path == NULL &&
 			    behind(t, &cell, &m, NULL)) {
-				qs_warn("<stdin>: line %ld: this transition is in %s "
-				    "but not in the table (an update killed before "
-				    "its end); its Q-value restored from the history",
-				    line, history);
+				qs_warn("%s: this transition is in %s but not in "
+				    "the table (an update killed before its end); "
+				    "its Q-value restored from the history",
+				    where(at, sizeof(at), rec, line), history);
 				if (qs_table_save_prepare(t, table, &save, &err) != 0)
 					fail(&err, NULL, NULL);
 				if (qs_atomic_commit(&save, &err) != 0)
 					fail(&err, NULL, NULL);
 			} else if (skip)
-				qs_warn("<stdin>: line %ld: this transition is already "
-				    "in %s; not applied again", line, history);
+				qs_warn("%s: this transition is already in %s; "
+				    "not applied again", where(at, sizeof(at), rec,
+				    line), history);
 			if (skip) {
 				drop_count[DROP_DUPLICATE]++;
 				undo_h = NULL;
@@ -882,7 +886,7 @@ shadow_outside(const struct qs_table *t, json_t *rec, long line)
 
 /*
  * Where a dropped record rec (borrowed) is, for its warning, into buf of
- * n bytes: "line N (time T)", by its line and its "time", since a caller
+ * n bytes: "<stdin>: line N (time T)", by its line and its "time", since a caller
  * that feeds one record at a time (qs-run) sees line 1 for every one; the
  * line alone when it has no time fit for a one-line message (a string of
  * up to 40 printable characters).
@@ -898,8 +902,8 @@ where(char *buf, size_t n, json_t *rec, long line)
 		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
 			break;
 	if (len == 0 || len > 40 || i < len)
-		snprintf(buf, n, "line %ld", line);
+		snprintf(buf, n, "<stdin>: line %ld", line);
 	else
-		snprintf(buf, n, "line %ld (time %s)", line, t);
+		snprintf(buf, n, "<stdin>: line %ld (time %s)", line, t);
 	return buf;
 }

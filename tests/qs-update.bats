@@ -341,7 +341,7 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	cp t.csv want.csv
 	run qs-update --table t.csv --history h.csv <<< "$TREC"
 	assert_success
-	assert_output "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	assert_output "qs-update: <stdin>: line 1 (time 2026-12-01T09:00:00Z): this transition is already in h.csv; not applied again"
 	assert_equal "$(digest t.csv)" "$once"
 	assert_equal "$(grep -c ',2026-12-01T09:00:00Z,' h.csv)" 1
 	assert_equal "$(wc -l < h.csv)" 2
@@ -351,8 +351,8 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	printf '%s\n' "$later" "$later" "$TREC" > in
 	run qs-update --table t.csv --history h.csv --format csv < in
 	assert_success
-	assert_line -n 0 "qs-update: <stdin>: line 2: this transition is already in h.csv; not applied again"
-	assert_line -n 1 "qs-update: <stdin>: line 3: this transition is already in h.csv; not applied again"
+	assert_line -n 0 "qs-update: <stdin>: line 2 (time 2026-12-01T09:05:00Z): this transition is already in h.csv; not applied again"
+	assert_line -n 1 "qs-update: <stdin>: line 3 (time 2026-12-01T09:00:00Z): this transition is already in h.csv; not applied again"
 	assert_line -n 3 --partial "2026-12-01T09:05:00Z,1,1022,36,2,"
 	assert_equal "${#lines[@]}" 4
 	assert_equal "$(digest t.csv)" "$(digest want.csv)"
@@ -389,13 +389,13 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	run --separate-stderr qs-update --table t.csv --history h.csv <<< "$TREC"
 	assert_success
 	assert_output ""
-	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is in h.csv but not in the table (an update killed before its end); its Q-value restored from the history"
+	assert_equal "$stderr" "qs-update: <stdin>: line 1 (time 2026-12-01T09:00:00Z): this transition is in h.csv but not in the table (an update killed before its end); its Q-value restored from the history"
 	cmp t.csv want.csv
 	assert_equal "$(wc -l < h.csv)" 2
 	# Once restored, it is applied: a third time changes nothing.
 	run --separate-stderr qs-update --table t.csv --history h.csv <<< "$TREC"
 	assert_success
-	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	assert_equal "$stderr" "qs-update: <stdin>: line 1 (time 2026-12-01T09:00:00Z): this transition is already in h.csv; not applied again"
 	cmp t.csv want.csv
 	# A later transition of the same cell is in the table: an old row
 	# found again is applied, never restored over the later one.
@@ -405,7 +405,7 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	cp t.csv after.csv
 	run --separate-stderr qs-update --table t.csv --history h.csv <<< "$TREC"
 	assert_success
-	assert_equal "$stderr" "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	assert_equal "$stderr" "qs-update: <stdin>: line 1 (time 2026-12-01T09:00:00Z): this transition is already in h.csv; not applied again"
 	cmp t.csv after.csv
 	run cmp -s t.csv want.csv
 	assert_failure
@@ -422,7 +422,7 @@ TREC='{"time":"2026-12-01T09:00:00Z","pod":1,"latency":1022,"requests":36,"actio
 	tsum=$(digest t.csv)
 	run qs-update --table t.csv --history h.csv <<< "$TREC"
 	assert_success
-	assert_output "qs-update: <stdin>: line 1: this transition is already in h.csv; not applied again"
+	assert_output "qs-update: <stdin>: line 1 (time 2026-12-01T09:00:00Z): this transition is already in h.csv; not applied again"
 	assert_equal "$(digest t.csv)" "$tsum"
 	# A later one is not searched for beyond the older rows: it is new.
 	run qs-update --table t.csv --history h.csv <<< "${TREC/09:00:00Z/09:10:00Z}"
@@ -514,7 +514,7 @@ update_in() {
 
 @test "a stale transition is dropped with a warning, not applied, not in the history" {
 	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	stale='^qs-update: line 1 \(time 2020-01-01T09:00:00Z\): dropped: stale transition \(age [0-9]{9} s > max 300 s\)$'
+	stale='^qs-update: <stdin>: line 1 \(time 2020-01-01T09:00:00Z\): dropped: stale transition \(age [0-9]{9} s > max 300 s\)$'
 	for mode in batch unbuffered; do
 		prepare
 		timed 2020-01-01T09:00:00Z 2020-01-01T09:01:40Z 2 >in
@@ -548,18 +548,18 @@ update_in() {
 		update_in "$mode" --min-age 60
 		assert_equal "$status" 0
 		assert_equal "$output" ""
-		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00Z): dropped: instant transition (lasted 0 s < min 60 s)"
+		assert_equal "$err" "qs-update: <stdin>: line 1 (time 2026-01-01T09:00:00Z): dropped: instant transition (lasted 0 s < min 60 s)"
 		unchanged
 		# Offsets and fractions count: 09:00:00.5 to 10:00:30+01:00.
 		timed 2026-01-01T09:00:00.5Z 2026-01-01T10:00:30+01:00 2 >in
 		QS_MIN_AGE=30 update_in "$mode"
-		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00.5Z): dropped: instant transition (lasted 29.5 s < min 30 s)"
+		assert_equal "$err" "qs-update: <stdin>: line 1 (time 2026-01-01T09:00:00.5Z): dropped: instant transition (lasted 29.5 s < min 30 s)"
 		unchanged
 		timed 2026-01-01T09:00:00Z 2026-01-01T09:00:59Z 2 >in
 		timed 2026-01-01T09:01:00Z 2026-01-01T09:02:00Z 2 >>in
 		update_in "$mode" --min-age 60
 		assert_equal "$status" 0
-		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00Z): dropped: instant transition (lasted 59 s < min 60 s)"
+		assert_equal "$err" "qs-update: <stdin>: line 1 (time 2026-01-01T09:00:00Z): dropped: instant transition (lasted 59 s < min 60 s)"
 		assert_regex "$output" '^\{"time":"2026-01-01T09:01:00Z",.*"epoch":12}$'
 		assert_equal "$(wc -l <h.csv)" 14
 	done
@@ -577,9 +577,9 @@ update_in() {
 		assert_equal "$output" ""
 		# Each named by its line and, when it has one, its time: a caller
 		# feeding one record at a time sees line 1 for every one.
-		assert_equal "$err" "qs-update: line 1 (time 2026-01-01T09:00:00Z): dropped: foreign or not ready (new_pod 5, action 2)
-qs-update: line 2 (time 2026-01-01T09:01:00Z): dropped: foreign or not ready (new_pod 1, action 2)
-qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
+		assert_equal "$err" "qs-update: <stdin>: line 1 (time 2026-01-01T09:00:00Z): dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: <stdin>: line 2 (time 2026-01-01T09:01:00Z): dropped: foreign or not ready (new_pod 1, action 2)
+qs-update: <stdin>: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 		unchanged
 		# The count applied, when there is one, is what must be ready.
 		{ timed 2026-01-01T09:00:00Z 2026-01-01T09:01:40Z 2
@@ -587,7 +587,7 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 		  timed 2026-01-01T09:03:00Z 2026-01-01T09:04:40Z 3; } >in
 		update_in "$mode"
 		assert_equal "$status" 0
-		assert_equal "$err" "qs-update: line 3 (time 2026-01-01T09:03:00Z): dropped: foreign or not ready (new_pod 3, action 2)"
+		assert_equal "$err" "qs-update: <stdin>: line 3 (time 2026-01-01T09:03:00Z): dropped: foreign or not ready (new_pod 3, action 2)"
 		assert_equal "$(wc -l <h.csv)" 15
 	done
 }
@@ -602,10 +602,10 @@ qs-update: line 3: dropped: foreign or not ready (new_pod 3, applied 2)"
 		    '"2026-01-01T09:00:00Z\n"' "\"$long\"" 1767258000 '"2026-01-01T09:00:00.123Z"' >in
 		update_in "$mode"
 		assert_equal "$status" 0
-		assert_equal "$err" "qs-update: line 1: dropped: foreign or not ready (new_pod 5, action 2)
-qs-update: line 2: dropped: foreign or not ready (new_pod 5, action 2)
-qs-update: line 3: dropped: foreign or not ready (new_pod 5, action 2)
-qs-update: line 4 (time 2026-01-01T09:00:00.123Z): dropped: foreign or not ready (new_pod 5, action 2)"
+		assert_equal "$err" "qs-update: <stdin>: line 1: dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: <stdin>: line 2: dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: <stdin>: line 3: dropped: foreign or not ready (new_pod 5, action 2)
+qs-update: <stdin>: line 4 (time 2026-01-01T09:00:00.123Z): dropped: foreign or not ready (new_pod 5, action 2)"
 		unchanged
 	done
 }
@@ -699,7 +699,7 @@ qs-update: line 4 (time 2026-01-01T09:00:00.123Z): dropped: foreign or not ready
 		echo '{"pod":1,"latency":1,"requests":1,"action":3,"applied":2,"expected_pod":3,"new_pod":2,"new_latency":1,"new_requests":1,"reward":1}' >in
 		update_in "$mode"
 		assert_equal "$status" 0
-		assert_equal "$err" "qs-update: line 1: dropped: foreign or not ready (new_pod 2, expected_pod 3)"
+		assert_equal "$err" "qs-update: <stdin>: line 1: dropped: foreign or not ready (new_pod 2, expected_pod 3)"
 		unchanged
 		# And the other way: 3 ready as expected, though it applied 2.
 		echo '{"pod":1,"latency":1,"requests":1,"action":3,"applied":2,"expected_pod":3,"new_pod":3,"new_latency":1,"new_requests":1,"reward":1}' >in
@@ -724,7 +724,7 @@ qs-update: line 4 (time 2026-01-01T09:00:00.123Z): dropped: foreign or not ready
 		    '{"pod":1,"latency":1,"requests":1,"action":3,"recommended":3,"applied":2,"new_pod":2,"new_latency":1,"new_requests":1,"reward":1}' >in
 		update_in "$mode" --drops d
 		assert_equal "$status" 0
-		assert_equal "$err" "qs-update: line 1: dropped: foreign (applied 7 is not an action of the table)"
+		assert_equal "$err" "qs-update: <stdin>: line 1: dropped: foreign (applied 7 is not an action of the table)"
 		assert_equal "$(grep -c '' <<< "$output")" 1
 		assert_equal "$(wc -l <h.csv)" 14
 		grep -qx 'foreign 1' d

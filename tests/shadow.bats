@@ -151,7 +151,7 @@ changed_columns() {
 	run --separate-stderr qs-run --once --shadow --state-dir st --wait 1 --max-age 60
 	assert_success
 	assert_equal "$(replicas)" 7
-	[[ $stderr =~ "qs-update: line 1 (time "[0-9T:.-]+"Z): dropped: foreign (applied 7 is not an action of the table)" ]]
+	[[ $stderr =~ "qs-update: <stdin>: line 1 (time "[0-9T:.-]+"Z): dropped: foreign (applied 7 is not an action of the table)" ]]
 	assert_equal "$(metric 'qscale_transitions_dropped_total{reason="foreign"}')" 1
 	assert_equal "$(metric qscale_transitions_learned_total)" 0
 	cmp before.csv table.csv

@@ -175,7 +175,7 @@ transitions() {
 	cat in in >twice
 	run --separate-stderr qs-update --unbuffered --table t.csv --history h.csv <twice
 	assert_success
-	assert_equal "$stderr" "qs-update: <stdin>: line 2: this transition is already in h.csv; not applied again"
+	assert_equal "$stderr" "qs-update: <stdin>: line 2 (time 2026-12-01T09:01:00Z): this transition is already in h.csv; not applied again"
 	assert_equal "${#lines[@]}" 1
 	assert_equal "$(tail -n +2 h.csv | wc -l)" 1
 }
