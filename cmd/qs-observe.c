@@ -277,7 +277,7 @@ default_query(enum query which, const struct defaults *d)
  */
 static int
 ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
-    long *pod, struct qs_err *err)
+    long *pod, char *dns, struct qs_err *err)
 {
 	struct qs_kube_scale sc;
 	struct qs_kube *k;
@@ -293,6 +293,9 @@ ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
 	if (rc != 0)
 		return qs_err_wrap(err, "cannot get the ready replicas of %s", name);
 	*pod = sc.ready;
+	/* The Deployment's own namespace, for scope_namespace. */
+	if (dns != NULL)
+		snprintf(dns, sizeof(sc.namespace), "%s", sc.namespace);
 	return 0;
 }
 
@@ -303,6 +306,8 @@ static int observe_range(const struct qs_prom_conf *conf, const char *range,
     long step, const char *lq, const char *rq, const char *pq, long pod,
     const struct defaults *d, int empty_zero, int next, enum qs_format fmt);
 
+static void scope_namespace(struct defaults *d, const char *dns,
+    const char **lq, char **lqbuf, const char **rq, char **rqbuf);
 static int query_failed(struct qs_err *err, struct qs_prom *p,
     const char *what, const char *q);
 static _Noreturn void range_empty(struct qs_prom *p, const size_t *samples,
@@ -487,6 +492,7 @@ main(int argc, char *argv[])
 	const char *lq_src = "--latency-query", *sel_src = "--selector";
 	const char *pct_src = "--latency-percentile", *pre_src = "--metric-prefix";
 	char *lqbuf = NULL, *rqbuf = NULL, winbuf[QS_NUM_MAX + 2];
+	char dns[sizeof(((struct qs_kube_scale *)0)->namespace)] = "";
 	json_t *rec = NULL;
 	long pod = -1, pod0, step = -1;
 	int c, next = 0, empty_zero = 0, rc, again = 0;
@@ -705,8 +711,10 @@ main(int argc, char *argv[])
 		rq = rqbuf = default_query(Q_REQUESTS, &dq);
 	ko.timeout = conf.timeout;
 	pod0 = pod;
-	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, &err) != 0)
+	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, dns, &err) != 0)
 		qs_die_err(&err);
+	if (pod0 < 0)
+		scope_namespace(&dq, dns, &lq, &lqbuf, &rq, &rqbuf);
 
 	if ((prom = qs_prom_new(&conf, &err)) == NULL)
 		qs_die_err(&err);
@@ -739,7 +747,7 @@ main(int argc, char *argv[])
 			if (again++ && qs_records_unbuffered()) {
 				st.pod = pod0;
 				if ((pod0 < 0 && ready_replicas(&ko, deployment, ns,
-				    &st.pod, &err) != 0) ||
+				    &st.pod, NULL, &err) != 0) ||
 				    observe(prom, lq, rq, empty_zero, &st, &err) != 0)
 					qs_die_err(&err);
 			}
@@ -974,4 +982,31 @@ range_empty(struct qs_prom *p, const size_t *samples, const char *lq,
 	    "the range has a sample of every query (%s)", qs_prom_url(p),
 	    pq != NULL ? "latency, requests and replicas" :
 	    "latency and requests");
+}
+
+/*
+ * The default queries of a deployment asked of Kubernetes for its ready
+ * replicas, when no namespace was given: scoped to the Deployment's own
+ * (dns, its metadata.namespace, "" when unknown), the one its pod count
+ * is of (the service account's, kubectl's context's).  Without it, a
+ * deployment of the same name in another namespace would add its
+ * requests to this one's, and blend its latency in, under this one's pod
+ * count.  lq and rq are rebuilt when they are the defaults (*lqbuf,
+ * *rqbuf); queries of the user's own are left as given.
+ */
+static void
+scope_namespace(struct defaults *d, const char *dns, const char **lq,
+    char **lqbuf, const char **rq, char **rqbuf)
+{
+	if (d->selector != NULL || d->ns != NULL || *dns == '\0')
+		return;
+	d->ns = dns;
+	if (*lqbuf != NULL) {
+		free(*lqbuf);
+		*lq = *lqbuf = default_query(Q_LATENCY, d);
+	}
+	if (*rqbuf != NULL) {
+		free(*rqbuf);
+		*rq = *rqbuf = default_query(Q_REQUESTS, d);
+	}
 }

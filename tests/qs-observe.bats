@@ -574,6 +574,30 @@ for line in open("fake.log"):
 	stop_sim
 }
 
+@test "a deployment asked of Kubernetes without a namespace counts only its own namespace's requests" {
+	load simserve
+	# web in two namespaces: 1 replica in default, 3 in shop.
+	start_sim --rate 1 --deployment web --namespace default --replicas 1 \
+	    --deployment web --namespace shop --replicas 3
+	canned <<-'EOF'
+	[{"match": "requests_total{namespace=\"shop\",deployment=\"web\"}", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"13\"]}]}}"},
+	 {"match": "requests_total{namespace=\"default\",deployment=\"web\"}", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"7\"]}]}}"},
+	 {"match": "requests_total{deployment=\"web\"}", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"20\"]}]}}"},
+	 {"match": "duration", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"0.2\"]}]}}"}]
+	EOF
+	# kubectl's context is in shop: its web's 3 replicas, its requests.
+	write_kubeconfig "$URL" shop
+	run --separate-stderr qs-observe --prometheus "$FAKE" --deployment web --backend kubectl
+	assert_success
+	assert_output --regexp '"pod":3,"latency":200,"requests":13\}$'
+	# The API backend's namespace is default.
+	run --separate-stderr qs-observe --prometheus "$FAKE" --deployment web --kube-server "$URL"
+	assert_success
+	assert_output --regexp '"pod":1,"latency":200,"requests":7\}$'
+	grep -q 'namespace=\\"default\\",deployment=\\"web\\"}\[30s\]))' fake.log
+	stop_sim
+}
+
 @test "bad options" {
 	run --separate-stderr qs-observe --pod 1 --window 30
 	assert_failure 64
