@@ -404,6 +404,27 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: Prometheus answered execution: many-to-many matching not allowed"
 }
 
+@test "a success with a warning (a remote read failed: series may be missing) is 69 and no record; an info is not one" {
+	canned <<-'EOF'
+	[{"match": "requests", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"7\"]}]},\"warnings\":[\"PromQL info: metric might not be a counter\",\"remote_read: error sending request: connection refused\"]}"},
+	 {"body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"0.2\"]}]},\"warnings\":[\"PromQL info: metric might not be a counter, name does not end in _total\"],\"infos\":[\"PromQL info: another\"]}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get requests from $FAKE: Prometheus answered a warning, so its figures may be incomplete: remote_read: error sending request: connection refused"
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --range 1000,1030 --step 15 \
+	    --latency-query 'sum(requests_latency)'
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: Prometheus answered a warning, so its figures may be incomplete: remote_read: error sending request: connection refused"
+	# Notes alone: the figures are whole.
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --requests-query 'sum(x)'
+	assert_success
+	assert_output --regexp '"latency":200,"requests":0\}$'
+	assert_equal "$stderr" ""
+}
+
 @test "a slow answer beyond --timeout is a temporary failure" {
 	canned <<-'EOF'
 	[{"status": 200, "delay": 5, "body": "{}"}]
