@@ -711,10 +711,10 @@ main(int argc, char *argv[])
 		rq = rqbuf = default_query(Q_REQUESTS, &dq);
 	ko.timeout = conf.timeout;
 	pod0 = pod;
-	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, dns, &err) != 0)
+	/* No deployment to ask is a usage error before any input is read. */
+	if (pod < 0 && deployment == NULL &&
+	    ready_replicas(&ko, NULL, ns, &pod, NULL, &err) != 0)
 		qs_die_err(&err);
-	if (pod0 < 0)
-		scope_namespace(&dq, dns, &lq, &lqbuf, &rq, &rqbuf);
 
 	if ((prom = qs_prom_new(&conf, &err)) == NULL)
 		qs_die_err(&err);
@@ -730,6 +730,15 @@ main(int argc, char *argv[])
 		if (fmt == QS_FMT_AUTO)
 			fmt = qs_reader_format(r);
 	}
+	/*
+	 * The ready replicas of the moment observed: with --next, once the
+	 * first record is read, which a co-process is given when its wait is
+	 * over, not when it starts.
+	 */
+	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, dns, &err) != 0)
+		qs_die_err(&err);
+	if (pod0 < 0)
+		scope_namespace(&dq, dns, &lq, &lqbuf, &rq, &rqbuf);
 	st.pod = pod;
 	if (observe(prom, lq, rq, empty_zero, &st, &err) != 0)
 		qs_die_err(&err);

@@ -919,6 +919,32 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	stop_sim
 }
 
+@test "--next asks Kubernetes for the ready replicas once a record is read, not when it starts" {
+	load simserve
+	start_sim --replicas 3 --deployment web --rate 1
+	mkfifo to.fifo from.fifo
+	qs-observe --next --unbuffered --prometheus "$PROM" --selector 'path="/idle"' \
+	    --deployment web --kube-server "$URL" <to.fifo >from.fifo 2>err 3>&- &
+	pid=$!
+	exec {w}>to.fifo {r}<from.fifo
+	# The co-process waits for its first transition; meanwhile its action
+	# (1 replica) is applied.  A moment lets a start-up read happen first.
+	sleep 0.3
+	echo '{"action":1}' | qs-scale --server "$URL" --deployment web --no-events --down-window 0 >/dev/null
+	echo '{"action":1}' >&"$w"
+	IFS= read -r -t 10 answer <&"$r"
+	exec {w}>&- {r}<&-
+	wait "$pid"
+	[[ $answer == *'"new_pod":1,'* ]] || { echo "$answer" >&2; false; }
+	# So a missing first record is said before Kubernetes is asked.
+	sim_fail 503 1
+	run --separate-stderr qs-observe --next --prometheus "$PROM" --deployment web \
+	    --kube-server "$URL" </dev/null
+	assert_failure 65
+	assert_equal "$stderr" "qs-observe: no record on standard input to add the next state to"
+	stop_sim
+}
+
 # --- --range: past observations through query_range ------------------------
 
 @test "--range exports one record per step, merged by time, in CSV" {
