@@ -61,8 +61,13 @@ enum query { Q_LATENCY, Q_REQUESTS, Q_REPLICAS };
 static const char *defaults_made[3];
 static char *scoped;
 
-/* Figures beyond this are not a latency in ms or a request count. */
-#define FIGURE_MAX 1e15
+/*
+ * Figures beyond the bounds of a record's fields are not a latency in ms,
+ * a request count or replicas: qs-decide, qs-reward and qs-update refuse
+ * them, so a record of one would only fail, and blame, the next tool.
+ */
+#define FIGURE_MAX(what) (strcmp((what), "latency") == 0 ? QS_LATENCY_MAX : \
+	strcmp((what), "replicas") == 0 ? (double)QS_POD_MAX : QS_REQUESTS_MAX)
 
 struct state {
 	char time[32];
@@ -378,7 +383,7 @@ to_figure(struct qs_prom *p, const char *what, const char *at, double v,
 	if (isnan(v) && nan_zero)
 		v = 0;
 	r = round(v * unit);
-	if (isnan(r) || r < 0 || r > FIGURE_MAX) {
+	if (isnan(r) || r < 0 || r > FIGURE_MAX(what)) {
 		/* Name the value as Prometheus writes it. */
 		if (isnan(v))
 			snprintf(shown, sizeof(shown), "NaN");
@@ -388,7 +393,7 @@ to_figure(struct qs_prom *p, const char *what, const char *at, double v,
 			snprintf(shown, sizeof(shown), "%g", v);
 		return qs_err_set(err, EX_DATAERR, "cannot get %s from %s%s: "
 		    "the query answered %s, not a figure from 0 to %g", what,
-		    qs_prom_url(p), at, shown, FIGURE_MAX);
+		    qs_prom_url(p), at, shown, FIGURE_MAX(what) / unit);
 	}
 	*out = (long)r;
 	return 0;

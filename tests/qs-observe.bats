@@ -280,7 +280,17 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --latency-query '1/0'
 	assert_failure 65
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the query answered +Inf, not a figure from 0 to 1e+15"
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the query answered +Inf, not a figure from 0 to 1e+09"
+	# Beyond what a record's latency may be (1e12 ms): not a record the
+	# next tool refuses; at the bound, one qs-reward takes.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --latency-query 'vector(2e9)'
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the query answered 2e+09, not a figure from 0 to 1e+09"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --latency-query 'vector(1e9)' --requests-query 'vector(1e15)'
+	assert_success
+	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r.update(action=1, new_latency=1); print(json.dumps(r))' "$output" |
+	    qs-reward >/dev/null
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --requests-query '0/0'
 	assert_failure 65
 	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: the query answered NaN, not a figure from 0 to 1e+15"
