@@ -37,8 +37,12 @@
 #define PERCENTILE_QUERY "histogram_quantile(%s, sum by (le) " \
 	"(rate(%s_request_duration_seconds_bucket{%s}[%s])))"
 #define REQUESTS_QUERY "sum(increase(%s_requests_total{%s}[%s]))"
-/* The default --replicas-query: the pods that expose the counter. */
-#define REPLICAS_QUERY "count(%s_requests_total{%s})"
+/*
+ * The default --replicas-query: the pods that expose the counter, by
+ * their pod label or, without one, their scrape target: a counter split
+ * by status code or method has several series per pod.
+ */
+#define REPLICAS_QUERY "count(count by (pod, instance) (%s_requests_total{%s}))"
 
 /* What the default queries are made of. */
 struct defaults {

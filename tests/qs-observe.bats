@@ -988,7 +988,7 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	assert_equal "$(get latency)" 240
 }
 
-@test "--range: the replicas from --replicas-query, or the counter's series" {
+@test "--range: the replicas from --replicas-query, or the pods that expose the counter" {
 	now=$(date +%s)
 	run --separate-stderr qs-observe --prometheus "$PROM" --window 5s \
 	    --range "$((now - 2)),$now" --step 2 --replicas-query 'vector(7)'
@@ -1001,6 +1001,12 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	assert_success
 	output=${lines[1]}
 	assert_equal "$(get pod)" 2
+	# One pod whose counter has a series per status code is one replica.
+	run --separate-stderr qs-observe --prometheus "$PROM" --window 5s \
+	    --range "$((now - 2)),$now" --step 2 --selector 'path="/codes"'
+	assert_success
+	output=${lines[1]}
+	assert_equal "$(get pod)" 1
 }
 
 @test "--range pages through more than Prometheus' 11,000 points a query" {
@@ -1027,7 +1033,7 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	run --separate-stderr qs-observe --prometheus "$PROM" --range 1000,1010 --step 5 \
 	    --latency-query 'vector(0.1)' --requests-query 'vector(3)' --deployment web --namespace shop
 	assert_failure 69
-	assert_equal "$stderr" "qs-observe: cannot get replicas from $PROM: no data for count(http_server_requests_total{namespace=\"shop\",deployment=\"web\"}) over the range; is the target scraped, with the labels namespace=\"shop\",deployment=\"web\" (--selector)?"
+	assert_equal "$stderr" "qs-observe: cannot get replicas from $PROM: no data for count(count by (pod, instance) (http_server_requests_total{namespace=\"shop\",depl... over the range; is the target scraped, with the labels namespace=\"shop\",deployment=\"web\" (--selector)?"
 	# Each has samples, never at the same time.
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,1010 --step 5 \
 	    --latency-query 'vector(0.1) and on() vector(time()) < 1004' \
