@@ -64,6 +64,11 @@ enum query { Q_LATENCY, Q_REQUESTS, Q_REPLICAS };
  */
 static const char *defaults_made[3];
 static char *scoped;
+static void probe_made(enum query which, const char *prefix,
+    const char *sel, const char *window, int buckets);
+static int too_short(struct qs_prom *p, const char *q, double t);
+/* The window of the default queries, for too_short's message. */
+static const char *probe_window;
 
 /*
  * Figures beyond the bounds of a record's fields are not a latency in ms,
@@ -271,6 +276,7 @@ default_query(enum query which, const struct defaults *d)
 	if (fclose(fp) != 0)
 		qs_die(EX_OSERR, "cannot build the default queries:");
 	defaults_made[which] = q;
+	probe_made(which, p, sel, w, d->percentile > 0);
 	if (d->selector != NULL || d->ns != NULL || d->deployment != NULL) {
 		free(scoped);
 		scoped = sel;
@@ -359,6 +365,13 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 	if ((rc = qs_prom_query(p, q, t, &v, err)) == -1)
 		return query_failed(err, p, what, q);
 	if (rc == QS_PROM_EMPTY) {
+		if (!empty_zero && is_default(q) && too_short(p, q, t))
+			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
+			    "%s: no data for %s (an empty vector), though its "
+			    "series are scraped: they have fewer than two samples "
+			    "in the window %s; make --window at least twice the "
+			    "scrape interval", what, qs_prom_url(p), shown_query(q),
+			    probe_window);
 		if (!empty_zero && scoped != NULL && is_default(q))
 			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
 			    "%s: no data for %s (an empty vector); is the target "
@@ -1027,4 +1040,48 @@ scope_namespace(struct defaults *d, const char *dns, const char **lq,
 		free(*rqbuf);
 		*rq = *rqbuf = default_query(Q_REQUESTS, d);
 	}
+}
+
+/*
+ * For each default query, the count of the series it takes a rate of, at
+ * an instant: a series a failed scrape ended is stale there, so series
+ * found with no rate over the window have fewer than two samples in it.
+ */
+static char *probes[3];
+
+static void
+probe_made(enum query which, const char *prefix, const char *sel,
+    const char *window, int buckets)
+{
+	static const char *const names[3] = { "_request_duration_seconds_count",
+	    "_requests_total", "_requests_total" };
+	size_t n;
+
+	free(probes[which]);
+	n = strlen(prefix) + strlen(sel) + sizeof("count(_request_duration_"
+	    "seconds_bucket{}))");
+	probes[which] = xmalloc(n);
+	snprintf(probes[which], n, "count(%s%s{%s})", prefix, which ==
+	    Q_LATENCY && buckets ? "_request_duration_seconds_bucket" :
+	    names[which], sel);
+	probe_window = window;
+}
+
+/*
+ * Whether default query q answered nothing at t only because its window
+ * is too short for the scrape interval: its series are there.  A failed
+ * probe says nothing more than the empty answer did.
+ */
+static int
+too_short(struct qs_prom *p, const char *q, double t)
+{
+	struct qs_err err = { 0 };
+	double v;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (q == defaults_made[i] && probes[i] != NULL)
+			return qs_prom_query(p, probes[i], t, &v, &err) == 0 &&
+			    v > 0;
+	return 0;
 }

@@ -242,6 +242,17 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	assert_output --regexp '"pod":1,"latency":0,"requests":0\}$'
 }
 
+@test "a window shorter than two scrapes has no data though the target is scraped: said so, not 'is the target scraped?'" {
+	# The fixture is scraped every second: 500 ms never holds two samples.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --window 500ms
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: no data for sum(rate(http_server_request_duration_seconds_sum{path=\"/test\"}[500ms])) / sum(r... (an empty vector), though its series are scraped: they have fewer than two samples in the window 500ms; make --window at least twice the scrape interval"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --window 500ms --latency-query 'vector(0.1)'
+	assert_failure 69
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: no data for sum(increase(http_server_requests_total{path=\"/test\"}[500ms])) (an empty vector), though its series are scraped: they have fewer than two samples in the window 500ms; make --window at least twice the scrape interval"
+}
+
 @test "several series: an error that suggests aggregating" {
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 \
 	    --latency-query 'rate(http_server_request_duration_seconds_sum{path="/test"}[5s])'
