@@ -37,8 +37,12 @@
 #define PERCENTILE_QUERY "histogram_quantile(%s, sum by (le) " \
 	"(rate(%s_request_duration_seconds_bucket{%s}[%s])))"
 #define REQUESTS_QUERY "sum(increase(%s_requests_total{%s}[%s]))"
-/* The default --replicas-query: the pods that expose the counter. */
-#define REPLICAS_QUERY "count(%s_requests_total{%s})"
+/*
+ * The default --replicas-query: the pods that expose the counter, by
+ * their pod label or, without one, their scrape target: a counter split
+ * by status code or method has several series per pod.
+ */
+#define REPLICAS_QUERY "count(count by (pod, instance) (%s_requests_total{%s}))"
 
 /* What the default queries are made of. */
 struct defaults {
@@ -60,9 +64,19 @@ enum query { Q_LATENCY, Q_REQUESTS, Q_REPLICAS };
  */
 static const char *defaults_made[3];
 static char *scoped;
+static void probe_made(enum query which, const char *prefix,
+    const char *sel, const char *window, int buckets);
+static int too_short(struct qs_prom *p, const char *q, double t);
+/* The window of the default queries, for too_short's message. */
+static const char *probe_window;
 
-/* Figures beyond this are not a latency in ms or a request count. */
-#define FIGURE_MAX 1e15
+/*
+ * Figures beyond the bounds of a record's fields are not a latency in ms,
+ * a request count or replicas: qs-decide, qs-reward and qs-update refuse
+ * them, so a record of one would only fail, and blame, the next tool.
+ */
+#define FIGURE_MAX(what) (strcmp((what), "latency") == 0 ? QS_LATENCY_MAX : \
+	strcmp((what), "replicas") == 0 ? (double)QS_POD_MAX : QS_REQUESTS_MAX)
 
 struct state {
 	char time[32];
@@ -262,6 +276,7 @@ default_query(enum query which, const struct defaults *d)
 	if (fclose(fp) != 0)
 		qs_die(EX_OSERR, "cannot build the default queries:");
 	defaults_made[which] = q;
+	probe_made(which, p, sel, w, d->percentile > 0);
 	if (d->selector != NULL || d->ns != NULL || d->deployment != NULL) {
 		free(scoped);
 		scoped = sel;
@@ -277,7 +292,7 @@ default_query(enum query which, const struct defaults *d)
  */
 static int
 ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
-    long *pod, struct qs_err *err)
+    long *pod, char *dns, struct qs_err *err)
 {
 	struct qs_kube_scale sc;
 	struct qs_kube *k;
@@ -293,6 +308,9 @@ ready_replicas(const struct qs_kube_opts *ko, const char *name, const char *ns,
 	if (rc != 0)
 		return qs_err_wrap(err, "cannot get the ready replicas of %s", name);
 	*pod = sc.ready;
+	/* The Deployment's own namespace, for scope_namespace. */
+	if (dns != NULL)
+		snprintf(dns, sizeof(sc.namespace), "%s", sc.namespace);
 	return 0;
 }
 
@@ -303,6 +321,8 @@ static int observe_range(const struct qs_prom_conf *conf, const char *range,
     long step, const char *lq, const char *rq, const char *pq, long pod,
     const struct defaults *d, int empty_zero, int next, enum qs_format fmt);
 
+static void scope_namespace(struct defaults *d, const char *dns,
+    const char **lq, char **lqbuf, const char **rq, char **rqbuf);
 static int query_failed(struct qs_err *err, struct qs_prom *p,
     const char *what, const char *q);
 static _Noreturn void range_empty(struct qs_prom *p, const size_t *samples,
@@ -345,6 +365,13 @@ figure(struct qs_prom *p, const char *what, const char *q, double t,
 	if ((rc = qs_prom_query(p, q, t, &v, err)) == -1)
 		return query_failed(err, p, what, q);
 	if (rc == QS_PROM_EMPTY) {
+		if (!empty_zero && is_default(q) && too_short(p, q, t))
+			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
+			    "%s: no data for %s (an empty vector), though its "
+			    "series are scraped: they have fewer than two samples "
+			    "in the window %s; make --window at least twice the "
+			    "scrape interval", what, qs_prom_url(p), shown_query(q),
+			    probe_window);
 		if (!empty_zero && scoped != NULL && is_default(q))
 			return qs_err_set(err, EX_UNAVAILABLE, "cannot get %s from "
 			    "%s: no data for %s (an empty vector); is the target "
@@ -373,7 +400,7 @@ to_figure(struct qs_prom *p, const char *what, const char *at, double v,
 	if (isnan(v) && nan_zero)
 		v = 0;
 	r = round(v * unit);
-	if (isnan(r) || r < 0 || r > FIGURE_MAX) {
+	if (isnan(r) || r < 0 || r > FIGURE_MAX(what)) {
 		/* Name the value as Prometheus writes it. */
 		if (isnan(v))
 			snprintf(shown, sizeof(shown), "NaN");
@@ -383,7 +410,7 @@ to_figure(struct qs_prom *p, const char *what, const char *at, double v,
 			snprintf(shown, sizeof(shown), "%g", v);
 		return qs_err_set(err, EX_DATAERR, "cannot get %s from %s%s: "
 		    "the query answered %s, not a figure from 0 to %g", what,
-		    qs_prom_url(p), at, shown, FIGURE_MAX);
+		    qs_prom_url(p), at, shown, FIGURE_MAX(what) / unit);
 	}
 	*out = (long)r;
 	return 0;
@@ -487,6 +514,7 @@ main(int argc, char *argv[])
 	const char *lq_src = "--latency-query", *sel_src = "--selector";
 	const char *pct_src = "--latency-percentile", *pre_src = "--metric-prefix";
 	char *lqbuf = NULL, *rqbuf = NULL, winbuf[QS_NUM_MAX + 2];
+	char dns[sizeof(((struct qs_kube_scale *)0)->namespace)] = "";
 	json_t *rec = NULL;
 	long pod = -1, pod0, step = -1;
 	int c, next = 0, empty_zero = 0, rc, again = 0;
@@ -705,7 +733,9 @@ main(int argc, char *argv[])
 		rq = rqbuf = default_query(Q_REQUESTS, &dq);
 	ko.timeout = conf.timeout;
 	pod0 = pod;
-	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, &err) != 0)
+	/* No deployment to ask is a usage error before any input is read. */
+	if (pod < 0 && deployment == NULL &&
+	    ready_replicas(&ko, NULL, ns, &pod, NULL, &err) != 0)
 		qs_die_err(&err);
 
 	if ((prom = qs_prom_new(&conf, &err)) == NULL)
@@ -722,6 +752,15 @@ main(int argc, char *argv[])
 		if (fmt == QS_FMT_AUTO)
 			fmt = qs_reader_format(r);
 	}
+	/*
+	 * The ready replicas of the moment observed: with --next, once the
+	 * first record is read, which a co-process is given when its wait is
+	 * over, not when it starts.
+	 */
+	if (pod < 0 && ready_replicas(&ko, deployment, ns, &pod, dns, &err) != 0)
+		qs_die_err(&err);
+	if (pod0 < 0)
+		scope_namespace(&dq, dns, &lq, &lqbuf, &rq, &rqbuf);
 	st.pod = pod;
 	if (observe(prom, lq, rq, empty_zero, &st, &err) != 0)
 		qs_die_err(&err);
@@ -739,7 +778,7 @@ main(int argc, char *argv[])
 			if (again++ && qs_records_unbuffered()) {
 				st.pod = pod0;
 				if ((pod0 < 0 && ready_replicas(&ko, deployment, ns,
-				    &st.pod, &err) != 0) ||
+				    &st.pod, NULL, &err) != 0) ||
 				    observe(prom, lq, rq, empty_zero, &st, &err) != 0)
 					qs_die_err(&err);
 			}
@@ -974,4 +1013,75 @@ range_empty(struct qs_prom *p, const size_t *samples, const char *lq,
 	    "the range has a sample of every query (%s)", qs_prom_url(p),
 	    pq != NULL ? "latency, requests and replicas" :
 	    "latency and requests");
+}
+
+/*
+ * The default queries of a deployment asked of Kubernetes for its ready
+ * replicas, when no namespace was given: scoped to the Deployment's own
+ * (dns, its metadata.namespace, "" when unknown), the one its pod count
+ * is of (the service account's, kubectl's context's).  Without it, a
+ * deployment of the same name in another namespace would add its
+ * requests to this one's, and blend its latency in, under this one's pod
+ * count.  lq and rq are rebuilt when they are the defaults (*lqbuf,
+ * *rqbuf); queries of the user's own are left as given.
+ */
+static void
+scope_namespace(struct defaults *d, const char *dns, const char **lq,
+    char **lqbuf, const char **rq, char **rqbuf)
+{
+	if (d->selector != NULL || d->ns != NULL || *dns == '\0')
+		return;
+	d->ns = dns;
+	if (*lqbuf != NULL) {
+		free(*lqbuf);
+		*lq = *lqbuf = default_query(Q_LATENCY, d);
+	}
+	if (*rqbuf != NULL) {
+		free(*rqbuf);
+		*rq = *rqbuf = default_query(Q_REQUESTS, d);
+	}
+}
+
+/*
+ * For each default query, the count of the series it takes a rate of, at
+ * an instant: a series a failed scrape ended is stale there, so series
+ * found with no rate over the window have fewer than two samples in it.
+ */
+static char *probes[3];
+
+static void
+probe_made(enum query which, const char *prefix, const char *sel,
+    const char *window, int buckets)
+{
+	static const char *const names[3] = { "_request_duration_seconds_count",
+	    "_requests_total", "_requests_total" };
+	size_t n;
+
+	free(probes[which]);
+	n = strlen(prefix) + strlen(sel) + sizeof("count(_request_duration_"
+	    "seconds_bucket{}))");
+	probes[which] = xmalloc(n);
+	snprintf(probes[which], n, "count(%s%s{%s})", prefix, which ==
+	    Q_LATENCY && buckets ? "_request_duration_seconds_bucket" :
+	    names[which], sel);
+	probe_window = window;
+}
+
+/*
+ * Whether default query q answered nothing at t only because its window
+ * is too short for the scrape interval: its series are there.  A failed
+ * probe says nothing more than the empty answer did.
+ */
+static int
+too_short(struct qs_prom *p, const char *q, double t)
+{
+	struct qs_err err = { 0 };
+	double v;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (q == defaults_made[i] && probes[i] != NULL)
+			return qs_prom_query(p, probes[i], t, &v, &err) == 0 &&
+			    v > 0;
+	return 0;
 }

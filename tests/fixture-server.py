@@ -8,6 +8,7 @@
         path="/test" pod="a"  6 requests/s, 0.2 s each
         path="/test" pod="b"  4 requests/s, 0.3 s each
         path="/api"         100 requests/s, 1.0 s each
+        path="/codes" pod="c" code="200" 2 requests/s, code="500" 1, 0.1 s
         path="/idle"        constant counters (no requests: NaN latency)
 
   fixture-server.py --port-file F [--log F] [--tls CERT KEY] canned RULES
@@ -33,6 +34,9 @@ SERIES = [
     ('path="/test",pod="a"', 6.0, 0.2),
     ('path="/test",pod="b"', 4.0, 0.3),
     ('path="/api"', 100.0, 1.0),
+    # One pod, its counter split by status code, as most apps' are.
+    ('path="/codes",pod="c",code="200"', 2.0, 0.1),
+    ('path="/codes",pod="c",code="500"', 1.0, 0.1),
 ]
 
 

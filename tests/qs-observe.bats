@@ -242,6 +242,17 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	assert_output --regexp '"pod":1,"latency":0,"requests":0\}$'
 }
 
+@test "a window shorter than two scrapes has no data though the target is scraped: said so, not 'is the target scraped?'" {
+	# The fixture is scraped every second: 500 ms never holds two samples.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --window 500ms
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: no data for sum(rate(http_server_request_duration_seconds_sum{path=\"/test\"}[500ms])) / sum(r... (an empty vector), though its series are scraped: they have fewer than two samples in the window 500ms; make --window at least twice the scrape interval"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --window 500ms --latency-query 'vector(0.1)'
+	assert_failure 69
+	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: no data for sum(increase(http_server_requests_total{path=\"/test\"}[500ms])) (an empty vector), though its series are scraped: they have fewer than two samples in the window 500ms; make --window at least twice the scrape interval"
+}
+
 @test "several series: an error that suggests aggregating" {
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 \
 	    --latency-query 'rate(http_server_request_duration_seconds_sum{path="/test"}[5s])'
@@ -280,7 +291,17 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --latency-query '1/0'
 	assert_failure 65
 	assert_output ""
-	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the query answered +Inf, not a figure from 0 to 1e+15"
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the query answered +Inf, not a figure from 0 to 1e+09"
+	# Beyond what a record's latency may be (1e12 ms): not a record the
+	# next tool refuses; at the bound, one qs-reward takes.
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --latency-query 'vector(2e9)'
+	assert_failure 65
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $PROM: the query answered 2e+09, not a figure from 0 to 1e+09"
+	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --latency-query 'vector(1e9)' --requests-query 'vector(1e15)'
+	assert_success
+	python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r.update(action=1, new_latency=1); print(json.dumps(r))' "$output" |
+	    qs-reward >/dev/null
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --requests-query '0/0'
 	assert_failure 65
 	assert_equal "$stderr" "qs-observe: cannot get requests from $PROM: the query answered NaN, not a figure from 0 to 1e+15"
@@ -402,6 +423,27 @@ VECTOR_TWO='{"status":"success","data":{"resultType":"vector","result":[{"metric
 	assert_failure 69
 	assert_output ""
 	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: Prometheus answered execution: many-to-many matching not allowed"
+}
+
+@test "a success with a warning (a remote read failed: series may be missing) is 69 and no record; an info is not one" {
+	canned <<-'EOF'
+	[{"match": "requests", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"7\"]}]},\"warnings\":[\"PromQL info: metric might not be a counter\",\"remote_read: error sending request: connection refused\"]}"},
+	 {"body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"0.2\"]}]},\"warnings\":[\"PromQL info: metric might not be a counter, name does not end in _total\"],\"infos\":[\"PromQL info: another\"]}"}]
+	EOF
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get requests from $FAKE: Prometheus answered a warning, so its figures may be incomplete: remote_read: error sending request: connection refused"
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --range 1000,1030 --step 15 \
+	    --latency-query 'sum(requests_latency)'
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "qs-observe: cannot get latency from $FAKE: Prometheus answered a warning, so its figures may be incomplete: remote_read: error sending request: connection refused"
+	# Notes alone: the figures are whole.
+	run --separate-stderr qs-observe --prometheus "$FAKE" --pod 1 --requests-query 'sum(x)'
+	assert_success
+	assert_output --regexp '"latency":200,"requests":0\}$'
+	assert_equal "$stderr" ""
 }
 
 @test "a slow answer beyond --timeout is a temporary failure" {
@@ -571,6 +613,30 @@ for line in open("fake.log"):
 	assert_output --partial '"pod":2,'
 	run --separate-stderr qs-observe --backend kubectl --kube-server "$URL" --deployment web
 	assert_failure 64
+	stop_sim
+}
+
+@test "a deployment asked of Kubernetes without a namespace counts only its own namespace's requests" {
+	load simserve
+	# web in two namespaces: 1 replica in default, 3 in shop.
+	start_sim --rate 1 --deployment web --namespace default --replicas 1 \
+	    --deployment web --namespace shop --replicas 3
+	canned <<-'EOF'
+	[{"match": "requests_total{namespace=\"shop\",deployment=\"web\"}", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"13\"]}]}}"},
+	 {"match": "requests_total{namespace=\"default\",deployment=\"web\"}", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"7\"]}]}}"},
+	 {"match": "requests_total{deployment=\"web\"}", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"20\"]}]}}"},
+	 {"match": "duration", "body": "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"0.2\"]}]}}"}]
+	EOF
+	# kubectl's context is in shop: its web's 3 replicas, its requests.
+	write_kubeconfig "$URL" shop
+	run --separate-stderr qs-observe --prometheus "$FAKE" --deployment web --backend kubectl
+	assert_success
+	assert_output --regexp '"pod":3,"latency":200,"requests":13\}$'
+	# The API backend's namespace is default.
+	run --separate-stderr qs-observe --prometheus "$FAKE" --deployment web --kube-server "$URL"
+	assert_success
+	assert_output --regexp '"pod":1,"latency":200,"requests":7\}$'
+	grep -q 'namespace=\\"default\\",deployment=\\"web\\"}\[30s\]))' fake.log
 	stop_sim
 }
 
@@ -874,6 +940,32 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	stop_sim
 }
 
+@test "--next asks Kubernetes for the ready replicas once a record is read, not when it starts" {
+	load simserve
+	start_sim --replicas 3 --deployment web --rate 1
+	mkfifo to.fifo from.fifo
+	qs-observe --next --unbuffered --prometheus "$PROM" --selector 'path="/idle"' \
+	    --deployment web --kube-server "$URL" <to.fifo >from.fifo 2>err 3>&- &
+	pid=$!
+	exec {w}>to.fifo {r}<from.fifo
+	# The co-process waits for its first transition; meanwhile its action
+	# (1 replica) is applied.  A moment lets a start-up read happen first.
+	sleep 0.3
+	echo '{"action":1}' | qs-scale --server "$URL" --deployment web --no-events --down-window 0 >/dev/null
+	echo '{"action":1}' >&"$w"
+	IFS= read -r -t 10 answer <&"$r"
+	exec {w}>&- {r}<&-
+	wait "$pid"
+	[[ $answer == *'"new_pod":1,'* ]] || { echo "$answer" >&2; false; }
+	# So a missing first record is said before Kubernetes is asked.
+	sim_fail 503 1
+	run --separate-stderr qs-observe --next --prometheus "$PROM" --deployment web \
+	    --kube-server "$URL" </dev/null
+	assert_failure 65
+	assert_equal "$stderr" "qs-observe: no record on standard input to add the next state to"
+	stop_sim
+}
+
 # --- --range: past observations through query_range ------------------------
 
 @test "--range exports one record per step, merged by time, in CSV" {
@@ -907,7 +999,7 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	assert_equal "$(get latency)" 240
 }
 
-@test "--range: the replicas from --replicas-query, or the counter's series" {
+@test "--range: the replicas from --replicas-query, or the pods that expose the counter" {
 	now=$(date +%s)
 	run --separate-stderr qs-observe --prometheus "$PROM" --window 5s \
 	    --range "$((now - 2)),$now" --step 2 --replicas-query 'vector(7)'
@@ -920,6 +1012,12 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	assert_success
 	output=${lines[1]}
 	assert_equal "$(get pod)" 2
+	# One pod whose counter has a series per status code is one replica.
+	run --separate-stderr qs-observe --prometheus "$PROM" --window 5s \
+	    --range "$((now - 2)),$now" --step 2 --selector 'path="/codes"'
+	assert_success
+	output=${lines[1]}
+	assert_equal "$(get pod)" 1
 }
 
 @test "--range pages through more than Prometheus' 11,000 points a query" {
@@ -946,7 +1044,7 @@ json.dump([{"body": body}], open("rules.in", "w"))'
 	run --separate-stderr qs-observe --prometheus "$PROM" --range 1000,1010 --step 5 \
 	    --latency-query 'vector(0.1)' --requests-query 'vector(3)' --deployment web --namespace shop
 	assert_failure 69
-	assert_equal "$stderr" "qs-observe: cannot get replicas from $PROM: no data for count(http_server_requests_total{namespace=\"shop\",deployment=\"web\"}) over the range; is the target scraped, with the labels namespace=\"shop\",deployment=\"web\" (--selector)?"
+	assert_equal "$stderr" "qs-observe: cannot get replicas from $PROM: no data for count(count by (pod, instance) (http_server_requests_total{namespace=\"shop\",depl... over the range; is the target scraped, with the labels namespace=\"shop\",deployment=\"web\" (--selector)?"
 	# Each has samples, never at the same time.
 	run --separate-stderr qs-observe --prometheus "$PROM" --pod 1 --range 1000,1010 --step 5 \
 	    --latency-query 'vector(0.1) and on() vector(time()) < 1004' \

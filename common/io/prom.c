@@ -313,6 +313,32 @@ answer_error(json_t *root, struct qs_err *err)
 }
 
 /*
+ * A successful answer's warnings (root borrowed): Prometheus gives one
+ * when a storage it reads failed (a remote read, a Thanos store), or it
+ * dropped series it could not evaluate, so that the figures may leave
+ * pods out.  A record of them is not the deployment's state: the first
+ * warning is an error, as Prometheus' own errors are (69, may pass).
+ * Its notes ("PromQL info: metric might not be a counter...", "infos")
+ * say nothing is missing and are not.
+ */
+static int
+answer_warned(json_t *root, struct qs_err *err)
+{
+	json_t *w = json_object_get(root, "warnings"), *v;
+	const char *s;
+	size_t i;
+
+	json_array_foreach(w, i, v) {
+		if ((s = json_string_value(v)) == NULL ||
+		    strncmp(s, "PromQL info:", 12) == 0)
+			continue;
+		return qs_err_set(err, EX_UNAVAILABLE, "a warning, so its "
+		    "figures may be incomplete: %.300s", s);
+	}
+	return 0;
+}
+
+/*
  * Parse a Prometheus answer and check it succeeded with data: returns its
  * root, a new reference the caller drops, with *type and *result borrowed
  * from it; or NULL with err, and *promerr set when err holds Prometheus'
@@ -340,6 +366,10 @@ answer_data(const char *body, size_t len, const char **type, json_t **result,
 	}
 	if (strcmp(status, "success") != 0) {
 		answer_error(root, err);
+		*promerr = 1;
+		goto fail;
+	}
+	if (answer_warned(root, err) != 0) {
 		*promerr = 1;
 		goto fail;
 	}
