@@ -553,6 +553,15 @@ pending"
 	assert_equal "$stderr" "qs-run: invalid QS_WAIT: 1000000001 (seconds, at most 1e+09)"
 	QS_PERIOD=1e9 QS_MAX_AGE=1000000000 run --separate-stderr qs-run --epochs 1 --table nope.csv
 	assert_failure 66
+	# A bound below the wait would drop every transition, learning nothing.
+	QS_MAX_AGE=0 run --separate-stderr qs-run --epochs 1 --table nope.csv
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid QS_MAX_AGE: 0 (seconds, at least --wait, 60)"
+	QS_WAIT=30 run --separate-stderr qs-run --epochs 1 --max-age 29.5 --table nope.csv
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --max-age: 29.5 (seconds, at least QS_WAIT, 30)"
+	run --separate-stderr qs-run --epochs 1 --wait 30 --max-age 30 --table nope.csv
+	assert_failure 66
 	run --separate-stderr qs-run --epochs x
 	assert_failure 64
 	run --separate-stderr qs-run --epochs 1 --wait soon
