@@ -597,7 +597,13 @@ dropped(const struct qs_table *t, json_t *rec, long line, const struct ages *a,
 		if (a->min > 0 && qs_rec_has(rec, "new_time")) {
 			if (qs_rec_time(rec, "new_time", &t1, err) != 0)
 				goto bad;
-			if (t1 - t0 < a->min) {
+			/*
+			 * In microseconds: two times near 1.8e9 s differ by
+			 * some 1e-7 s from what they say, and a transition
+			 * that lasted the minimum to the millisecond would be
+			 * dropped as shorter.
+			 */
+			if (llround((t1 - t0) * 1e6) < llround(a->min * 1e6)) {
 				qs_warn("%s: dropped: instant transition (lasted "
 				    "%s s < min %s s)", where(at, sizeof(at), rec,
 				    line), secs(b1, t1 - t0), secs(b2, a->min));

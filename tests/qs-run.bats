@@ -544,6 +544,24 @@ pending"
 	assert_failure 66
 	run --separate-stderr qs-run --loop --period 0.001 --table nope.csv
 	assert_failure 66
+	# qs-update's bound for the ages a run passes it, checked before anything.
+	run --separate-stderr qs-run --epochs 1 --max-age 2000000000 --table nope.csv
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --max-age: 2000000000 (seconds, at most 1e+09)"
+	QS_WAIT=1000000001 run --separate-stderr qs-run --epochs 1 --table nope.csv
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid QS_WAIT: 1000000001 (seconds, at most 1e+09)"
+	QS_PERIOD=1e9 QS_MAX_AGE=1000000000 run --separate-stderr qs-run --epochs 1 --table nope.csv
+	assert_failure 66
+	# A bound below the wait would drop every transition, learning nothing.
+	QS_MAX_AGE=0 run --separate-stderr qs-run --epochs 1 --table nope.csv
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid QS_MAX_AGE: 0 (seconds, at least --wait, 60)"
+	QS_WAIT=30 run --separate-stderr qs-run --epochs 1 --max-age 29.5 --table nope.csv
+	assert_failure 64
+	assert_equal "$stderr" "qs-run: invalid --max-age: 29.5 (seconds, at least QS_WAIT, 30)"
+	run --separate-stderr qs-run --epochs 1 --wait 30 --max-age 30 --table nope.csv
+	assert_failure 66
 	run --separate-stderr qs-run --epochs x
 	assert_failure 64
 	run --separate-stderr qs-run --epochs 1 --wait soon
@@ -618,6 +636,13 @@ pending"
 	assert_equal "$(sort gate.args)" "qs-scale --recommendations st/recommendations
 qs-update --max-age 10.5
 qs-update --min-age 0.75"
+	# A period of years: the wait plus four periods would be beyond what
+	# qs-update takes, and its first completion, after a scale, would fail.
+	rm gate.args
+	run --separate-stderr qs-run --epochs 1 --period 3e8 --wait 1.5 --state-dir st2
+	assert_success
+	assert_equal "$(rows history.csv)" 2
+	assert_equal "$(grep max-age gate.args)" "qs-update --max-age 1000000000"
 }
 
 @test "--epochs never waits for a transition named in the future: its record's time counts" {

@@ -562,6 +562,15 @@ update_in() {
 		assert_equal "$err" "qs-update: <stdin>: line 1 (time 2026-01-01T09:00:00Z): dropped: instant transition (lasted 59 s < min 60 s)"
 		assert_regex "$output" '^\{"time":"2026-01-01T09:01:00Z",.*"epoch":12}$'
 		assert_equal "$(wc -l <h.csv)" 14
+		# Exactly the minimum, to the millisecond, is enough; a millisecond
+		# less is not.
+		timed 2026-01-01T09:03:00.000Z 2026-01-01T09:03:59.001Z 2 >in
+		timed 2026-01-01T09:04:00.000Z 2026-01-01T09:04:59.000Z 2 >>in
+		update_in "$mode" --min-age 59.001
+		assert_equal "$status" 0
+		assert_equal "$err" "qs-update: <stdin>: line 2 (time 2026-01-01T09:04:00.000Z): dropped: instant transition (lasted 59 s < min 59.001 s)"
+		assert_regex "$output" '^\{"time":"2026-01-01T09:03:00.000Z",.*"epoch":13}$'
+		assert_equal "$(wc -l <h.csv)" 15
 	done
 }
 
